@@ -1,0 +1,317 @@
+"""The syntax tree: immutable, typed, one class per construct, each with a span.
+
+Spans are left out of equality (`compare=False`), so tests and the formatter's
+round-trip check compare trees by meaning and layout-free content. Items inside blocks
+keep their source order, so the formatter can print them back with their comments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from csdsl.source import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An identifier where it is written, so diagnostics can point at it."""
+
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Str:
+    """A string literal: `value` decoded, `raw` as written (with quotes)."""
+
+    value: str
+    raw: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DurationLit:
+    """`30d` or `4w`; `days` is the meaning, `text` the spelling the formatter keeps."""
+
+    days: int
+    text: str
+    span: Span = _span()
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """kind: number, percent, duration, date, string, bool. `value` is the meaning."""
+
+    kind: str
+    value: float | str | bool
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class NameRef:
+    name: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: Name
+    args: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class InList:
+    arg: Expr
+    values: tuple[Literal, ...]
+    negated: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """`m drops P over D` / `m rises P over D`."""
+
+    metric: Name
+    direction: str
+    amount: Literal
+    window: DurationLit
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class NoActivity:
+    """`no X for D`: X is an event (none occurred) or a metric (summed to 0)."""
+
+    name: Name
+    window: DurationLit
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class EventWithin:
+    event: Name
+    window: DurationLit
+    where: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    args: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    arg: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Arith:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    arg: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Paren:
+    """Kept so the formatter prints the user's parentheses back."""
+
+    expr: Expr
+    span: Span = _span()
+
+
+Expr = Union[
+    Literal, NameRef, Call, Compare, InList, Trend, NoActivity, EventWithin, BoolOp, Not,
+    Arith, Neg, Paren,
+]
+
+
+# ---------------------------------------------------------------- properties
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerChoice:
+    kind: str  # role | user | pool
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A task reference: `task` or `objective.task` (objective is None for a bare name)."""
+
+    objective: Name | None
+    task: Name
+    span: Span = _span()
+
+    @property
+    def text(self) -> str:
+        return f"{self.objective.value}.{self.task.value}" if self.objective else self.task.value
+
+
+@dataclass(frozen=True, slots=True)
+class Prop:
+    """A one-line property: `key` is the keyword, `value` depends on it.
+
+    value types: Name (for_ has tuple), Str, DurationLit, int (day), bool (enabled),
+    tuple[Ref] (after), tuple[OwnerChoice] (owner), tuple[Name] (for).
+    """
+
+    key: str
+    value: object
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """`when EXPR`, `close when EXPR`, `success within D when EXPR`."""
+
+    key: str  # when | close | success
+    expr: Expr
+    within: DurationLit | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Then:
+    """`then cta TYPE "title"` or `then plan NAME`."""
+
+    kind: str  # cta | plan
+    target: Name
+    title: Str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDecl:
+    name: Name
+    title: Str | None
+    props: tuple[Prop, ...]
+    braces: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveDecl:
+    name: Name
+    title: Str | None
+    items: tuple[Prop | TaskDecl, ...]
+    span: Span = _span()
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    kind: str  # text | number | date | bool | enum | the unknown word as written
+    values: tuple[Str, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDecl:
+    name: Name
+    type: TypeRef
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDecl:
+    fields: tuple[FieldDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDecl:
+    name: Name
+    label: Str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class EventDecl:
+    name: Name
+    label: Str | None
+    fields: tuple[FieldDecl, ...]
+    braces: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDecl:
+    name: Name
+    label: Str | None
+    external: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookDecl:
+    name: Name
+    title: Str | None
+    items: tuple[Prop | TaskDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDecl:
+    name: Name
+    title: Str | None
+    items: tuple[Prop | ObjectiveDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDecl:
+    name: Name
+    title: Str | None
+    items: tuple[Prop | Condition | Then, ...]
+    span: Span = _span()
+
+
+Decl = Union[AccountDecl, MetricDecl, EventDecl, RoleDecl, PlaybookDecl, PlanDecl, RuleDecl]
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    text: str  # with the leading `#`
+    line: int
+    column: int
+    own_line: bool  # nothing but white space before it on its line
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    path: str
+    decls: tuple[Decl, ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False)
+    span: Span = _span()

@@ -1,0 +1,355 @@
+"""The compiled artifact: the versioned contract between the compiler and runtime hosts.
+
+The compiler builds these models and writes them as deterministic JSON; hosts load and
+validate them. `specs/artifact.schema.json` is generated from `Artifact` and checked in.
+Everything a host needs is precomputed here (schedules, critical paths, owners), so that
+a host does no parsing and no graph work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_VERSION = "1.0"
+"""major.minor: a host refuses a newer major; minor versions only add optional fields."""
+
+CTA_TYPES = ("risk", "opportunity", "lifecycle", "activity")
+OBJECTIVE_CTA_TYPE = "objective"
+TASK_TYPES = ("todo", "email", "call", "meeting", "milestone")
+PRIORITIES = ("low", "medium", "high")
+CALENDARS = ("calendar", "business")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- condition IR
+# A small backend-neutral expression tree. Every node has an `op`; values are
+# numbers (64-bit floats), text, dates (ISO strings) or booleans. Both the reference
+# interpreter and the SQL engine evaluate exactly these nodes.
+
+
+class Lit(_Model):
+    """A constant; dates are ISO strings with type `date`."""
+
+    op: Literal["lit"] = "lit"
+    type: Literal["number", "text", "date", "bool"]
+    value: float | str | bool
+
+
+class FieldRef(_Model):
+    """The value of an account field; unknown when empty."""
+
+    op: Literal["field"] = "field"
+    name: str
+
+
+class EventFieldRef(_Model):
+    """A field of the event occurrence under test (only inside `exists.where`)."""
+
+    op: Literal["event_field"] = "event_field"
+    name: str
+
+
+class Latest(_Model):
+    """The latest value of a metric on or before the as-of day; unknown when none."""
+
+    op: Literal["latest"] = "latest"
+    metric: str
+
+
+class Window(_Model):
+    """avg/sum/min/max of a metric over (asof - days, asof]; unknown with no points."""
+
+    op: Literal["window"] = "window"
+    fn: Literal["avg", "sum", "min", "max"]
+    metric: str
+    days: int
+
+
+class Change(_Model):
+    """(avg last `days` - avg of the `days` before) / avg before; unknown if before is 0/missing."""
+
+    op: Literal["change"] = "change"
+    metric: str
+    days: int
+
+
+class Count(_Model):
+    """Number of occurrences of an event in (asof - days, asof]; 0 when none."""
+
+    op: Literal["count"] = "count"
+    event: str
+    days: int
+
+
+class Exists(_Model):
+    """An occurrence of `event` in the window for which `where` is true (Kleene OR)."""
+
+    op: Literal["exists"] = "exists"
+    event: str
+    days: int
+    where: Expr | None = None
+
+
+class DaysUntil(_Model):
+    """Days from the as-of day to a date field (negative once past)."""
+
+    op: Literal["days_until"] = "days_until"
+    field: str
+
+
+class DaysSince(_Model):
+    """Days from a date field, or from an event's last occurrence, to the as-of day."""
+
+    op: Literal["days_since"] = "days_since"
+    field: str | None = None
+    event: str | None = None
+
+
+class Compare(_Model):
+    op: Literal["cmp"] = "cmp"
+    cmp: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: Expr
+    right: Expr
+
+
+class Arith(_Model):
+    """Number arithmetic; division by zero is unknown."""
+
+    op: Literal["arith"] = "arith"
+    fn: Literal["+", "-", "*", "/"]
+    left: Expr
+    right: Expr
+
+
+class Neg(_Model):
+    op: Literal["neg"] = "neg"
+    arg: Expr
+
+
+class InList(_Model):
+    op: Literal["in"] = "in"
+    arg: Expr
+    values: tuple[Lit, ...]
+    negate: bool = False
+
+
+class And(_Model):
+    op: Literal["and"] = "and"
+    args: tuple[Expr, ...]
+
+
+class Or(_Model):
+    op: Literal["or"] = "or"
+    args: tuple[Expr, ...]
+
+
+class Not(_Model):
+    op: Literal["not"] = "not"
+    arg: Expr
+
+
+Expr = Annotated[
+    Union[
+        Lit, FieldRef, EventFieldRef, Latest, Window, Change, Count, Exists,
+        DaysUntil, DaysSince, Compare, Arith, Neg, InList, And, Or, Not,
+    ],
+    Field(discriminator="op"),
+]
+
+for _node in (Exists, Compare, Arith, Neg, InList, And, Or, Not):
+    _node.model_rebuild()
+
+
+# ---------------------------------------------------------------- data schema
+
+
+class AccountField(_Model):
+    name: str
+    type: Literal["text", "number", "date", "bool", "enum"]
+    values: tuple[str, ...] = ()
+
+
+class Metric(_Model):
+    name: str
+    label: str | None = None
+
+
+class Event(_Model):
+    name: str
+    label: str | None = None
+    fields: tuple[AccountField, ...] = ()
+
+
+class Role(_Model):
+    name: str
+    label: str | None = None
+    external: bool = False
+
+
+class DataSchema(_Model):
+    account: tuple[AccountField, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    events: tuple[Event, ...] = ()
+    roles: tuple[Role, ...] = ()
+
+
+# ---------------------------------------------------------------- owners, tasks
+
+
+class OwnerChoice(_Model):
+    """One alternative of an owner chain: a role, a named user or a team pool."""
+
+    kind: Literal["role", "user", "pool"]
+    name: str
+
+
+class Owner(_Model):
+    """Tried in order; the first that resolves for the account wins."""
+
+    chain: tuple[OwnerChoice, ...]
+
+
+class Task(_Model):
+    """A scheduled task: offsets are whole days (calendar or business) from the anchor."""
+
+    key: str
+    title: str
+    type: Literal["todo", "email", "call", "meeting", "milestone"] = "todo"
+    priority: Literal["low", "medium", "high"] = "medium"
+    owner: Owner | None = None
+    description: str | None = None
+    day: int = 0
+    duration: int = 0
+    after: tuple[str, ...] = ()
+    start: int
+    due: int
+    critical: bool = False
+    playbook: str | None = None
+
+
+class Playbook(_Model):
+    name: str
+    title: str | None = None
+    description: str | None = None
+    for_types: tuple[str, ...] = ()
+    calendar: Literal["calendar", "business"] = "calendar"
+    tasks: tuple[Task, ...]
+    length: int
+    critical_path: tuple[str, ...] = ()
+
+
+class Objective(_Model):
+    key: str
+    title: str
+    category: str | None = None
+    success: str | None = None
+    description: str | None = None
+    priority: Literal["low", "medium", "high"] = "medium"
+    owner: Owner | None = None
+    after: tuple[str, ...] = ()
+    playbook: str | None = None
+    start: int
+    due: int
+    tasks: tuple[Task, ...]
+
+
+class Plan(_Model):
+    """A success-plan template; task keys are `objective.task`."""
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    type: str | None = None
+    owner: Owner | None = None
+    due: int | None = None
+    calendar: Literal["calendar", "business"] = "calendar"
+    objectives: tuple[Objective, ...]
+    length: int
+    critical_path: tuple[str, ...] = ()
+    overshoot: int = 0
+
+
+# ---------------------------------------------------------------- rules
+
+
+class CtaAction(_Model):
+    kind: Literal["cta"] = "cta"
+    type: Literal["risk", "opportunity", "lifecycle", "activity"]
+    title: str
+
+
+class PlanAction(_Model):
+    kind: Literal["plan"] = "plan"
+    plan: str
+
+
+Action = Annotated[Union[CtaAction, PlanAction], Field(discriminator="kind")]
+
+
+class SuccessCriterion(_Model):
+    within: int
+    when: Expr
+
+
+class Rule(_Model):
+    name: str
+    title: str | None = None
+    description: str | None = None
+    enabled: bool = True
+    when: Expr
+    actions: tuple[Action, ...]
+    priority: Literal["low", "medium", "high"] = "medium"
+    reason: str | None = None
+    owner: Owner | None = None
+    due: int | None = None
+    playbook: str | None = None
+    cooldown: int = 0
+    close_when: Expr | None = None
+    success: SuccessCriterion | None = None
+
+
+class Artifact(_Model):
+    """A compiled spec. Collections are sorted by name so output is deterministic."""
+
+    format_version: str = FORMAT_VERSION
+    spec_hash: str
+    schema_: DataSchema = Field(alias="schema")
+    playbooks: tuple[Playbook, ...] = ()
+    plans: tuple[Plan, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_json(self) -> str:
+        """Deterministic JSON text: sorted keys, fixed separators, trailing newline."""
+        return canonical_json(self.model_dump(mode="json", by_alias=True)) + "\n"
+
+    def compute_hash(self) -> str:
+        """sha256 over everything but the hash itself: the spec's meaning."""
+        return meaning_hash(self.model_dump(mode="json", by_alias=True))
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+
+
+def meaning_hash(data: dict[str, Any]) -> str:
+    """The spec hash of an artifact's JSON data (its `spec_hash` field left out)."""
+    body = {k: v for k, v in data.items() if k not in ("spec_hash", "format_version")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema of the artifact."""
+    schema = Artifact.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://csdsl.dev/schema/artifact-1.json"
+    return schema
