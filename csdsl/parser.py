@@ -289,7 +289,7 @@ class _Builder(Transformer):
     def owner_pool(self, meta: object, children: list) -> ast.OwnerChoice:
         return ast.OwnerChoice("pool", str(children[0]), self._span_meta(meta))
 
-    def _named_prop(key: str):  # type: ignore[no-untyped-def]  # noqa: N805
+    def _named_prop(key: str):  # type: ignore[no-untyped-def]
         @v_args(meta=True)
         def build(self: _Builder, meta: object, children: list) -> ast.Prop:
             return self._prop(key, self._name(children[0]), meta)

@@ -1,0 +1,299 @@
+"""The `csdsl` command line: thin; it parses arguments and calls the phases.
+
+Exit statuses follow RUNTIME.md: 0 clean (or warnings only), 1 errors, 2 bad usage or
+unreadable input. Whatever happens, the user sees a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from csdsl import __version__
+
+FORMATS = ("text", "json", "github", "sarif")
+
+
+def _color(stream: object, choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _report(result, fmt: str, color: str, summary_stream=None) -> None:  # type: ignore[no-untyped-def]
+    """Print diagnostics in the chosen format, then the one-line summary (text only)."""
+    from csdsl import diagnostics as d
+
+    summary = d.summarize(result.diagnostics, len(result.sources))
+    if fmt == "json":
+        sys.stdout.write(d.render_json(result.diagnostics, summary))
+        return
+    if fmt == "sarif":
+        from csdsl.codes import CODES
+
+        sys.stdout.write(d.render_sarif(result.diagnostics, CODES, __version__))
+        return
+    if fmt == "github":
+        sys.stdout.write(d.render_github(result.diagnostics))
+    else:
+        use_color = _color(sys.stdout, color)
+        sys.stdout.write(d.render_text(result.diagnostics, result.sources, color=use_color))
+    stream = summary_stream or sys.stderr
+    stream.write(summary.line() + "\n")
+
+
+def _status(result, strict: bool) -> int:  # type: ignore[no-untyped-def]
+    if result.unreadable:
+        return 2
+    if result.has_errors or (strict and result.diagnostics):
+        return 1
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from csdsl.driver import check_sources, read_sources
+
+    result = check_sources(read_sources(args.paths))
+    _report(result, args.format, args.color)
+    return _status(result, args.strict)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from csdsl.driver import check_sources, read_sources
+    from csdsl.emit import emit
+
+    result = check_sources(read_sources(args.paths))
+    _report(result, args.format, args.color)
+    status = _status(result, args.strict)
+    if status:
+        return status
+    artifact = emit(result.checked)
+    text = artifact.to_json()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+        sys.stderr.write(f"wrote {args.output} ({artifact.spec_hash[:19]})\n")
+    return 0
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    import difflib
+
+    from csdsl.diagnostics import render_text
+    from csdsl.fmt import format_text
+    from csdsl.source import collect_files, display_path
+
+    files, missing = collect_files(args.paths)
+    if missing:
+        raise _Usage("no such file or directory: " + ", ".join(f"`{m}`" for m in missing))
+    changed = 0
+    failed = False
+    for path in files:
+        name = display_path(path)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            sys.stderr.write(f"{name}: cannot read: {exc}\n")
+            failed = True
+            continue
+        formatted, diagnostics = format_text(name, text)
+        if formatted is None:
+            sys.stderr.write(render_text(diagnostics, {name: text}))
+            sys.stderr.write(f"{name}: not formatted because it does not parse\n")
+            failed = True
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if args.diff:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                    f"a/{name}", f"b/{name}",
+                )
+            )
+        if args.check:
+            if not args.diff:
+                sys.stdout.write(f"would reformat {name}\n")
+        elif not args.diff:
+            path.write_text(formatted, encoding="utf-8")
+            sys.stdout.write(f"formatted {name}\n")
+    verb = "would be reformatted" if args.check or args.diff else "reformatted"
+    sys.stderr.write(f"{changed} of {len(files)} file{'s' * (len(files) != 1)} {verb}\n")
+    if failed:
+        return 1 if not args.check else 1
+    return 1 if (args.check and changed) else 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from csdsl import charts
+    from csdsl.diagnostics import did_you_mean
+    from csdsl.driver import compile_spec
+
+    artifact, diagnostics = compile_spec(args.paths)
+    if artifact is None:
+        from csdsl.driver import Compilation
+
+        result = Compilation(diagnostics=diagnostics)
+        result.sources = _sources_of(args.paths)
+        _report(result, "text", args.color)
+        return 1
+    item = charts.find(artifact, args.name)
+    if item is None:
+        names = [p.name for p in (*artifact.playbooks, *artifact.plans)]
+        hint = did_you_mean(args.name, names)
+        sys.stderr.write(
+            f"csdsl: no playbook or plan named `{args.name}`"
+            + (f"; did you mean `{hint}`?" if hint else "") + "\n"
+        )
+        return 2
+    if args.format == "dot":
+        sys.stdout.write(charts.dot(item))
+    else:
+        start = date.fromisoformat(args.start) if args.start else date.today()
+        sys.stdout.write(charts.mermaid(item, start))
+    return 0
+
+
+def _sources_of(paths: Sequence[str]) -> dict[str, str]:
+    from csdsl.source import collect_files, display_path
+
+    files, _ = collect_files(list(paths))
+    out = {}
+    for f in files:
+        try:
+            out[display_path(f)] = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return out
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from csdsl_runtime.artifact import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def _load_for_run(spec: str):  # type: ignore[no-untyped-def]
+    """SPEC is a compiled artifact (a .json file) or a spec directory / .cs files."""
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".json":
+        return None
+    from csdsl.driver import check_sources, read_sources
+    from csdsl.emit import emit
+
+    result = check_sources(read_sources([spec]))
+    if result.has_errors or result.unreadable:
+        _report(result, "text", "auto")
+        raise _SpecErrors(2 if result.unreadable else 1)
+    return emit(result.checked)
+
+
+class _Usage(Exception):
+    pass
+
+
+class _SpecErrors(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="csdsl",
+        description="Check, format, compile and run Customer Success rules written as code.",
+    )
+    parser.add_argument("--version", action="version", version=f"csdsl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def diagnostics_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=FORMATS, default="text",
+                       help="how to print diagnostics (default: text)")
+        p.add_argument("--strict", action="store_true", help="warnings fail too")
+        p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    p = sub.add_parser("check", help="parse and check a spec")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    diagnostics_options(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("compile", help="check a spec and write the compiled artifact (JSON)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="`-` for stdout")
+    diagnostics_options(p)
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("fmt", help="rewrite files in the canonical layout")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--check", action="store_true", help="change nothing; fail if a file would")
+    p.add_argument("--diff", action="store_true", help="print the change instead of writing")
+    p.set_defaults(func=cmd_fmt)
+
+    p = sub.add_parser("graph", help="draw a playbook's or plan's schedule")
+    p.add_argument("name", metavar="NAME", help="a playbook or plan")
+    p.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    p.add_argument("--start", metavar="DATE", help="first day of the chart (default: today)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of compiled artifacts")
+    p.set_defaults(func=cmd_schema)
+
+    from csdsl_runtime.cli import add_runtime_commands
+
+    add_runtime_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "needs_artifact", False):
+            from csdsl_runtime.cli import run_command
+
+            artifact = _load_for_run(args.spec)
+            return run_command(args, artifact)
+        return int(args.func(args))
+    except _SpecErrors as exc:
+        return exc.status
+    except (_Usage, ValueError) as exc:
+        sys.stderr.write(f"csdsl: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("csdsl: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        from csdsl.driver import UsageError
+
+        if isinstance(exc, UsageError):
+            sys.stderr.write(f"csdsl: {exc}\n")
+            return 2
+        sys.stderr.write(
+            f"csdsl: internal error: {type(exc).__name__}: {exc} "
+            "(please report it with the spec that caused it)\n"
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

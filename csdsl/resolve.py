@@ -1,0 +1,154 @@
+"""The symbol table: every declaration of every file of a spec, by kind and name.
+
+All files of a spec share one namespace. Account fields, metrics and events share the
+names a condition can read, so a clash among them is a duplicate too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from csdsl import ast
+from csdsl.diagnostics import Diagnostic, Related, error
+from csdsl.source import Span
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """A typed field of the account or of an event."""
+
+    name: str
+    type: str  # text | number | date | bool | enum
+    values: tuple[str, ...]
+    span: Span
+
+
+@dataclass(slots=True)
+class EventInfo:
+    decl: ast.EventDecl
+    fields: dict[str, FieldInfo]
+
+
+@dataclass(slots=True)
+class SymbolTable:
+    fields: dict[str, FieldInfo] = field(default_factory=dict)
+    metrics: dict[str, ast.MetricDecl] = field(default_factory=dict)
+    events: dict[str, EventInfo] = field(default_factory=dict)
+    roles: dict[str, ast.RoleDecl] = field(default_factory=dict)
+    playbooks: dict[str, ast.PlaybookDecl] = field(default_factory=dict)
+    plans: dict[str, ast.PlanDecl] = field(default_factory=dict)
+    rules: dict[str, ast.RuleDecl] = field(default_factory=dict)
+
+    def data_kind(self, name: str) -> str | None:
+        """What a bare name in a condition is: field, metric, event, or None."""
+        if name in self.fields:
+            return "field"
+        if name in self.metrics:
+            return "metric"
+        if name in self.events:
+            return "event"
+        return None
+
+
+TYPE_NAMES = ("text", "number", "date", "bool")
+
+
+def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]:
+    """Collect declarations across files; report duplicates with both places."""
+    table = SymbolTable()
+    diagnostics: list[Diagnostic] = []
+    data_spans: dict[str, tuple[str, Span]] = {}
+
+    def duplicate(kind: str, name: ast.Name, first: Span) -> None:
+        diagnostics.append(
+            error(
+                "CS0200",
+                name.span,
+                f"{kind} `{name.value}` is declared twice",
+                "names are shared by every file of a spec; rename one of them",
+                related=(Related(first, "first declared here"),),
+            )
+        )
+
+    def claim_data(kind: str, name: ast.Name) -> bool:
+        previous = data_spans.get(name.value)
+        if previous is not None:
+            prev_kind, prev_span = previous
+            label = kind if prev_kind == kind else f"{kind} `{name.value}` clashes with {prev_kind}"
+            if prev_kind == kind:
+                duplicate(kind, name, prev_span)
+            else:
+                diagnostics.append(
+                    error(
+                        "CS0200",
+                        name.span,
+                        f"{label} of the same name",
+                        "fields, metrics and events share the names conditions read",
+                        related=(Related(prev_span, "first declared here"),),
+                    )
+                )
+            return False
+        data_spans[name.value] = (kind, name.span)
+        return True
+
+    for file in files:
+        for decl in file.decls:
+            if isinstance(decl, ast.AccountDecl):
+                for f in decl.fields:
+                    info = _field_info(f, diagnostics)
+                    if claim_data("account field", f.name):
+                        table.fields[f.name.value] = info
+            elif isinstance(decl, ast.MetricDecl):
+                if claim_data("metric", decl.name):
+                    table.metrics[decl.name.value] = decl
+            elif isinstance(decl, ast.EventDecl):
+                if claim_data("event", decl.name):
+                    fields: dict[str, FieldInfo] = {}
+                    for f in decl.fields:
+                        info = _field_info(f, diagnostics)
+                        if f.name.value in fields:
+                            duplicate("event field", f.name, fields[f.name.value].span)
+                        else:
+                            fields[f.name.value] = info
+                    table.events[decl.name.value] = EventInfo(decl, fields)
+            else:
+                kind, bucket = {
+                    ast.RoleDecl: ("role", table.roles),
+                    ast.PlaybookDecl: ("playbook", table.playbooks),
+                    ast.PlanDecl: ("plan", table.plans),
+                    ast.RuleDecl: ("rule", table.rules),
+                }[type(decl)]
+                name = decl.name  # type: ignore[union-attr]
+                if name.value in bucket:
+                    duplicate(kind, name, bucket[name.value].name.span)
+                else:
+                    bucket[name.value] = decl
+    return table, diagnostics
+
+
+def _field_info(f: ast.FieldDecl, diagnostics: list[Diagnostic]) -> FieldInfo:
+    kind = f.type.kind
+    if kind == "enum":
+        values = tuple(v.value for v in f.type.values)
+        seen: set[str] = set()
+        for v in f.type.values:
+            if v.value in seen:
+                diagnostics.append(
+                    error("CS0200", v.span, f"enum value `{v.value}` is listed twice")
+                )
+            seen.add(v.value)
+        return FieldInfo(f.name.value, "enum", values, f.name.span)
+    if kind not in TYPE_NAMES:
+        from csdsl.diagnostics import did_you_mean
+
+        diagnostics.append(
+            error(
+                "CS0211",
+                f.type.span,
+                f"unknown type `{kind}`",
+                "field types are text, number, date, bool and enum(...)",
+                suggestion=did_you_mean(kind, (*TYPE_NAMES, "enum")),
+            )
+        )
+        kind = "text"
+    return FieldInfo(f.name.value, kind, (), f.name.span)

@@ -1,0 +1,110 @@
+"""Checks of the Jinja templates in user-visible strings, at compile time.
+
+A template may read `account.<declared field>` (and `account.id`), `rule.name`,
+`rule.title` and `asof`, plus names it assigns itself (`{% set %}`, `{% for %}`).
+Anything else, including attribute escapes such as `account.__class__`, is an error
+here, before a host ever renders it in its sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from csdsl.ast import Str
+from csdsl.diagnostics import Diagnostic, did_you_mean, error
+from csdsl.source import Span
+
+TEMPLATE_ROOTS = ("account", "rule", "asof")
+RULE_ATTRIBUTES = ("name", "title")
+_MARKERS = ("{{", "{%", "{#")
+
+
+@lru_cache(maxsize=1)
+def _environment():  # type: ignore[no-untyped-def]
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment()
+
+
+def check_template(text: Str, account_fields: Iterable[str]) -> list[Diagnostic]:
+    """Diagnostics for one template string; plain strings cost nothing."""
+    if not any(m in text.value for m in _MARKERS):
+        return []
+    return [
+        _at(text, code, message, help_text, suggestion, needle)
+        for code, message, help_text, suggestion, needle in _problems(
+            text.value, frozenset(account_fields)
+        )
+    ]
+
+
+def _at(text: Str, code: str, message: str, help_text: str, suggestion: str | None,
+        needle: str | None) -> Diagnostic:
+    span = text.span
+    if needle and span.line == span.end_line:
+        index = text.raw.find(needle)
+        if index >= 0:
+            start = span.start + index
+            span = Span(span.file, span.line, span.column + index, span.line,
+                        span.column + index + len(needle), start, start + len(needle))
+    return error(code, span, message, help_text, suggestion=suggestion)
+
+
+@lru_cache(maxsize=4096)
+def _problems(
+    source: str, fields: frozenset[str]
+) -> tuple[tuple[str, str, str, str | None, str | None], ...]:
+    from jinja2 import TemplateSyntaxError, nodes
+
+    env = _environment()
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as exc:
+        return (("CS0500", f"the template does not parse: {exc.message}",
+                 "templates use Jinja syntax, for example `{{ account.name }}`", None, None),)
+    problems: list[tuple[str, str, str, str | None, str | None]] = []
+    assigned = {
+        n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")
+    }
+    parents: dict[int, nodes.Node] = {}
+    for node in tree.find_all(nodes.Node):
+        for child in node.iter_child_nodes():
+            parents[id(child)] = node
+    allowed_roots = ", ".join(f"`{r}`" for r in TEMPLATE_ROOTS)
+    for name in tree.find_all(nodes.Name):
+        if name.ctx != "load" or name.name in assigned:
+            continue
+        if name.name not in TEMPLATE_ROOTS:
+            problems.append(("CS0501", f"the template reads `{name.name}`, which is not defined",
+                             f"templates may read {allowed_roots}",
+                             did_you_mean(name.name, TEMPLATE_ROOTS), name.name))
+            continue
+        parent = parents.get(id(name))
+        attribute = None
+        if isinstance(parent, nodes.Getattr):
+            attribute = parent.attr
+        elif isinstance(parent, nodes.Getitem) and isinstance(parent.arg, nodes.Const):
+            attribute = str(parent.arg.value)
+        if name.name == "asof":
+            if attribute is not None:
+                problems.append(("CS0501", f"`asof.{attribute}` is not available",
+                                 "`asof` is the evaluation day as YYYY-MM-DD text", None,
+                                 attribute))
+            continue
+        known = (*sorted(fields), "id") if name.name == "account" else RULE_ATTRIBUTES
+        if attribute is None:
+            problems.append(("CS0501", f"use `{name.name}.<attribute>`, not `{name.name}` alone",
+                             f"`{name.name}` has: " + ", ".join(known), None, name.name))
+        elif attribute not in known:
+            what = "account field" if name.name == "account" else "attribute of `rule`"
+            problems.append(("CS0501", f"unknown {what} `{attribute}` in the template",
+                             f"`{name.name}` has: " + ", ".join(known),
+                             did_you_mean(attribute, known) if not attribute.startswith("_")
+                             else None, attribute))
+    for filt in tree.find_all(nodes.Filter):
+        if filt.name not in env.filters:
+            problems.append(("CS0501", f"unknown filter `{filt.name}` in the template",
+                             "filters are Jinja's built-in ones",
+                             did_you_mean(filt.name, env.filters), filt.name))
+    return tuple(problems)

@@ -1,0 +1,365 @@
+"""Type rules of conditions: every expression gets a type, or a diagnostic.
+
+Types: number, text, date, bool, and enum (a text type with a closed set of values).
+The checker never guesses: an unknown name or a wrong kind is an error with the place,
+and a "did you mean" when a declared name is close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from csdsl import ast
+from csdsl.diagnostics import Diagnostic, did_you_mean, error
+from csdsl.resolve import FieldInfo, SymbolTable
+
+WINDOW_FUNCTIONS = ("avg", "sum", "min", "max")
+FUNCTIONS = (*WINDOW_FUNCTIONS, "count", "change", "days_until", "days_since")
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    name: str  # number | text | date | bool | enum
+    values: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+NUMBER = Type("number")
+TEXT = Type("text")
+DATE = Type("date")
+BOOL = Type("bool")
+
+_LITERAL_TYPES = {
+    "number": NUMBER, "percent": NUMBER, "duration": NUMBER, "date": DATE,
+    "string": TEXT, "bool": BOOL,
+}
+
+
+def _describe(expr: ast.Expr) -> str:
+    if isinstance(expr, ast.NameRef):
+        return f"`{expr.name.value}`"
+    if isinstance(expr, ast.Literal):
+        return f"`{expr.text}`"
+    if isinstance(expr, ast.Call):
+        return f"`{expr.func.value}(...)`"
+    return "the expression"
+
+
+class ConditionChecker:
+    """Types one condition; collects diagnostics rather than stopping at the first."""
+
+    def __init__(self, symbols: SymbolTable, diagnostics: list[Diagnostic]) -> None:
+        self.symbols = symbols
+        self.diagnostics = diagnostics
+        self.event_scope: dict[str, FieldInfo] | None = None
+
+    def _err(self, code: str, node: object, message: str, *help_lines: str,
+             suggestion: str | None = None) -> None:
+        self.diagnostics.append(
+            error(code, node.span, message, *help_lines, suggestion=suggestion)  # type: ignore[attr-defined]
+        )
+
+    def check_condition(self, expr: ast.Expr) -> None:
+        """A `when`-like condition must be true or false."""
+        t = self.type_of(expr)
+        if t is not None and t.name != "bool":
+            self._err("CS0305", expr, f"a condition must be true or false, found {t}",
+                      "compare it, for example `usage > 10`")
+
+    def type_of(self, expr: ast.Expr) -> Type | None:
+        method: Callable[[ast.Expr], Type | None] = getattr(self, "_" + type(expr).__name__)
+        return method(expr)
+
+    # -- leaves
+    def _Literal(self, expr: ast.Literal) -> Type | None:
+        return _LITERAL_TYPES[expr.kind]
+
+    def _NameRef(self, expr: ast.NameRef) -> Type | None:
+        name = expr.name.value
+        if self.event_scope is not None and name in self.event_scope:
+            return _field_type(self.event_scope[name])
+        kind = self.symbols.data_kind(name)
+        if kind == "field":
+            return _field_type(self.symbols.fields[name])
+        if kind == "metric":
+            return NUMBER
+        if kind == "event":
+            self._err("CS0302", expr, f"`{name}` is an event, not a value",
+                      f"use `count({name}, 30d)`, `event {name} within 30d` or "
+                      f"`days_since({name})`")
+            return None
+        self._unknown_name(expr.name)
+        return None
+
+    def _unknown_name(self, name: ast.Name) -> None:
+        candidates = [*self.symbols.fields, *self.symbols.metrics]
+        if self.event_scope is not None:
+            candidates.extend(self.event_scope)
+        where = "an account field or a metric"
+        if self.event_scope is not None:
+            where = "a field of the event, an account field or a metric"
+        self.diagnostics.append(
+            error("CS0210", name.span, f"unknown name `{name.value}`",
+                  f"a name here must be {where}",
+                  suggestion=did_you_mean(name.value, candidates))
+        )
+
+    # -- data references used by functions and sugar
+    def _expect_metric(self, name: ast.Name, what: str) -> bool:
+        kind = self.symbols.data_kind(name.value)
+        if kind == "metric":
+            return True
+        if kind == "event":
+            self.diagnostics.append(
+                error("CS0302", name.span, f"`{name.value}` is an event; {what} needs a metric",
+                      f"count events with `count({name.value}, 30d)`")
+            )
+        elif kind == "field":
+            self.diagnostics.append(
+                error("CS0304", name.span,
+                      f"`{name.value}` is an account field; {what} needs a metric")
+            )
+        else:
+            self.diagnostics.append(
+                error("CS0202", name.span, f"unknown metric `{name.value}`",
+                      suggestion=did_you_mean(name.value, self.symbols.metrics))
+            )
+        return False
+
+    def _expect_event(self, name: ast.Name, what: str) -> bool:
+        kind = self.symbols.data_kind(name.value)
+        if kind == "event":
+            return True
+        if kind == "metric":
+            self.diagnostics.append(
+                error("CS0303", name.span, f"`{name.value}` is a metric; {what} needs an event",
+                      f"read a metric with `sum({name.value}, 30d)` or `avg({name.value}, 30d)`")
+            )
+        elif kind == "field":
+            self.diagnostics.append(
+                error("CS0304", name.span,
+                      f"`{name.value}` is an account field; {what} needs an event")
+            )
+        else:
+            self.diagnostics.append(
+                error("CS0203", name.span, f"unknown event `{name.value}`",
+                      suggestion=did_you_mean(name.value, self.symbols.events))
+            )
+        return False
+
+    def _check_window(self, window: ast.DurationLit) -> None:
+        if window.days <= 0:
+            self.diagnostics.append(
+                error("CS0308", window.span, "a window must be at least one day long")
+            )
+
+    # -- functions
+    def _Call(self, expr: ast.Call) -> Type | None:
+        func = expr.func.value
+        if func not in FUNCTIONS:
+            self.diagnostics.append(
+                error("CS0209", expr.func.span, f"unknown function `{func}`",
+                      "functions: " + ", ".join(FUNCTIONS),
+                      suggestion=did_you_mean(func, FUNCTIONS))
+            )
+            for arg in expr.args:
+                if not isinstance(arg, ast.NameRef):
+                    self.type_of(arg)
+            return None
+        arity = 1 if func in ("days_until", "days_since") else 2
+        if len(expr.args) != arity:
+            shape = f"{func}(name)" if arity == 1 else f"{func}(name, 30d)"
+            self._err("CS0307", expr, f"`{func}` takes {arity} argument{'s' * (arity > 1)}, "
+                      f"got {len(expr.args)}", f"write `{shape}`")
+            return None
+        target = expr.args[0]
+        if not isinstance(target, ast.NameRef):
+            self._err("CS0304", target, f"the first argument of `{func}` must be a name")
+            return None
+        name = target.name
+        if arity == 2:
+            window = expr.args[1]
+            if not (isinstance(window, ast.Literal) and window.kind == "duration"):
+                self._err("CS0304", window, f"the window of `{func}` must be a duration",
+                          "write it as days or weeks, for example `30d` or `4w`")
+            elif window.value <= 0:
+                self._err("CS0308", window, "a window must be at least one day long")
+            if func == "count":
+                return NUMBER if self._expect_event(name, "`count`") else None
+            return NUMBER if self._expect_metric(name, f"`{func}`") else None
+        kind = self.symbols.data_kind(name.value)
+        if kind == "field":
+            if self.symbols.fields[name.value].type != "date":
+                self.diagnostics.append(
+                    error("CS0304", name.span,
+                          f"`{func}` needs a date field; `{name.value}` is "
+                          f"{self.symbols.fields[name.value].type}")
+                )
+                return None
+            return NUMBER
+        if kind == "event" and func == "days_since":
+            return NUMBER
+        if kind == "metric":
+            self.diagnostics.append(
+                error("CS0304", name.span, f"`{func}` needs a date field"
+                      f"{' or an event' if func == 'days_since' else ''}; "
+                      f"`{name.value}` is a metric")
+            )
+            return None
+        if kind == "event":
+            self.diagnostics.append(
+                error("CS0304", name.span, f"`days_until` needs a date field; "
+                      f"`{name.value}` is an event",
+                      f"`days_since({name.value})` counts days since its last occurrence")
+            )
+            return None
+        dates = [n for n, f in self.symbols.fields.items() if f.type == "date"]
+        if func == "days_since":
+            dates.extend(self.symbols.events)
+        self.diagnostics.append(
+            error("CS0201", name.span, f"unknown date field `{name.value}`",
+                  suggestion=did_you_mean(name.value, dates))
+        )
+        return None
+
+    # -- sugar forms
+    def _Trend(self, expr: ast.Trend) -> Type | None:
+        ok = self._expect_metric(expr.metric, f"`{expr.direction}`")
+        self._check_window(expr.window)
+        if expr.amount.kind != "percent":
+            self._err("CS0304", expr.amount,
+                      f"the amount of `{expr.direction}` must be a percentage",
+                      f"write `{expr.amount.text}%`")
+            ok = False
+        return BOOL if ok else BOOL
+
+    def _NoActivity(self, expr: ast.NoActivity) -> Type | None:
+        self._check_window(expr.window)
+        kind = self.symbols.data_kind(expr.name.value)
+        if kind in ("event", "metric"):
+            return BOOL
+        if kind == "field":
+            self.diagnostics.append(
+                error("CS0304", expr.name.span,
+                      f"`no ... for` needs an event or a metric; `{expr.name.value}` is an "
+                      "account field")
+            )
+        else:
+            self.diagnostics.append(
+                error("CS0210", expr.name.span, f"unknown event or metric `{expr.name.value}`",
+                      suggestion=did_you_mean(
+                          expr.name.value, [*self.symbols.events, *self.symbols.metrics]))
+            )
+        return BOOL
+
+    def _EventWithin(self, expr: ast.EventWithin) -> Type | None:
+        self._check_window(expr.window)
+        ok = self._expect_event(expr.event, "`event ... within`")
+        if expr.where is not None:
+            outer = self.event_scope
+            self.event_scope = (
+                self.symbols.events[expr.event.value].fields if ok else {}
+            )
+            try:
+                self.check_condition(expr.where)
+            finally:
+                self.event_scope = outer
+        return BOOL
+
+    # -- operators
+    def _Paren(self, expr: ast.Paren) -> Type | None:
+        return self.type_of(expr.expr)
+
+    def _BoolOp(self, expr: ast.BoolOp) -> Type | None:
+        for arg in expr.args:
+            t = self.type_of(arg)
+            if t is not None and t.name != "bool":
+                self._err("CS0305", arg, f"`{expr.op}` needs true or false on both sides, "
+                          f"found {t}")
+        return BOOL
+
+    def _Not(self, expr: ast.Not) -> Type | None:
+        t = self.type_of(expr.arg)
+        if t is not None and t.name != "bool":
+            self._err("CS0305", expr.arg, f"`not` needs true or false, found {t}")
+        return BOOL
+
+    def _Neg(self, expr: ast.Neg) -> Type | None:
+        t = self.type_of(expr.arg)
+        if t is not None and t.name != "number":
+            self._err("CS0306", expr.arg, f"cannot negate {_describe(expr.arg)} ({t})")
+            return None
+        return t
+
+    def _Arith(self, expr: ast.Arith) -> Type | None:
+        left, right = self.type_of(expr.left), self.type_of(expr.right)
+        ok = True
+        for side, t in ((expr.left, left), (expr.right, right)):
+            if t is not None and t.name != "number":
+                self._err("CS0306", side, f"`{expr.op}` needs numbers; {_describe(side)} is {t}")
+                ok = False
+        return NUMBER if ok and left is not None and right is not None else None
+
+    def _Compare(self, expr: ast.Compare) -> Type | None:
+        left, right = self.type_of(expr.left), self.type_of(expr.right)
+        if left is None or right is None:
+            return BOOL
+        self._compatible(expr, expr.op, expr.left, left, expr.right, right)
+        return BOOL
+
+    def _compatible(self, node: object, op: str, lexpr: ast.Expr, left: Type,
+                    rexpr: ast.Expr, right: Type) -> None:
+        textual = ("text", "enum")
+        if left.name in textual and right.name in textual:
+            for enum_side, other in ((left, rexpr), (right, lexpr)):
+                if enum_side.name == "enum":
+                    self._check_enum_value(enum_side, other)
+            if op not in ("==", "!="):
+                self._err("CS0300", node, f"`{op}` does not order text; use `==` or `!=`")
+            return
+        if left.name != right.name:
+            self._err("CS0300", node,
+                      f"cannot compare {_describe(lexpr)} ({left}) with "
+                      f"{_describe(rexpr)} ({right})",
+                      _compare_help(left, right))
+            return
+        if left.name == "bool" and op not in ("==", "!="):
+            self._err("CS0300", node, f"`{op}` does not order true and false")
+
+    def _check_enum_value(self, enum_type: Type, other: ast.Expr) -> None:
+        if isinstance(other, ast.Literal) and other.kind == "string":
+            if other.value not in enum_type.values:
+                listed = ", ".join(f'"{v}"' for v in enum_type.values)
+                suggestion = did_you_mean(str(other.value), enum_type.values)
+                self.diagnostics.append(
+                    error("CS0301", other.span, f"`{other.text}` is not a value of the enum",
+                          f"the values are {listed}",
+                          suggestion=f'"{suggestion}"' if suggestion else None)
+                )
+
+    def _InList(self, expr: ast.InList) -> Type | None:
+        t = self.type_of(expr.arg)
+        if t is None:
+            return BOOL
+        for value in expr.values:
+            vt = _LITERAL_TYPES[value.kind]
+            self._compatible(value, "==", expr.arg, t, value, vt)
+        return BOOL
+
+
+def _field_type(info: FieldInfo) -> Type:
+    if info.type == "enum":
+        return Type("enum", info.values)
+    return Type(info.type)
+
+
+def _compare_help(left: Type, right: Type) -> str:
+    names = {left.name, right.name}
+    if names == {"date", "number"}:
+        return "compare a date with a date (`2026-01-31`), or count days with `days_until(...)`"
+    if "text" in names or "enum" in names:
+        return "text values are written in double quotes and compared with `==` or `!=`"
+    return ""
