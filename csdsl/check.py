@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from csdsl_runtime.artifact import CALENDARS, CTA_TYPES, OBJECTIVE_CTA_TYPE, PRIORITIES, TASK_TYPES
+from csdsl_runtime.vocabulary import (
+    CALENDARS,
+    CTA_TYPES,
+    OBJECTIVE_CTA_TYPE,
+    PRIORITIES,
+    TASK_TYPES,
+)
 
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error, warning

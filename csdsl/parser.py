@@ -69,7 +69,7 @@ def _parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         strict=False,
-        cache=False,
+        cache=True,
     )
 
 

@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 FORMAT_VERSION = "1.0"
 """major.minor: a host refuses a newer major; minor versions only add optional fields."""
 
-CTA_TYPES = ("risk", "opportunity", "lifecycle", "activity")
-OBJECTIVE_CTA_TYPE = "objective"
-TASK_TYPES = ("todo", "email", "call", "meeting", "milestone")
-PRIORITIES = ("low", "medium", "high")
-CALENDARS = ("calendar", "business")
+from csdsl_runtime.vocabulary import (  # noqa: F401 - re-exported for hosts
+    CALENDARS,
+    CTA_TYPES,
+    OBJECTIVE_CTA_TYPE,
+    PRIORITIES,
+    TASK_TYPES,
+)
 
 
 class _Model(BaseModel):
