@@ -9,6 +9,7 @@ here, before a host ever renders it in its sandbox.
 from __future__ import annotations
 
 from collections.abc import Iterable
+import re
 from functools import lru_cache
 
 from csdsl.ast import Str
@@ -43,12 +44,25 @@ def _at(text: Str, code: str, message: str, help_text: str, suggestion: str | No
         needle: str | None) -> Diagnostic:
     span = text.span
     if needle and span.line == span.end_line:
-        index = text.raw.find(needle)
+        index = _find_in_blocks(text.raw, needle)
         if index >= 0:
             start = span.start + index
             span = Span(span.file, span.line, span.column + index, span.line,
                         span.column + index + len(needle), start, start + len(needle))
     return error(code, span, message, help_text, suggestion=suggestion)
+
+
+_BLOCK = re.compile(r"\{\{.*?(?:\}\}|$)|\{%.*?(?:%\}|$)", re.DOTALL)
+
+
+def _find_in_blocks(raw: str, needle: str) -> int:
+    """Where `needle` occurs as a word inside a `{{ }}` or `{% %}` block, or -1."""
+    word = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(needle) + r"(?![A-Za-z0-9_])")
+    for block in _BLOCK.finditer(raw):
+        found = word.search(raw, block.start(), block.end())
+        if found:
+            return found.start()
+    return raw.find(needle)
 
 
 @lru_cache(maxsize=4096)
@@ -96,12 +110,15 @@ def _problems(
         if attribute is None:
             problems.append(("CS0501", f"use `{name.name}.<attribute>`, not `{name.name}` alone",
                              f"`{name.name}` has: " + ", ".join(known), None, name.name))
+        elif attribute.startswith("_"):
+            problems.append(("CS0501", f"`{name.name}.{attribute}` is not allowed in a template",
+                             "templates may read declared fields only; names starting with `_` "
+                             "are never available", None, attribute))
         elif attribute not in known:
             what = "account field" if name.name == "account" else "attribute of `rule`"
             problems.append(("CS0501", f"unknown {what} `{attribute}` in the template",
                              f"`{name.name}` has: " + ", ".join(known),
-                             did_you_mean(attribute, known) if not attribute.startswith("_")
-                             else None, attribute))
+                             did_you_mean(attribute, known), attribute))
     for filt in tree.find_all(nodes.Filter):
         if filt.name not in env.filters:
             problems.append(("CS0501", f"unknown filter `{filt.name}` in the template",

@@ -195,8 +195,8 @@ class ConditionChecker:
             if self.symbols.fields[name.value].type != "date":
                 self.diagnostics.append(
                     error("CS0304", name.span,
-                          f"`{func}` needs a date field; `{name.value}` is "
-                          f"{self.symbols.fields[name.value].type}")
+                          f"`{func}` needs a date field; `{name.value}` is a "
+                          f"{self.symbols.fields[name.value].type} field")
                 )
                 return None
             return NUMBER

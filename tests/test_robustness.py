@@ -1,0 +1,69 @@
+"""No input crashes the front-end: every mutation of a valid spec gives diagnostics."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csdsl.check import check
+from csdsl.diagnostics import render_text
+from csdsl.parser import parse_text
+
+from .test_compile import ALL_FORMS
+
+PIECES = [
+    "{", "}", "(", ")", '"', "#", ",", ".", ":", "-", "%", "\\", "\n", " ", "==", "and", "or",
+    "not", "when", "then", "task", "rule", "after", "owner", "day", "30d", "2026-13-45", "12.5",
+    "usage", "x", "é", "\t", "\x00", "{{", "}}", "{%", "account.__class__", "in", "no",
+    "event", "where", "plan", "objective", "playbook", "enum(", "true",
+]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> str:
+    text = ALL_FORMS
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, len(text)))
+        action = draw(st.sampled_from(["insert", "delete", "replace", "duplicate"]))
+        piece = draw(st.sampled_from(PIECES))
+        width = draw(st.integers(1, 40))
+        if action == "insert":
+            text = text[:at] + piece + text[at:]
+        elif action == "delete":
+            text = text[:at] + text[at + width:]
+        elif action == "replace":
+            text = text[:at] + piece + text[at + width:]
+        else:
+            text = text[:at] + text[at:at + width] + text[at:]
+    return text
+
+
+def _front_end(text: str) -> list:
+    parsed, diagnostics = parse_text("m.cs", text)
+    _, more = check([parsed])
+    everything = [*diagnostics, *more]
+    render_text(everything, {"m.cs": text})  # rendering must not crash either
+    return everything
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_mutations_never_raise(text: str) -> None:
+    diagnostics = _front_end(text)
+    for d in diagnostics:
+        assert d.code.startswith("CS") and d.span.line >= 1 and d.span.column >= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_arbitrary_text_never_raises(text: str) -> None:
+    _front_end(text)
+
+
+def test_every_syntax_error_in_a_file_is_reported() -> None:
+    text = ALL_FORMS.replace('then cta risk "Usage', 'then cta risk risk "Usage').replace(
+        "when days_until(renewal_date) == 120", "when days_until(renewal_date) == == 120"
+    )
+    diagnostics = _front_end(text)
+    syntax = [d for d in diagnostics if d.code == "CS0100"]
+    assert len(syntax) == 2
