@@ -132,7 +132,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     verb = "would be reformatted" if args.check or args.diff else "reformatted"
     sys.stderr.write(f"{changed} of {len(files)} file{'s' * (len(files) != 1)} {verb}\n")
     if failed:
-        return 1 if not args.check else 1
+        return 1
     return 1 if (args.check and changed) else 0
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from csdsl.source import Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -46,11 +46,14 @@ class Diagnostic:
 
 
 def error(code: str, span: Span, message: str, *help_lines: str, **kw: object) -> Diagnostic:
-    return Diagnostic(code, Severity.ERROR, span, message, tuple(h for h in help_lines if h), **kw)  # type: ignore[arg-type]
+    """An error; empty help lines are dropped so callers can pass optional ones."""
+    helps = tuple(h for h in help_lines if h)
+    return Diagnostic(code, Severity.ERROR, span, message, helps, **kw)  # type: ignore[arg-type]
 
 
 def warning(code: str, span: Span, message: str, *help_lines: str, **kw: object) -> Diagnostic:
-    return Diagnostic(code, Severity.WARNING, span, message, tuple(h for h in help_lines if h), **kw)  # type: ignore[arg-type]
+    helps = tuple(h for h in help_lines if h)
+    return Diagnostic(code, Severity.WARNING, span, message, helps, **kw)  # type: ignore[arg-type]
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

@@ -6,6 +6,7 @@ declaration by declaration so every other declaration still reaches the checker.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 from functools import lru_cache
@@ -478,7 +479,7 @@ def _parse_by_declaration(
     starts.append(len(text))
     decls: list[ast.Decl] = []
     diagnostics: list[Diagnostic] = []
-    for begin, end in zip(starts, starts[1:], strict=False):
+    for begin, end in itertools.pairwise(starts):
         chunk = text[begin:end]
         if not chunk.strip():
             continue

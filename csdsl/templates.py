@@ -8,8 +8,8 @@ here, before a host ever renders it in its sandbox.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 from csdsl.ast import Str

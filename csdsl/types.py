@@ -227,14 +227,13 @@ class ConditionChecker:
 
     # -- sugar forms
     def _Trend(self, expr: ast.Trend) -> Type | None:
-        ok = self._expect_metric(expr.metric, f"`{expr.direction}`")
+        self._expect_metric(expr.metric, f"`{expr.direction}`")
         self._check_window(expr.window)
         if expr.amount.kind != "percent":
             self._err("CS0304", expr.amount,
                       f"the amount of `{expr.direction}` must be a percentage",
                       f"write `{expr.amount.text}%`")
-            ok = False
-        return BOOL if ok else BOOL
+        return BOOL
 
     def _NoActivity(self, expr: ast.NoActivity) -> Type | None:
         self._check_window(expr.window)
@@ -330,15 +329,15 @@ class ConditionChecker:
             self._err("CS0300", node, f"`{op}` does not order true and false")
 
     def _check_enum_value(self, enum_type: Type, other: ast.Expr) -> None:
-        if isinstance(other, ast.Literal) and other.kind == "string":
-            if other.value not in enum_type.values:
-                listed = ", ".join(f'"{v}"' for v in enum_type.values)
-                suggestion = did_you_mean(str(other.value), enum_type.values)
-                self.diagnostics.append(
-                    error("CS0301", other.span, f"`{other.text}` is not a value of the enum",
-                          f"the values are {listed}",
-                          suggestion=f'"{suggestion}"' if suggestion else None)
-                )
+        if (isinstance(other, ast.Literal) and other.kind == "string"
+                and other.value not in enum_type.values):
+            listed = ", ".join(f'"{v}"' for v in enum_type.values)
+            suggestion = did_you_mean(str(other.value), enum_type.values)
+            self.diagnostics.append(
+                error("CS0301", other.span, f"`{other.text}` is not a value of the enum",
+                      f"the values are {listed}",
+                      suggestion=f'"{suggestion}"' if suggestion else None)
+            )
 
     def _InList(self, expr: ast.InList) -> Type | None:
         t = self.type_of(expr.arg)
