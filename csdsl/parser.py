@@ -12,7 +12,7 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from csdsl import ast
@@ -60,68 +60,59 @@ _TOKEN_WORDS = {
 }
 
 
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    grammar = resources.files("csdsl.grammar").joinpath("csdsl.lark").read_text("utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        strict=False,
-        cache=True,
-    )
+class _Context:
+    """What the callbacks need while one text is parsed: where it came from."""
+
+    __slots__ = ("diagnostics", "shift", "source")
+
+    def __init__(self, source: SourceFile, shift: int) -> None:
+        self.source = source
+        self.shift = shift
+        self.diagnostics: list[Diagnostic] = []
 
 
-def _describe_expected(expected: set[str]) -> str:
-    words = set()
-    for name in expected:
-        if name in _TOKEN_WORDS:
-            words.add(_TOKEN_WORDS[name])
-        elif name.startswith("__ANON"):
-            continue
-        else:
-            pattern = _parser().get_terminal(name).pattern
-            value = getattr(pattern, "value", name)
-            words.add(f"`{value}`" if pattern.type == "str" else name.lower())
-    ordered = sorted(words)
-    if not ordered:
-        return ""
-    if len(ordered) > 8:
-        ordered = [*ordered[:8], "..."]
-    return "expected " + ", ".join(ordered)
+def _start(node: object) -> int:
+    return node.start_pos if isinstance(node, Token) else node.span.start  # type: ignore[attr-defined,return-value]
+
+
+def _end(node: object) -> int:
+    return node.end_pos if isinstance(node, Token) else node.span.end  # type: ignore[attr-defined,return-value]
 
 
 class _Builder(Transformer):
-    """lark tree → our AST, in one pass."""
+    """Builds our AST while lark parses (an embedded LALR transformer: no lark tree).
 
-    def __init__(self, source: SourceFile, line_shift: int, offset_shift: int) -> None:
+    The grammar keeps every token (`keep_all_tokens`), so each callback sees its
+    keywords and braces and can give its node a span from its first to its last token.
+    Children are read by position, following the grammar rule the callback is named for.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self.source = source
-        self.line_shift = line_shift
-        self.offset_shift = offset_shift
-        self.diagnostics: list[Diagnostic] = []
+        self.ctx: _Context | None = None
 
-    # -- spans
-    def _span_tok(self, tok: Token) -> Span:
-        return self.source.span(tok.start_pos + self.offset_shift, tok.end_pos + self.offset_shift)
+    # -- spans and leaves
+    def _span(self, children: list) -> Span:
+        ctx = self.ctx
+        assert ctx is not None
+        first = children[0]
+        last = children[-1]
+        if last is None:
+            last = next(c for c in reversed(children) if c is not None)
+        return ctx.source.span(_start(first) + ctx.shift, _end(last) + ctx.shift)
 
-    def _span_meta(self, meta: object) -> Span:
-        if getattr(meta, "empty", True):
-            return Span(self.source.path, 1, 1, 1, 1)
-        return self.source.span(
-            meta.start_pos + self.offset_shift,  # type: ignore[attr-defined]
-            meta.end_pos + self.offset_shift,  # type: ignore[attr-defined]
-        )
+    def _tok_span(self, tok: Token) -> Span:
+        ctx = self.ctx
+        assert ctx is not None
+        return ctx.source.span(tok.start_pos + ctx.shift, tok.end_pos + ctx.shift)  # type: ignore[operator]
 
     def _name(self, tok: Token) -> ast.Name:
-        return ast.Name(str(tok), self._span_tok(tok))
+        return ast.Name(str(tok), self._tok_span(tok))
 
     def _str(self, tok: Token | None) -> ast.Str | None:
         if tok is None:
             return None
-        return ast.Str(self._decode(tok), str(tok), self._span_tok(tok))
+        return ast.Str(self._decode(tok), str(tok), self._tok_span(tok))
 
     def _decode(self, tok: Token) -> str:
         raw = str(tok)[1:-1]
@@ -138,14 +129,13 @@ class _Builder(Transformer):
                 elif nxt == "n":
                     out.append("\n")
                 else:
-                    start = tok.start_pos + 1 + i + self.offset_shift
-                    self.diagnostics.append(
-                        error(
-                            "CS0103",
-                            self.source.span(start, start + 2),
-                            f"unknown escape `\\{nxt}` in a string",
-                            "strings know `\\\"`, `\\\\` and `\\n`",
-                        )
+                    ctx = self.ctx
+                    assert ctx is not None
+                    at = tok.start_pos + 1 + i + ctx.shift  # type: ignore[operator]
+                    ctx.diagnostics.append(
+                        error("CS0103", ctx.source.span(at, at + 2),
+                              f"unknown escape `\\{nxt}` in a string",
+                              "strings know `\\\"`, `\\\\` and `\\n`")
                     )
                     out.append(nxt)
                 i += 2
@@ -157,299 +147,282 @@ class _Builder(Transformer):
     def _duration(self, tok: Token) -> ast.DurationLit:
         text = str(tok)
         n = int(text[:-1])
-        return ast.DurationLit(n * 7 if text.endswith("w") else n, text, self._span_tok(tok))
+        return ast.DurationLit(n * 7 if text.endswith("w") else n, text, self._tok_span(tok))
 
     # -- declarations
-    @v_args(meta=True)
-    def start(self, meta: object, children: list) -> tuple:
-        return tuple(children)
+    def start(self, c: list) -> tuple:
+        return tuple(c)
 
-    @v_args(meta=True)
-    def account_decl(self, meta: object, children: list) -> ast.AccountDecl:
-        return ast.AccountDecl(tuple(children), self._span_meta(meta))
+    def account_decl(self, c: list) -> ast.AccountDecl:
+        # "account" "{" field_decl* "}"
+        return ast.AccountDecl(tuple(c[2:-1]), self._span(c))
 
-    @v_args(meta=True)
-    def field_decl(self, meta: object, children: list) -> ast.FieldDecl:
-        name, type_ref = children
-        return ast.FieldDecl(self._name(name), type_ref, self._span_meta(meta))
+    def field_decl(self, c: list) -> ast.FieldDecl:
+        # NAME ":" type_ref
+        return ast.FieldDecl(self._name(c[0]), c[2], self._span(c))
 
-    @v_args(meta=True)
-    def named_type(self, meta: object, children: list) -> ast.TypeRef:
-        return ast.TypeRef(str(children[0]), (), self._span_meta(meta))
+    def named_type(self, c: list) -> ast.TypeRef:
+        return ast.TypeRef(str(c[0]), (), self._span(c))
 
-    @v_args(meta=True)
-    def enum_type(self, meta: object, children: list) -> ast.TypeRef:
-        values = tuple(self._str(c) for c in children if c is not None)
-        return ast.TypeRef("enum", values, self._span_meta(meta))  # type: ignore[arg-type]
-
-    @v_args(meta=True)
-    def metric_decl(self, meta: object, children: list) -> ast.MetricDecl:
-        name, label = children
-        return ast.MetricDecl(self._name(name), self._str(label), self._span_meta(meta))
-
-    @v_args(meta=True)
-    def event_decl(self, meta: object, children: list) -> ast.EventDecl:
-        name, label, *fields = children
-        braces = bool(fields) and fields != [None]
-        fields = [f for f in fields if f is not None]
-        return ast.EventDecl(
-            self._name(name), self._str(label), tuple(fields), braces, self._span_meta(meta)
+    def enum_type(self, c: list) -> ast.TypeRef:
+        # "enum" "(" STRING ("," STRING)* [","] ")"
+        values = tuple(
+            self._str(t) for t in c if isinstance(t, Token) and t.type == "STRING"
         )
+        return ast.TypeRef("enum", values, self._span(c))  # type: ignore[arg-type]
 
-    @v_args(meta=True)
-    def role_decl(self, meta: object, children: list) -> ast.RoleDecl:
-        name, label, external = children
-        return ast.RoleDecl(
-            self._name(name), self._str(label), external is not None, self._span_meta(meta)
-        )
+    def metric_decl(self, c: list) -> ast.MetricDecl:
+        # "metric" NAME [STRING]
+        return ast.MetricDecl(self._name(c[1]), self._str(c[2]), self._span(c))
 
-    @v_args(meta=True)
-    def playbook_decl(self, meta: object, children: list) -> ast.PlaybookDecl:
-        name, title, *items = children
-        return ast.PlaybookDecl(
-            self._name(name), self._str(title), tuple(items), self._span_meta(meta)
-        )
+    def event_decl(self, c: list) -> ast.EventDecl:
+        # "event" NAME [STRING] ["{" field_decl* "}"]: an inlined optional leaves no None
+        braces = len(c) > 3
+        fields = tuple(c[4:-1]) if braces else ()
+        return ast.EventDecl(self._name(c[1]), self._str(c[2]), fields, braces, self._span(c))
 
-    @v_args(meta=True)
-    def plan_decl(self, meta: object, children: list) -> ast.PlanDecl:
-        name, title, *items = children
-        return ast.PlanDecl(self._name(name), self._str(title), tuple(items), self._span_meta(meta))
+    def role_decl(self, c: list) -> ast.RoleDecl:
+        # "role" NAME [STRING] [EXTERNAL]
+        return ast.RoleDecl(self._name(c[1]), self._str(c[2]), c[3] is not None, self._span(c))
 
-    @v_args(meta=True)
-    def objective_decl(self, meta: object, children: list) -> ast.ObjectiveDecl:
-        name, title, *items = children
-        return ast.ObjectiveDecl(
-            self._name(name), self._str(title), tuple(items), self._span_meta(meta)
-        )
+    def playbook_decl(self, c: list) -> ast.PlaybookDecl:
+        # "playbook" NAME [STRING] "{" item* "}"
+        return ast.PlaybookDecl(self._name(c[1]), self._str(c[2]), tuple(c[4:-1]), self._span(c))
 
-    @v_args(meta=True)
-    def rule_decl(self, meta: object, children: list) -> ast.RuleDecl:
-        name, title, *items = children
-        return ast.RuleDecl(self._name(name), self._str(title), tuple(items), self._span_meta(meta))
+    def plan_decl(self, c: list) -> ast.PlanDecl:
+        return ast.PlanDecl(self._name(c[1]), self._str(c[2]), tuple(c[4:-1]), self._span(c))
 
-    @v_args(meta=True)
-    def task_decl(self, meta: object, children: list) -> ast.TaskDecl:
-        name, title, *props = children
-        text = self.source.text
-        end = meta.end_pos + self.offset_shift  # type: ignore[attr-defined]
-        braces = text[end - 1 : end] == "}"
-        return ast.TaskDecl(
-            self._name(name), self._str(title), tuple(props), braces, self._span_meta(meta)
-        )
+    def objective_decl(self, c: list) -> ast.ObjectiveDecl:
+        return ast.ObjectiveDecl(self._name(c[1]), self._str(c[2]), tuple(c[4:-1]),
+                                 self._span(c))
 
-    # -- properties
-    def _prop(self, key: str, value: object, meta: object) -> ast.Prop:
-        return ast.Prop(key, value, self._span_meta(meta))
+    def rule_decl(self, c: list) -> ast.RuleDecl:
+        return ast.RuleDecl(self._name(c[1]), self._str(c[2]), tuple(c[4:-1]), self._span(c))
 
-    @v_args(meta=True)
-    def for_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("for", tuple(self._name(c) for c in children), meta)
+    def task_decl(self, c: list) -> ast.TaskDecl:
+        # "task" NAME [STRING] ["{" prop* "}"]: an inlined optional leaves no None
+        braces = len(c) > 3
+        props = tuple(c[4:-1]) if braces else ()
+        return ast.TaskDecl(self._name(c[1]), self._str(c[2]), props, braces, self._span(c))
 
-    @v_args(meta=True)
-    def calendar_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("calendar", self._name(children[0]), meta)
+    # -- properties: KEYWORD value
+    def _prop(self, key: str, value: object, c: list) -> ast.Prop:
+        return ast.Prop(key, value, self._span(c))
 
-    @v_args(meta=True)
-    def description_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("description", self._str(children[0]), meta)
+    def for_prop(self, c: list) -> ast.Prop:
+        return self._prop("for", tuple(self._name(t) for t in c[1::2]), c)
 
-    @v_args(meta=True)
-    def day_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("day", int(children[0]), meta)
+    def calendar_prop(self, c: list) -> ast.Prop:
+        return self._prop("calendar", self._name(c[1]), c)
 
-    @v_args(meta=True)
-    def duration_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("duration", self._duration(children[0]), meta)
+    def description_prop(self, c: list) -> ast.Prop:
+        return self._prop("description", self._str(c[1]), c)
 
-    @v_args(meta=True)
-    def after_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("after", tuple(children), meta)
+    def day_prop(self, c: list) -> ast.Prop:
+        return self._prop("day", int(c[1]), c)
 
-    @v_args(meta=True)
-    def ref(self, meta: object, children: list) -> ast.Ref:
-        first, second = children
-        span = self._span_meta(meta)
-        if second is None:
-            return ast.Ref(None, self._name(first), span)
-        return ast.Ref(self._name(first), self._name(second), span)
+    def duration_prop(self, c: list) -> ast.Prop:
+        return self._prop("duration", self._duration(c[1]), c)
 
-    @v_args(meta=True)
-    def owner_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("owner", tuple(children), meta)
+    def after_prop(self, c: list) -> ast.Prop:
+        return self._prop("after", tuple(c[1::2]), c)
 
-    @v_args(meta=True)
-    def owner_role(self, meta: object, children: list) -> ast.OwnerChoice:
-        return ast.OwnerChoice("role", str(children[0]), self._span_meta(meta))
+    def ref(self, c: list) -> ast.Ref:
+        # NAME ["." NAME]
+        if c[2] is None:
+            return ast.Ref(None, self._name(c[0]), self._span(c))
+        return ast.Ref(self._name(c[0]), self._name(c[2]), self._span(c))
 
-    @v_args(meta=True)
-    def owner_user(self, meta: object, children: list) -> ast.OwnerChoice:
-        value = self._decode(children[0])
-        return ast.OwnerChoice("user", value, self._span_meta(meta))
+    def owner_prop(self, c: list) -> ast.Prop:
+        return self._prop("owner", tuple(c[1::2]), c)
 
-    @v_args(meta=True)
-    def owner_pool(self, meta: object, children: list) -> ast.OwnerChoice:
-        return ast.OwnerChoice("pool", str(children[0]), self._span_meta(meta))
+    def owner_role(self, c: list) -> ast.OwnerChoice:
+        return ast.OwnerChoice("role", str(c[0]), self._span(c))
 
-    def _named_prop(key: str):  # type: ignore[no-untyped-def]
-        @v_args(meta=True)
-        def build(self: _Builder, meta: object, children: list) -> ast.Prop:
-            return self._prop(key, self._name(children[0]), meta)
+    def owner_user(self, c: list) -> ast.OwnerChoice:
+        return ast.OwnerChoice("user", self._decode(c[0]), self._span(c))
 
-        return build
+    def owner_pool(self, c: list) -> ast.OwnerChoice:
+        return ast.OwnerChoice("pool", str(c[1]), self._span(c))
 
-    type_prop = _named_prop("type")
-    priority_prop = _named_prop("priority")
-    category_prop = _named_prop("category")
-    playbook_prop = _named_prop("playbook")
+    def type_prop(self, c: list) -> ast.Prop:
+        return self._prop("type", self._name(c[1]), c)
 
-    @v_args(meta=True)
-    def due_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("due", self._duration(children[0]), meta)
+    def priority_prop(self, c: list) -> ast.Prop:
+        return self._prop("priority", self._name(c[1]), c)
 
-    @v_args(meta=True)
-    def cooldown_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("cooldown", self._duration(children[0]), meta)
+    def category_prop(self, c: list) -> ast.Prop:
+        return self._prop("category", self._name(c[1]), c)
 
-    @v_args(meta=True)
-    def success_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("success", self._str(children[0]), meta)
+    def playbook_prop(self, c: list) -> ast.Prop:
+        return self._prop("playbook", self._name(c[1]), c)
 
-    @v_args(meta=True)
-    def reason_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("reason", self._str(children[0]), meta)
+    def due_prop(self, c: list) -> ast.Prop:
+        return self._prop("due", self._duration(c[1]), c)
 
-    @v_args(meta=True)
-    def enabled_prop(self, meta: object, children: list) -> ast.Prop:
-        return self._prop("enabled", str(children[0]) == "true", meta)
+    def cooldown_prop(self, c: list) -> ast.Prop:
+        return self._prop("cooldown", self._duration(c[1]), c)
 
-    @v_args(meta=True)
-    def when_prop(self, meta: object, children: list) -> ast.Condition:
-        return ast.Condition("when", children[0], None, self._span_meta(meta))
+    def success_prop(self, c: list) -> ast.Prop:
+        return self._prop("success", self._str(c[1]), c)
 
-    @v_args(meta=True)
-    def close_prop(self, meta: object, children: list) -> ast.Condition:
-        return ast.Condition("close", children[0], None, self._span_meta(meta))
+    def reason_prop(self, c: list) -> ast.Prop:
+        return self._prop("reason", self._str(c[1]), c)
 
-    @v_args(meta=True)
-    def success_within_prop(self, meta: object, children: list) -> ast.Condition:
-        within, expr = children
-        return ast.Condition("success", expr, self._duration(within), self._span_meta(meta))
+    def enabled_prop(self, c: list) -> ast.Prop:
+        return self._prop("enabled", str(c[1]) == "true", c)
 
-    @v_args(meta=True)
-    def then_cta(self, meta: object, children: list) -> ast.Then:
-        kind, title = children
-        return ast.Then("cta", self._name(kind), self._str(title), self._span_meta(meta))
+    def when_prop(self, c: list) -> ast.Condition:
+        return ast.Condition("when", c[1], None, self._span(c))
 
-    @v_args(meta=True)
-    def then_plan(self, meta: object, children: list) -> ast.Then:
-        return ast.Then("plan", self._name(children[0]), None, self._span_meta(meta))
+    def close_prop(self, c: list) -> ast.Condition:
+        # "close" "when" expr
+        return ast.Condition("close", c[2], None, self._span(c))
+
+    def success_within_prop(self, c: list) -> ast.Condition:
+        # "success" "within" DURATION "when" expr
+        return ast.Condition("success", c[4], self._duration(c[2]), self._span(c))
+
+    def then_cta(self, c: list) -> ast.Then:
+        # "then" "cta" NAME STRING
+        return ast.Then("cta", self._name(c[2]), self._str(c[3]), self._span(c))
+
+    def then_plan(self, c: list) -> ast.Then:
+        return ast.Then("plan", self._name(c[2]), None, self._span(c))
 
     # -- expressions
-    @v_args(meta=True)
-    def or_op(self, meta: object, children: list) -> ast.BoolOp:
-        return ast.BoolOp("or", tuple(children), self._span_meta(meta))
+    def or_op(self, c: list) -> ast.BoolOp:
+        return ast.BoolOp("or", tuple(c[0::2]), self._span(c))
 
-    @v_args(meta=True)
-    def and_op(self, meta: object, children: list) -> ast.BoolOp:
-        return ast.BoolOp("and", tuple(children), self._span_meta(meta))
+    def and_op(self, c: list) -> ast.BoolOp:
+        return ast.BoolOp("and", tuple(c[0::2]), self._span(c))
 
-    @v_args(meta=True)
-    def not_op(self, meta: object, children: list) -> ast.Not:
-        return ast.Not(children[0], self._span_meta(meta))
+    def not_op(self, c: list) -> ast.Not:
+        return ast.Not(c[1], self._span(c))
 
-    @v_args(meta=True)
-    def compare(self, meta: object, children: list) -> ast.Compare:
-        left, op, right = children
-        return ast.Compare(str(op), left, right, self._span_meta(meta))
+    def compare(self, c: list) -> ast.Compare:
+        return ast.Compare(str(c[1]), c[0], c[2], self._span(c))
 
-    @v_args(meta=True)
-    def in_op(self, meta: object, children: list) -> ast.InList:
-        arg, *values = children
-        values = [v for v in values if v is not None]
-        return ast.InList(arg, tuple(values), False, self._span_meta(meta))
+    def in_op(self, c: list) -> ast.InList:
+        # expr "in" "(" literal ("," literal)* [","] ")"
+        values = tuple(v for v in c[3:-1] if v is not None and not isinstance(v, Token))
+        return ast.InList(c[0], values, False, self._span(c))
 
-    @v_args(meta=True)
-    def not_in_op(self, meta: object, children: list) -> ast.InList:
-        arg, *values = children
-        values = [v for v in values if v is not None]
-        return ast.InList(arg, tuple(values), True, self._span_meta(meta))
+    def not_in_op(self, c: list) -> ast.InList:
+        values = tuple(v for v in c[4:-1] if v is not None and not isinstance(v, Token))
+        return ast.InList(c[0], values, True, self._span(c))
 
-    @v_args(meta=True)
-    def trend(self, meta: object, children: list) -> ast.Trend:
-        metric, direction, amount, window = children
-        return ast.Trend(
-            self._name(metric), str(direction), amount, self._duration(window),
-            self._span_meta(meta),
-        )
+    def trend(self, c: list) -> ast.Trend:
+        # NAME (DROPS|RISES) amount "over" DURATION
+        return ast.Trend(self._name(c[0]), str(c[1]), c[2], self._duration(c[4]), self._span(c))
 
-    @v_args(meta=True)
-    def no_op(self, meta: object, children: list) -> ast.NoActivity:
-        name, window = children
-        return ast.NoActivity(self._name(name), self._duration(window), self._span_meta(meta))
+    def no_op(self, c: list) -> ast.NoActivity:
+        # "no" NAME "for" DURATION
+        return ast.NoActivity(self._name(c[1]), self._duration(c[3]), self._span(c))
 
-    @v_args(meta=True)
-    def event_within(self, meta: object, children: list) -> ast.EventWithin:
-        name, window, where = children
-        return ast.EventWithin(
-            self._name(name), self._duration(window), where, self._span_meta(meta)
-        )
+    def event_within(self, c: list) -> ast.EventWithin:
+        # "event" NAME "within" DURATION ["where" comparison]
+        where = c[5] if len(c) > 5 else None
+        return ast.EventWithin(self._name(c[1]), self._duration(c[3]), where, self._span(c))
 
-    @v_args(meta=True)
-    def arith(self, meta: object, children: list) -> ast.Arith:
-        left, op, right = children
-        return ast.Arith(str(op), left, right, self._span_meta(meta))
+    def arith(self, c: list) -> ast.Arith:
+        return ast.Arith(str(c[1]), c[0], c[2], self._span(c))
 
-    @v_args(meta=True)
-    def neg(self, meta: object, children: list) -> ast.Neg:
-        return ast.Neg(children[1], self._span_meta(meta))
+    def neg(self, c: list) -> ast.Neg:
+        return ast.Neg(c[1], self._span(c))
 
-    @v_args(meta=True)
-    def name_ref(self, meta: object, children: list) -> ast.NameRef:
-        return ast.NameRef(self._name(children[0]), self._span_meta(meta))
+    def name_ref(self, c: list) -> ast.NameRef:
+        return ast.NameRef(self._name(c[0]), self._span(c))
 
-    @v_args(meta=True)
-    def call(self, meta: object, children: list) -> ast.Call:
-        func, *args = children
-        args = [a for a in args if a is not None]
-        return ast.Call(self._name(func), tuple(args), self._span_meta(meta))
+    def call(self, c: list) -> ast.Call:
+        # NAME "(" [expr ("," expr)*] ")"
+        args = tuple(a for a in c[2:-1] if a is not None and not isinstance(a, Token))
+        return ast.Call(self._name(c[0]), args, self._span(c))
 
-    @v_args(meta=True)
-    def paren(self, meta: object, children: list) -> ast.Paren:
-        return ast.Paren(children[0], self._span_meta(meta))
+    def paren(self, c: list) -> ast.Paren:
+        return ast.Paren(c[1], self._span(c))
 
     # -- literals
     def _lit(self, kind: str, value: float | str | bool, tok: Token) -> ast.Literal:
-        return ast.Literal(kind, value, str(tok), self._span_tok(tok))
+        return ast.Literal(kind, value, str(tok), self._tok_span(tok))
 
-    def number(self, children: list) -> ast.Literal:
-        return self._lit("number", float(children[0]), children[0])
+    def number(self, c: list) -> ast.Literal:
+        return self._lit("number", float(c[0]), c[0])
 
-    def percent(self, children: list) -> ast.Literal:
-        tok = children[0]
+    def percent(self, c: list) -> ast.Literal:
+        tok = c[0]
         return self._lit("percent", float(str(tok)[:-1]) / 100.0, tok)
 
-    def duration(self, children: list) -> ast.Literal:
-        d = self._duration(children[0])
+    def duration(self, c: list) -> ast.Literal:
+        d = self._duration(c[0])
         return ast.Literal("duration", float(d.days), d.text, d.span)
 
-    def date(self, children: list) -> ast.Literal:
-        tok = children[0]
+    def date(self, c: list) -> ast.Literal:
+        tok = c[0]
         try:
             date.fromisoformat(str(tok))
         except ValueError:
-            self.diagnostics.append(
-                error("CS0105", self._span_tok(tok), f"`{tok}` is not a valid date",
+            ctx = self.ctx
+            assert ctx is not None
+            ctx.diagnostics.append(
+                error("CS0105", self._tok_span(tok), f"`{tok}` is not a valid date",
                       "dates are written YYYY-MM-DD")
             )
         return self._lit("date", str(tok), tok)
 
-    def string(self, children: list) -> ast.Literal:
-        tok = children[0]
+    def string(self, c: list) -> ast.Literal:
+        tok = c[0]
         return self._lit("string", self._decode(tok), tok)
 
-    def boolean(self, children: list) -> ast.Literal:
-        tok = children[0]
+    def boolean(self, c: list) -> ast.Literal:
+        tok = c[0]
         return self._lit("bool", str(tok) == "true", tok)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> tuple[Lark, _Builder]:
+    grammar = resources.files("csdsl.grammar").joinpath("csdsl.lark").read_text("utf-8")
+    builder = _Builder()
+    lark = Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        keep_all_tokens=True,
+        maybe_placeholders=True,
+        transformer=builder,
+        cache=True,
+    )
+    return lark, builder
+
+
+def _describe_expected(expected: set[str]) -> str:
+    lark = _parser()[0]
+    words = set()
+    for name in expected:
+        if name in _TOKEN_WORDS:
+            words.add(_TOKEN_WORDS[name])
+        elif name.startswith("__ANON"):
+            continue
+        else:
+            pattern = lark.get_terminal(name).pattern
+            value = getattr(pattern, "value", name)
+            words.add(f"`{value}`" if pattern.type == "str" else name.lower())
+    ordered = sorted(words)
+    if not ordered:
+        return ""
+    if len(ordered) > 8:
+        ordered = [*ordered[:8], "..."]
+    return "expected " + ", ".join(ordered)
+
+
+def _parse(source: SourceFile, text: str, shift: int) -> tuple[tuple, list[Diagnostic]]:
+    lark, builder = _parser()
+    builder.ctx = _Context(source, shift)
+    try:
+        decls = lark.parse(text)
+        return decls, builder.ctx.diagnostics
+    finally:
+        builder.ctx = None
 
 
 _DECL_START = re.compile(r"^(?:" + "|".join(DECLARATION_WORDS) + r")\b", re.MULTILINE)
@@ -458,14 +431,11 @@ _DECL_START = re.compile(r"^(?:" + "|".join(DECLARATION_WORDS) + r")\b", re.MULT
 def parse_source(source: SourceFile) -> tuple[ast.File, list[Diagnostic]]:
     """Parse one file. Always returns a File (possibly partial) and every diagnostic."""
     try:
-        tree = _parser().parse(source.text)
+        decls, diagnostics = _parse(source, source.text, 0)
     except UnexpectedInput as exc:
         return _parse_by_declaration(source, exc)
-    builder = _Builder(source, 0, 0)
-    decls = builder.transform(tree)
-    return ast.File(source.path, decls, _comments(source), source.span(0, len(source.text))), [
-        *builder.diagnostics
-    ]
+    span = source.span(0, len(source.text))
+    return ast.File(source.path, decls, _comments(source), span), diagnostics
 
 
 def _parse_by_declaration(
@@ -484,14 +454,12 @@ def _parse_by_declaration(
         if not chunk.strip():
             continue
         try:
-            tree = _parser().parse(chunk)
+            parsed, found = _parse(source, chunk, begin)
         except UnexpectedInput as exc:
             diagnostics.append(_syntax_error(source, exc, begin))
             continue
-        line_shift = source.position(begin)[0] - 1
-        builder = _Builder(source, line_shift, begin)
-        decls.extend(builder.transform(tree))
-        diagnostics.extend(builder.diagnostics)
+        decls.extend(parsed)
+        diagnostics.extend(found)
     if not diagnostics:  # the chunks parsed alone; report the original error
         diagnostics.append(_syntax_error(source, first, 0))
     return ast.File(source.path, tuple(decls), _comments(source)), diagnostics
