@@ -9,6 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from csdsl import ast
+from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error, warning
+from csdsl.graph import Schedule, TaskNode, build_graph, cycle_diagnostic, find_cycles, schedule
+from csdsl.resolve import SymbolTable, build_symbols
+from csdsl.templates import check_template
+from csdsl.types import ConditionChecker
 from csdsl_runtime.vocabulary import (
     CALENDARS,
     CTA_TYPES,
@@ -16,13 +22,6 @@ from csdsl_runtime.vocabulary import (
     PRIORITIES,
     TASK_TYPES,
 )
-
-from csdsl import ast
-from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error, warning
-from csdsl.graph import Schedule, TaskNode, build_graph, cycle_diagnostic, find_cycles, schedule
-from csdsl.resolve import SymbolTable, build_symbols
-from csdsl.templates import check_template
-from csdsl.types import ConditionChecker
 
 SINGLE_PROPS = frozenset(
     {"calendar", "description", "day", "duration", "owner", "type", "priority", "due",

@@ -7,12 +7,11 @@ declarations and how the spec is split into files.
 
 from __future__ import annotations
 
-from csdsl_runtime import artifact as A
-
 from csdsl import ast
 from csdsl.check import CheckedSpec, PlanInfo, RuleInfo
 from csdsl.graph import Schedule, TaskNode
 from csdsl.resolve import FieldInfo, SymbolTable
+from csdsl_runtime import artifact as A
 
 
 def emit(spec: CheckedSpec) -> A.Artifact:

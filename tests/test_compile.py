@@ -8,9 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from csdsl_runtime import artifact as A
 
 from csdsl.driver import compile_spec
+from csdsl_runtime import artifact as A
 
 from .conftest import EXAMPLES, ROOT
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from csdsl_runtime.dates import add_days
 
 USE = """

@@ -14,9 +14,6 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = "1.0"
-"""major.minor: a host refuses a newer major; minor versions only add optional fields."""
-
 from csdsl_runtime.vocabulary import (  # noqa: F401 - re-exported for hosts
     CALENDARS,
     CTA_TYPES,
@@ -24,6 +21,9 @@ from csdsl_runtime.vocabulary import (  # noqa: F401 - re-exported for hosts
     PRIORITIES,
     TASK_TYPES,
 )
+
+FORMAT_VERSION = "1.0"
+"""major.minor: a host refuses a newer major; minor versions only add optional fields."""
 
 
 class _Model(BaseModel):
