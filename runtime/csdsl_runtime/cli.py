@@ -1,16 +1,274 @@
-"""`csdsl run` and `csdsl ctas` (work in progress in this commit)."""
+"""The runtime's commands: `run`, `ctas`, `plans`, `close`, `complete-task`, `plan-status`.
+
+They are added to the `csdsl` command line by the compiler package, and also form the
+stand-alone `csdsl-runtime` command, for hosts that install only the runtime and run
+compiled artifacts. Exit statuses follow RUNTIME.md: 0 done, 1 spec or data errors,
+2 bad usage.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
+
+from csdsl_runtime.stores import DEFAULT_STORE_URL
+
+
+def _day(text: str) -> date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a date (YYYY-MM-DD)") from None
 
 
 def add_runtime_commands(sub: Any) -> None:
-    p = sub.add_parser("run", help="evaluate the rules as of a day and store CTAs")
-    p.add_argument("spec", metavar="SPEC")
-    p.set_defaults(needs_artifact=True)
+    """Add the runtime's sub-commands to an argparse sub-parser set."""
+
+    def store_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", default=DEFAULT_STORE_URL, metavar="URL",
+                       help=f"sqlite:///FILE or postgresql://... (default: {DEFAULT_STORE_URL})")
+
+    p = sub.add_parser("run", help="evaluate the rules as of a day; open CTAs and plans")
+    p.add_argument("spec", metavar="SPEC", help="a spec directory, .cs files or a compiled .json")
+    p.add_argument("--data", required=True, metavar="DIR",
+                   help="a CSV data directory, or an SQLite/DuckDB file with the same tables")
+    p.add_argument("--as-of", required=True, type=_day, metavar="DATE", dest="asof")
+    store_option(p)
+    p.add_argument("--dry-run", action="store_true", help="store nothing; print what would happen")
+    p.add_argument("--on-bad-data", choices=("fail", "skip"), default="fail",
+                   help="a malformed data row fails the run (default) or is skipped and counted")
+    p.add_argument("--engine", choices=("interpreter", "duckdb"), default="interpreter",
+                   help="how conditions are evaluated (duckdb: vectorised SQL)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="the run report")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(needs_artifact=True, func=None)
+
+    p = sub.add_parser("ctas", help="list the stored CTAs with their tasks")
+    store_option(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--status", choices=("open", "closed"))
+    p.add_argument("--account", metavar="ID")
+    p.add_argument("--rule", metavar="NAME")
+    p.set_defaults(func=cmd_ctas)
+
+    p = sub.add_parser("plans", help="list the stored success plans with their objectives")
+    store_option(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_plans)
+
+    p = sub.add_parser("close", help="close a CTA with an outcome")
+    p.add_argument("cta_id", type=int, metavar="CTA_ID")
+    p.add_argument("--outcome", choices=("success", "not_valid"), required=True)
+    p.add_argument("--reason", help="why (expected with not_valid)")
+    p.add_argument("--date", type=_day, default=None, help="closing day (default: today)")
+    store_option(p)
+    p.set_defaults(func=cmd_close)
+
+    p = sub.add_parser("complete-task", help="mark a task done")
+    p.add_argument("task_id", type=int, metavar="TASK_ID")
+    p.add_argument("--date", type=_day, default=None)
+    store_option(p)
+    p.set_defaults(func=cmd_complete_task)
+
+    p = sub.add_parser("plan-status", help="change a success plan's status")
+    p.add_argument("plan_id", type=int, metavar="PLAN_ID")
+    p.add_argument("status", choices=("active", "on_hold", "completed", "cancelled"))
+    p.add_argument("--date", type=_day, default=None)
+    store_option(p)
+    p.set_defaults(func=cmd_plan_status)
+
+
+def _error(message: str, status: int) -> int:
+    sys.stderr.write(f"csdsl: {message}\n")
+    return status
+
+
+class _Bar:
+    """A one-line progress bar on stderr, only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r{stage:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\r" + " " * (width + 30) + "\r")
+        sys.stderr.flush()
 
 
 def run_command(args: argparse.Namespace, artifact: Any) -> int:
-    raise NotImplementedError("csdsl run is not built yet")
+    """`csdsl run`: load (or take) the artifact, read the data, run, print the report."""
+    from csdsl_runtime import loader
+    from csdsl_runtime.api import Runtime
+    from csdsl_runtime.data import BadDataError
+    from csdsl_runtime.sources import SourceError, read_dataset
+    from csdsl_runtime.stores import StoreError, open_store
+
+    try:
+        if artifact is None:
+            artifact = loader.load(args.spec)
+    except loader.ArtifactError as exc:
+        return _error(str(exc), 1)
+    try:
+        dataset = read_dataset(args.data, artifact.schema_)
+    except SourceError as exc:
+        return _error(str(exc), 1)
+    if dataset.bad_rows and args.on_bad_data == "fail":
+        sys.stderr.write(str(BadDataError(dataset.bad_rows)) + "\n")
+        return _error("bad data: fix the rows above, or run with --on-bad-data skip", 1)
+    for row in dataset.bad_rows[:20]:
+        sys.stderr.write(f"skipped: {row}\n")
+    engine = None
+    if args.engine == "duckdb":
+        try:
+            from csdsl_runtime.engines.sql import SqlEngine
+        except ImportError as exc:
+            return _error(f"the duckdb engine is not available: {exc}", 2)
+        engine = SqlEngine(dataset)
+    try:
+        store = open_store(args.store)
+    except StoreError as exc:
+        return _error(str(exc), 2)
+    try:
+        runtime = Runtime(artifact, dataset, store, engine=engine, on_bad_data=args.on_bad_data)
+        report = runtime.run(args.asof, dry_run=args.dry_run, progress=_Bar(not args.quiet))
+    except StoreError as exc:
+        return _error(str(exc), 1)
+    finally:
+        store.close()
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(report.render())
+    return 0
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from csdsl_runtime.stores import open_store
+
+    return open_store(args.store)
+
+
+def _with_store(fn: Any) -> Any:
+    def wrapped(args: argparse.Namespace) -> int:
+        from csdsl_runtime.stores import StoreError
+
+        try:
+            store = _open(args)
+        except StoreError as exc:
+            return _error(str(exc), 2)
+        try:
+            return int(fn(args, store))
+        except StoreError as exc:
+            return _error(str(exc), 1)
+        finally:
+            store.close()
+
+    return wrapped
+
+
+def _text_table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "".join(
+        "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n" for r in rows
+    )
+
+
+@_with_store
+def cmd_ctas(args: argparse.Namespace, store: Any) -> int:
+    """`csdsl ctas`: every stored CTA with its tasks (JSON as in RUNTIME.md)."""
+    ctas = store.list_ctas(status=args.status, account_id=args.account, rule=args.rule)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([c.to_json() for c in ctas], indent=2) + "\n")
+        return 0
+    if not ctas:
+        sys.stdout.write("no CTAs\n")
+        return 0
+    rows: list[tuple[str, ...]] = [
+        ("id", "account", "rule", "type", "priority", "owner", "status", "due", "tasks", "title")
+    ]
+    for c in ctas:
+        done = sum(t.status == "done" for t in c.tasks)
+        status = c.status if c.outcome is None else f"{c.status}:{c.outcome}"
+        rows.append((str(c.id), c.account_id, c.rule, c.type, c.priority, c.owner or "-",
+                     status, c.due.isoformat(), f"{done}/{len(c.tasks)}", c.title))
+    sys.stdout.write(_text_table(rows))
+    opened = sum(c.status == "open" for c in ctas)
+    sys.stdout.write(f"{len(ctas)} CTAs ({opened} open)\n")
+    return 0
+
+
+@_with_store
+def cmd_plans(args: argparse.Namespace, store: Any) -> int:
+    """`csdsl plans`: stored success plans with their objectives."""
+    plans = store.list_plans()
+    if args.format == "json":
+        sys.stdout.write(json.dumps([p.to_json() for p in plans], indent=2) + "\n")
+        return 0
+    if not plans:
+        sys.stdout.write("no plans\n")
+        return 0
+    rows: list[tuple[str, ...]] = [
+        ("id", "account", "plan", "owner", "status", "due", "objectives")
+    ]
+    for p in plans:
+        rows.append((str(p.id), p.account_id, p.plan, p.owner or "-", p.status,
+                     p.due.isoformat(), str(len(p.objectives))))
+    sys.stdout.write(_text_table(rows))
+    return 0
+
+
+@_with_store
+def cmd_close(args: argparse.Namespace, store: Any) -> int:
+    store.close_cta(args.cta_id, args.outcome, args.date or date.today(), args.reason)
+    sys.stdout.write(f"closed CTA {args.cta_id} ({args.outcome})\n")
+    return 0
+
+
+@_with_store
+def cmd_complete_task(args: argparse.Namespace, store: Any) -> int:
+    store.complete_task(args.task_id, args.date or date.today())
+    sys.stdout.write(f"task {args.task_id} done\n")
+    return 0
+
+
+@_with_store
+def cmd_plan_status(args: argparse.Namespace, store: Any) -> int:
+    store.set_plan_status(args.plan_id, args.status, args.date or date.today())
+    sys.stdout.write(f"plan {args.plan_id} is {args.status}\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`csdsl-runtime`: the runtime commands alone, for compiled artifacts."""
+    parser = argparse.ArgumentParser(
+        prog="csdsl-runtime", description="Run compiled csdsl specs and manage their CTAs."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    add_runtime_commands(sub)
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "needs_artifact", False):
+            return run_command(args, None)
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return _error("interrupted", 130)
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        return _error(f"internal error: {type(exc).__name__}: {exc}", 2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

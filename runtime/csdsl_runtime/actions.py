@@ -1,0 +1,177 @@
+"""From a firing rule to the records to store: CTAs, tasks, plans, owners, due dates.
+
+Pure functions of the artifact, the account and the as-of day (plus the round-robin
+position of each pool), so that a dry run and a real run decide exactly the same.
+
+- A CTA is due on its rule's `due` (calendar days); without it, on its latest task's
+  due date; without tasks, 7 days after creation.
+- Task dates come from the compiled offsets; business-day playbooks skip weekends.
+- Owners: a chain is tried in order (role from the account team, named user, pool
+  member round-robin); a task whose owner does not resolve falls back to the CTA's
+  owner and is counted as a fallback.
+- `then plan` opens a plan whose objectives are CTAs of type `objective`; when the
+  schedule overshoots the plan's `due`, the plan is due with its last objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from csdsl_runtime import artifact as A
+from csdsl_runtime.data import AccountData, Dataset
+from csdsl_runtime.dates import add_days
+from csdsl_runtime.stores.sql import CtaRecord, PlanRecord, TaskRecord
+from csdsl_runtime.templates import Renderer
+
+DEFAULT_CTA_DAYS = 7
+
+
+@dataclass(slots=True)
+class OwnerResolver:
+    """Resolves owner chains for accounts; pools rotate in a stable order across runs."""
+
+    pools: dict[str, list[str]]
+    cursors: dict[str, int] = field(default_factory=dict)
+    fallbacks: int = 0
+    unassigned: int = 0
+
+    def resolve(self, owner: A.Owner | None, account: AccountData) -> str | None:
+        """The first choice of the chain that names somebody for this account."""
+        if owner is None:
+            return None
+        for choice in owner.chain:
+            if choice.kind == "user":
+                return choice.name
+            if choice.kind == "role":
+                user = account.team.get(choice.name)
+                if user:
+                    return user
+            else:
+                members = self.pools.get(choice.name)
+                if members:
+                    position = self.cursors.get(choice.name, 0)
+                    self.cursors[choice.name] = position + 1
+                    return members[position % len(members)]
+        return None
+
+    def task_owner(
+        self, owner: A.Owner | None, account: AccountData, default: str | None
+    ) -> str | None:
+        """A task's owner: its own chain, else the CTA's owner (a fallback if it had one)."""
+        if owner is None:
+            return default
+        user = self.resolve(owner, account)
+        if user is None:
+            self.fallbacks += 1
+            return default
+        return user
+
+
+def template_context(
+    rule: A.Rule, account: AccountData, schema: A.DataSchema, asof: date
+) -> dict[str, Any]:
+    """The names a template may use: account.<field>, account.id, rule.name/title, asof."""
+    values: dict[str, Any] = {f.name: account.fields.get(f.name) for f in schema.account}
+    values["id"] = account.id
+    return {
+        "account": values,
+        "rule": {"name": rule.name, "title": rule.title or rule.name},
+        "asof": asof.isoformat(),
+    }
+
+
+class ActionBuilder:
+    """Builds the records a firing rule opens for an account."""
+
+    def __init__(self, artifact: A.Artifact, dataset: Dataset, cursors: dict[str, int]) -> None:
+        self.artifact = artifact
+        self.playbooks = {p.name: p for p in artifact.playbooks}
+        self.plans = {p.name: p for p in artifact.plans}
+        self.owners = OwnerResolver(dataset.pools, dict(cursors))
+        self.renderer = Renderer()
+
+    def _tasks(
+        self, tasks: tuple[A.Task, ...], calendar: str, account: AccountData, asof: date,
+        default_owner: str | None, context: dict[str, Any],
+    ) -> list[TaskRecord]:
+        render = self.renderer.render
+        return [
+            TaskRecord(
+                key=t.key,
+                title=render(t.title, context),
+                owner=self.owners.task_owner(t.owner, account, default_owner),
+                type=t.type,
+                priority=t.priority,
+                start=add_days(asof, t.start, calendar),
+                due=add_days(asof, t.due, calendar),
+                description=render(t.description, context) if t.description else None,
+            )
+            for t in tasks
+        ]
+
+    def cta(
+        self, rule: A.Rule, index: int, action: A.CtaAction, account: AccountData, asof: date
+    ) -> CtaRecord:
+        """A CTA for a firing rule, with its playbook's tasks."""
+        context = template_context(rule, account, self.artifact.schema_, asof)
+        owner = self.owners.resolve(rule.owner, account)
+        if owner is None:
+            self.owners.unassigned += 1
+        playbook = self.playbooks.get(rule.playbook) if rule.playbook else None
+        tasks = (
+            self._tasks(playbook.tasks, playbook.calendar, account, asof, owner, context)
+            if playbook else []
+        )
+        if rule.due is not None:
+            due = asof + timedelta(days=rule.due)
+        elif tasks:
+            due = max(t.due for t in tasks)
+        else:
+            due = asof + timedelta(days=DEFAULT_CTA_DAYS)
+        return CtaRecord(
+            rule=rule.name, account_id=account.id, action=index, type=action.type,
+            title=self.renderer.render(action.title, context), priority=rule.priority,
+            owner=owner, created=asof, due=due, spec_hash=self.artifact.spec_hash,
+            reason=rule.reason, playbook=playbook.name if playbook else None, tasks=tasks,
+        )
+
+    def plan(
+        self, rule: A.Rule, index: int, action: A.PlanAction, account: AccountData, asof: date
+    ) -> PlanRecord:
+        """A success plan with one `objective` CTA per objective, tasks scheduled."""
+        template = self.plans[action.plan]
+        context = template_context(rule, account, self.artifact.schema_, asof)
+        render = self.renderer.render
+        owner = self.owners.resolve(rule.owner, account) or self.owners.resolve(
+            template.owner, account
+        )
+        if owner is None:
+            self.owners.unassigned += 1
+        calendar = template.calendar
+        objectives: list[CtaRecord] = []
+        for objective in template.objectives:
+            objective_owner = (
+                self.owners.task_owner(objective.owner, account, owner)
+                if objective.owner else owner
+            )
+            tasks = self._tasks(
+                objective.tasks, calendar, account, asof, objective_owner, context
+            )
+            objectives.append(CtaRecord(
+                rule=rule.name, account_id=account.id, action=index,
+                type=A.OBJECTIVE_CTA_TYPE, title=render(objective.title, context),
+                priority=objective.priority, owner=objective_owner, created=asof,
+                due=add_days(asof, objective.due, calendar), spec_hash=self.artifact.spec_hash,
+                reason=rule.reason, playbook=objective.playbook, plan=template.name,
+                objective=objective.key, tasks=tasks,
+            ))
+        last = max((o.due for o in objectives), default=asof)
+        due = add_days(asof, template.due, calendar) if template.due is not None else last
+        due = max(due, last)  # an overshooting schedule moves the plan's due date out
+        return PlanRecord(
+            rule=rule.name, account_id=account.id, action=index, plan=template.name,
+            title=render(template.title or template.name, context), owner=owner,
+            created=asof, due=due, spec_hash=self.artifact.spec_hash, objectives=objectives,
+        )

@@ -1,0 +1,36 @@
+"""Evaluation engines: they compute the truth of compiled conditions for many accounts.
+
+Every engine takes the same inputs (IR conditions by key, the data set, the as-of day)
+and returns the same outputs (key -> account id -> True / False / None for unknown),
+so that the vectorised SQL engine can be checked against the reference interpreter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import date
+from typing import Any, Protocol
+
+Results = dict[str, dict[str, "bool | None"]]
+
+
+class Engine(Protocol):
+    """Evaluates conditions (IR nodes by key) as of a day."""
+
+    name: str
+
+    def evaluate(
+        self,
+        conditions: Mapping[str, Any],
+        asof: date,
+        accounts: Mapping[str, Collection[str]] | None = None,
+    ) -> Results:
+        """Truth of each condition per account; `accounts` limits a key to some ids."""
+        ...
+
+
+def truth(value: Any) -> bool | None:
+    """A condition's value as a truth value: only True fires, None stays unknown."""
+    if value is None:
+        return None
+    return value is True

@@ -1,0 +1,35 @@
+"""Data sources: where account data comes from. Each returns a validated `Dataset`.
+
+- `csv`: the data directory of RUNTIME.md (accounts.csv, team.csv, metrics.csv,
+  events.csv, optional pools.csv);
+- `sql`: an SQLite or DuckDB file holding the same tables.
+
+`open_source(location)` picks one from the location's shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from csdsl_runtime.artifact import DataSchema
+from csdsl_runtime.data import Dataset
+from csdsl_runtime.sources.builder import SourceError
+
+
+def read_dataset(location: str | Path, schema: DataSchema) -> Dataset:
+    """Read and validate a data set: a CSV directory, or an SQLite/DuckDB file."""
+    path = Path(location)
+    if path.is_dir():
+        from csdsl_runtime.sources.csv import read_csv_dir
+
+        return read_csv_dir(path, schema)
+    if path.is_file():
+        from csdsl_runtime.sources.sql import read_sql_file
+
+        return read_sql_file(path, schema)
+    raise SourceError(
+        f"no data at `{location}`: expected a directory of CSV files or a database file"
+    )
+
+
+__all__ = ["SourceError", "read_dataset"]

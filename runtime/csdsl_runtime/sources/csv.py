@@ -1,0 +1,58 @@
+"""The built-in source: a directory of CSV files, as described in RUNTIME.md."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from csdsl_runtime.artifact import DataSchema
+from csdsl_runtime.data import Dataset
+from csdsl_runtime.sources.builder import DatasetBuilder, Located, SourceError
+
+_TEAM = ["account_id", "role", "user"]
+_METRICS = ["account_id", "metric", "date", "value"]
+_POOLS = ["pool", "user"]
+
+
+def _rows(reader: Iterator[list[str]]) -> Iterator[Located]:
+    for row in reader:
+        if row:  # a blank line is not a row
+            yield reader.line_num, row  # type: ignore[attr-defined]
+
+
+def _open(path: Path) -> tuple[object, Iterator[list[str]], list[str]]:
+    handle = path.open(newline="", encoding="utf-8-sig")
+    reader = csv.reader(handle)
+    header = [h.strip() for h in next(reader, [])]
+    return handle, reader, header
+
+
+def read_csv_dir(directory: Path, schema: DataSchema) -> Dataset:
+    """Read accounts.csv (required), team.csv, metrics.csv, events.csv, pools.csv."""
+    if not (directory / "accounts.csv").is_file():
+        raise SourceError(f"{directory}: no accounts.csv")
+    builder = DatasetBuilder(schema)
+    for name in ("accounts", "team", "metrics", "events", "pools"):
+        path = directory / f"{name}.csv"
+        if not path.is_file():
+            continue
+        label = str(path)
+        try:
+            handle, reader, header = _open(path)
+            with handle:  # type: ignore[attr-defined]
+                rows = _rows(reader)
+                if name == "accounts":
+                    builder.accounts(label, header, rows)
+                elif name == "events":
+                    builder.events(label, header, rows)
+                else:
+                    expected = {"team": _TEAM, "metrics": _METRICS, "pools": _POOLS}[name]
+                    if header != expected:
+                        raise SourceError(f"{label}: expected columns {', '.join(expected)}")
+                    getattr(builder, name)(label, rows)
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{label}: not UTF-8 text ({exc.reason})") from None
+        except csv.Error as exc:
+            raise SourceError(f"{label}: {exc}") from None
+    return builder.dataset
