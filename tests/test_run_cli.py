@@ -1,0 +1,139 @@
+"""`csdsl run`, `csdsl ctas` and the other runtime commands, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from tests.rtkit import ASOF, compile_spec_text
+from tests.test_runtime import RULES, drop_data
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path, tool: str = "csdsl") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / tool), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "NO_COLOR": "1"})
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    compile_spec_text(tmp_path, RULES)  # writes tmp/spec
+    drop_data().write(tmp_path / "data")
+    return tmp_path
+
+
+def test_run_then_ctas(project: Path) -> None:
+    done = run("run", "spec", "--data", "data", "--as-of", ASOF.isoformat(), cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "opened 1 CTAs" in done.stdout and (project / "csdsl.db").exists()
+    listed = run("ctas", "--format", "json", cwd=project)
+    assert listed.returncode == 0
+    (cta,) = json.loads(listed.stdout)
+    required = {"id", "rule", "account_id", "type", "title", "priority", "owner", "status",
+                "outcome", "created", "due", "playbook", "plan", "tasks"}
+    assert required <= cta.keys()
+    assert [set(t) >= {"key", "title", "owner", "type", "start", "due", "status"}
+            for t in cta["tasks"]] == [True, True]
+    text = run("ctas", cwd=project).stdout
+    assert "Usage dropped for Acme" in text and "1 CTAs (1 open)" in text
+
+
+def test_host_operations(project: Path) -> None:
+    run("run", "spec", "--data", "data", "--as-of", "2026-11-20", cwd=project)
+    (cta,) = json.loads(run("ctas", "--format", "json", cwd=project).stdout)
+    task = cta["tasks"][0]["id"]
+    assert run("complete-task", str(task), "--date", "2026-11-21", cwd=project).returncode == 0
+    again = run("complete-task", str(task), cwd=project)
+    assert again.returncode == 1 and "is done, not open" in again.stderr
+    closed = run("close", str(cta["id"]), "--outcome", "not_valid", "--reason", "duplicate",
+                 cwd=project)
+    assert closed.returncode == 0
+    (cta,) = json.loads(run("ctas", "--format", "json", cwd=project).stdout)
+    assert (cta["status"], cta["outcome"], cta["outcome_reason"]) == (
+        "closed", "not_valid", "duplicate")
+    assert [t["status"] for t in cta["tasks"]] == ["done", "cancelled"]
+    missing = run("close", "999", "--outcome", "success", cwd=project)
+    assert missing.returncode == 1 and "no CTA with id 999" in missing.stderr
+
+
+def test_a_compiled_artifact_runs_and_dry_run_stores_nothing(project: Path) -> None:
+    assert run("compile", "spec", "-o", "spec.json", cwd=project).returncode == 0
+    dry = run("run", "spec.json", "--data", "data", "--as-of", "2026-11-20", "--dry-run",
+              cwd=project)
+    assert dry.returncode == 0 and "would open 1 CTAs" in dry.stdout
+    assert json.loads(run("ctas", "--format", "json", cwd=project).stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (("--as-of", "20-11-2026"), 2, "is not a date"),
+        (("--as-of", "2026-11-20", "--data", "nowhere"), 1, "no data at `nowhere`"),
+        (("--as-of", "2026-11-20", "--store", "mysql://x"), 2, "unknown store URL"),
+    ],
+)
+def test_run_usage_errors(project: Path, args: tuple[str, ...], status: int, message: str) -> None:
+    base = ["run", "spec"] + ([] if "--data" in args else ["--data", "data"])
+    done = run(*base, *args, cwd=project)
+    assert done.returncode == status and message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_data_fails_or_is_skipped(project: Path) -> None:
+    with (project / "data" / "metrics.csv").open("a", encoding="utf-8") as handle:
+        handle.write("a1,usage,2026-11-31,3\n")
+    failed = run("run", "spec", "--data", "data", "--as-of", "2026-11-20", cwd=project)
+    assert failed.returncode == 1
+    assert "metrics.csv:30: `2026-11-31` is not a date" in failed.stderr
+    skipped = run("run", "spec", "--data", "data", "--as-of", "2026-11-20",
+                  "--on-bad-data", "skip", "--format", "json", cwd=project)
+    assert skipped.returncode == 0 and json.loads(skipped.stdout)["bad_rows"] == 1
+
+
+def test_a_tampered_artifact_is_refused(project: Path) -> None:
+    run("compile", "spec", "-o", "spec.json", cwd=project)
+    text = (project / "spec.json").read_text(encoding="utf-8")
+    (project / "spec.json").write_text(text.replace('"high"', '"low"'), encoding="utf-8")
+    done = run("run", "spec.json", "--data", "data", "--as-of", "2026-11-20", cwd=project,
+               tool="csdsl-runtime")
+    assert done.returncode == 1 and "spec_hash does not match" in done.stderr
+
+
+def test_spec_errors_exit_1(project: Path) -> None:
+    (project / "spec" / "main.cs").write_text('rule r { when arr > "x"  then cta risk "R" }\n',
+                                              encoding="utf-8")
+    done = run("run", "spec", "--data", "data", "--as-of", "2026-11-20", cwd=project)
+    assert done.returncode == 1 and "error[CS0300]" in done.stdout
+
+
+def test_the_runtime_installs_and_runs_alone(tmp_path: Path, project: Path) -> None:
+    """A host installs only csdsl-runtime (no lark, no compiler) and runs an artifact."""
+    run("compile", "spec", "-o", "spec.json", cwd=project)
+    env_dir = tmp_path / "host-venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         str(ROOT / "runtime")], capture_output=True, text=True, timeout=600,
+    )
+    assert install.returncode == 0, install.stderr
+    probe = subprocess.run(
+        [str(python), "-c", "import importlib.util as u; print(u.find_spec('lark'), "
+         "u.find_spec('csdsl'))"], capture_output=True, text=True, cwd=project,
+    )
+    assert probe.stdout.split() == ["None", "None"]
+    done = subprocess.run(
+        [str(env_dir / "bin" / "csdsl-runtime"), "run", "spec.json", "--data", "data",
+         "--as-of", "2026-11-20", "--store", "sqlite:///host.db"],
+        cwd=project, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "opened 1 CTAs" in done.stdout
