@@ -280,7 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("csdsl: interrupted\n")
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `csdsl ctas | head`: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:
         from csdsl.driver import UsageError

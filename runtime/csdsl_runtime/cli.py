@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -119,10 +121,12 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
             artifact = loader.load(args.spec)
     except loader.ArtifactError as exc:
         return _error(str(exc), 1)
+    started = time.perf_counter()
     try:
         dataset = read_dataset(args.data, artifact.schema_)
     except SourceError as exc:
         return _error(str(exc), 1)
+    read_seconds = time.perf_counter() - started
     if dataset.bad_rows and args.on_bad_data == "fail":
         sys.stderr.write(str(BadDataError(dataset.bad_rows)) + "\n")
         return _error("bad data: fix the rows above, or run with --on-bad-data skip", 1)
@@ -146,6 +150,8 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         return _error(str(exc), 1)
     finally:
         store.close()
+    report.seconds["read_data"] = round(read_seconds, 3)
+    report.seconds["total"] = round(time.perf_counter() - started, 3)
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     else:
@@ -264,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return _error("interrupted", 130)
-    except BrokenPipeError:
+    except BrokenPipeError:  # `csdsl-runtime ctas | head`: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:
         return _error(f"internal error: {type(exc).__name__}: {exc}", 2)
