@@ -132,7 +132,7 @@ class _Checker:
             return True
         self.diagnostics.append(
             error("CS0212", name.span, f"unknown {what} `{name.value}`",
-                  f"{what}s: " + ", ".join(allowed),
+                  f"{_plural(what)}: " + ", ".join(allowed),
                   suggestion=did_you_mean(name.value, allowed))
         )
         return False
@@ -177,9 +177,10 @@ class _Checker:
                 refs.extend(prop.value)  # type: ignore[arg-type]
         return tuple(refs)
 
-    def unknown_task(self, ref: ast.Ref, candidates: Iterable[str], where: str) -> None:
+    def unknown_task(self, ref: ast.Ref, candidates: Iterable[str], where: str,
+                     help_text: str = "") -> None:
         self.diagnostics.append(
-            error("CS0207", ref.span, f"unknown task `{ref.text}` in {where}",
+            error("CS0207", ref.span, f"unknown task `{ref.text}` in {where}", help_text,
                   suggestion=did_you_mean(ref.text, candidates))
         )
 
@@ -217,7 +218,10 @@ class _Checker:
                 if ref.objective is None and ref.task.value in keys:
                     after.append(ref.task.value)
                 else:
-                    self.unknown_task(ref, keys, f"playbook `{name}`")
+                    self.unknown_task(
+                        ref, keys, f"playbook `{name}`",
+                        "`objective.task` names a task of another objective, only inside a plan"
+                        if ref.objective is not None else "")
             nodes.append(self.task_node(task, task.name.value, tuple(after), None, name))
         spans = {t.name.value: _after_prop(t) for t in keys.values()}
         sched = self.schedule_or_cycle(nodes, f"playbook `{name}`", spans, None)
@@ -309,7 +313,11 @@ class _Checker:
                     else:
                         candidates = all_keys
                     if from_playbook is None:  # playbook refs were checked with the playbook
-                        self.unknown_task(ref, candidates, f"objective `{oname}`")
+                        missing = ref.objective is not None and ref.objective.value not in members
+                        self.unknown_task(
+                            ref, candidates, f"objective `{oname}`",
+                            f"{where} has no objective `{ref.objective.value}`"  # type: ignore[union-attr]
+                            if missing else "")
                 key = f"{oname}.{tname}"
                 if from_playbook is None:
                     spans[key] = _after_prop(task)
@@ -430,6 +438,10 @@ class _Checker:
                     warning("CS0601", decl.name.span, f"role `{name}` is never used",
                             "name it in an `owner`, or remove it")
                 )
+
+
+def _plural(word: str) -> str:
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
 
 
 def _after_prop(task: ast.TaskDecl) -> object:

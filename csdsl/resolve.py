@@ -70,26 +70,49 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
             )
         )
 
-    def claim_data(kind: str, name: ast.Name) -> bool:
-        previous = data_spans.get(name.value)
-        if previous is not None:
-            prev_kind, prev_span = previous
-            label = kind if prev_kind == kind else f"{kind} `{name.value}` clashes with {prev_kind}"
-            if prev_kind == kind:
-                duplicate(kind, name, prev_span)
-            else:
-                diagnostics.append(
-                    error(
-                        "CS0200",
-                        name.span,
-                        f"{label} of the same name",
-                        "fields, metrics and events share the names conditions read",
-                        related=(Related(prev_span, "first declared here"),),
-                    )
+    declared: dict[str, tuple[str, Span]] = {}
+
+    def claim(kind: str, name: ast.Name) -> bool:
+        """Every top-level declaration shares one namespace, whatever its kind."""
+        previous = declared.get(name.value)
+        if previous is None:
+            declared[name.value] = (kind, name.span)
+            return True
+        prev_kind, prev_span = previous
+        if prev_kind == kind:
+            duplicate(kind, name, prev_span)
+        else:
+            diagnostics.append(
+                error(
+                    "CS0200",
+                    name.span,
+                    f"{kind} `{name.value}` has the same name as {prev_kind} `{name.value}`",
+                    "every declaration of a spec shares one namespace; rename one of them",
+                    related=(Related(prev_span, f"{prev_kind} `{name.value}` is declared here"),),
                 )
-            return False
-        data_spans[name.value] = (kind, name.span)
-        return True
+            )
+        return False
+
+    def claim_data(kind: str, name: ast.Name) -> bool:
+        """Account fields, metrics and events: the names a condition reads."""
+        previous = data_spans.get(name.value)
+        if previous is None:
+            data_spans[name.value] = (kind, name.span)
+            return True
+        prev_kind, prev_span = previous
+        if prev_kind == kind:
+            duplicate(kind, name, prev_span)
+        else:
+            diagnostics.append(
+                error(
+                    "CS0200",
+                    name.span,
+                    f"{kind} `{name.value}` has the same name as {prev_kind} `{name.value}`",
+                    "account fields, metrics and events share the names conditions read",
+                    related=(Related(prev_span, f"{prev_kind} `{name.value}` is declared here"),),
+                )
+            )
+        return False
 
     for file in files:
         for decl in file.decls:
@@ -99,10 +122,10 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
                     if claim_data("account field", f.name):
                         table.fields[f.name.value] = info
             elif isinstance(decl, ast.MetricDecl):
-                if claim_data("metric", decl.name):
+                if claim_data("metric", decl.name) and claim("metric", decl.name):
                     table.metrics[decl.name.value] = decl
             elif isinstance(decl, ast.EventDecl):
-                if claim_data("event", decl.name):
+                if claim_data("event", decl.name) and claim("event", decl.name):
                     fields: dict[str, FieldInfo] = {}
                     for f in decl.fields:
                         info = _field_info(f, diagnostics)
@@ -119,9 +142,7 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
                     ast.RuleDecl: ("rule", table.rules),
                 }[type(decl)]
                 name = decl.name  # type: ignore[union-attr]
-                if name.value in bucket:
-                    duplicate(kind, name, bucket[name.value].name.span)
-                else:
+                if claim(kind, name):
                     bucket[name.value] = decl
     return table, diagnostics
 
@@ -130,13 +151,16 @@ def _field_info(f: ast.FieldDecl, diagnostics: list[Diagnostic]) -> FieldInfo:
     kind = f.type.kind
     if kind == "enum":
         values = tuple(v.value for v in f.type.values)
-        seen: set[str] = set()
+        seen: dict[str, Span] = {}
         for v in f.type.values:
             if v.value in seen:
                 diagnostics.append(
-                    error("CS0200", v.span, f"enum value `{v.value}` is listed twice")
+                    error("CS0200", v.span, f"enum value `\"{v.value}\"` is listed twice",
+                          "remove one of them",
+                          related=(Related(seen[v.value], "first listed here"),))
                 )
-            seen.add(v.value)
+            else:
+                seen[v.value] = v.span
         return FieldInfo(f.name.value, "enum", values, f.name.span)
     if kind not in TYPE_NAMES:
         from csdsl.diagnostics import did_you_mean

@@ -19,6 +19,7 @@ from csdsl.source import Span
 TEMPLATE_ROOTS = ("account", "rule", "asof")
 RULE_ATTRIBUTES = ("name", "title")
 _MARKERS = ("{{", "{%", "{#")
+_QUOTED = re.compile(r"'([^']*)'")  # Jinja quotes names in its messages; we use backticks
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +66,19 @@ def _find_in_blocks(raw: str, needle: str) -> int:
     return raw.find(needle)
 
 
+def _jinja_reason(message: str) -> tuple[str, str]:
+    """Jinja's message in our style: its first sentence, lower case, names in backticks."""
+    text = _QUOTED.sub(r"`\1`", " ".join(message.split()))
+    sentences = [p.strip().rstrip(".") for p in re.split(r"(?<=\.)\s+", text) if p.strip()]
+    first = sentences[0] if sentences else "invalid syntax"
+    rest = "; ".join(_lower_first(x) for x in sentences[1:])
+    return _lower_first(first), rest
+
+
+def _lower_first(sentence: str) -> str:
+    return sentence if sentence.startswith("Jinja") else sentence[:1].lower() + sentence[1:]
+
+
 @lru_cache(maxsize=4096)
 def _problems(
     source: str, fields: frozenset[str]
@@ -75,8 +89,10 @@ def _problems(
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
-        return (("CS0500", f"the template does not parse: {exc.message}",
-                 "templates use Jinja syntax, for example `{{ account.name }}`", None, None),)
+        reason, details = _jinja_reason(exc.message or "invalid syntax")
+        return (("CS0500", f"the template does not parse: {reason}",
+                 details or "templates use Jinja syntax, for example `{{ account.name }}`",
+                 None, None),)
     problems: list[tuple[str, str, str, str | None, str | None]] = []
     assigned = {
         n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")
@@ -115,8 +131,9 @@ def _problems(
                              "templates may read declared fields only; names starting with `_` "
                              "are never available", None, attribute))
         elif attribute not in known:
-            what = "account field" if name.name == "account" else "attribute of `rule`"
-            problems.append(("CS0501", f"unknown {what} `{attribute}` in the template",
+            what = (f"account field `{attribute}`" if name.name == "account"
+                    else f"attribute `rule.{attribute}`")
+            problems.append(("CS0501", f"unknown {what} in the template",
                              f"`{name.name}` has: " + ", ".join(known),
                              did_you_mean(attribute, known), attribute))
     for filt in tree.find_all(nodes.Filter):

@@ -66,7 +66,7 @@ class ConditionChecker:
         """A `when`-like condition must be true or false."""
         t = self.type_of(expr)
         if t is not None and t.name != "bool":
-            self._err("CS0305", expr, f"a condition must be true or false, found {t}",
+            self._err("CS0305", expr, f"a condition must be true or false, found {_a(t)}",
                       "compare it, for example `usage > 10`")
 
     def type_of(self, expr: ast.Expr) -> Type | None:
@@ -277,19 +277,20 @@ class ConditionChecker:
             t = self.type_of(arg)
             if t is not None and t.name != "bool":
                 self._err("CS0305", arg, f"`{expr.op}` needs true or false on both sides, "
-                          f"found {t}")
+                          f"found {_a(t)}")
         return BOOL
 
     def _Not(self, expr: ast.Not) -> Type | None:
         t = self.type_of(expr.arg)
         if t is not None and t.name != "bool":
-            self._err("CS0305", expr.arg, f"`not` needs true or false, found {t}")
+            self._err("CS0305", expr.arg, f"`not` needs true or false, found {_a(t)}")
         return BOOL
 
     def _Neg(self, expr: ast.Neg) -> Type | None:
         t = self.type_of(expr.arg)
         if t is not None and t.name != "number":
-            self._err("CS0306", expr.arg, f"cannot negate {_describe(expr.arg)} ({t})")
+            self._err("CS0306", expr.arg, f"cannot negate {_describe(expr.arg)}, {_a(t)}",
+                      "only numbers have a sign")
             return None
         return t
 
@@ -298,7 +299,9 @@ class ConditionChecker:
         ok = True
         for side, t in ((expr.left, left), (expr.right, right)):
             if t is not None and t.name != "number":
-                self._err("CS0306", side, f"`{expr.op}` needs numbers; {_describe(side)} is {t}")
+                self._err("CS0306", side,
+                          f"`{expr.op}` needs numbers; {_describe(side)} is {_a(t)}",
+                          _arith_help(t))
                 ok = False
         return NUMBER if ok and left is not None and right is not None else None
 
@@ -313,9 +316,9 @@ class ConditionChecker:
                     rexpr: ast.Expr, right: Type) -> None:
         textual = ("text", "enum")
         if left.name in textual and right.name in textual:
-            for enum_side, other in ((left, rexpr), (right, lexpr)):
+            for enum_side, other, enum_expr in ((left, rexpr, lexpr), (right, lexpr, rexpr)):
                 if enum_side.name == "enum":
-                    self._check_enum_value(enum_side, other)
+                    self._check_enum_value(enum_side, other, enum_expr)
             if op not in ("==", "!="):
                 self._err("CS0300", node, f"`{op}` does not order text; use `==` or `!=`")
             return
@@ -328,13 +331,16 @@ class ConditionChecker:
         if left.name == "bool" and op not in ("==", "!="):
             self._err("CS0300", node, f"`{op}` does not order true and false")
 
-    def _check_enum_value(self, enum_type: Type, other: ast.Expr) -> None:
+    def _check_enum_value(self, enum_type: Type, other: ast.Expr, enum_expr: ast.Expr) -> None:
         if (isinstance(other, ast.Literal) and other.kind == "string"
                 and other.value not in enum_type.values):
             listed = ", ".join(f'"{v}"' for v in enum_type.values)
             suggestion = did_you_mean(str(other.value), enum_type.values)
             self.diagnostics.append(
-                error("CS0301", other.span, f"`{other.text}` is not a value of the enum",
+                error("CS0301", other.span,
+                      f"`{other.text}` is not a value of "
+                      + (_describe(enum_expr) if isinstance(enum_expr, ast.NameRef)
+                         else "the enum"),
                       f"the values are {listed}",
                       suggestion=f'"{suggestion}"' if suggestion else None)
             )
@@ -347,6 +353,18 @@ class ConditionChecker:
             vt = _LITERAL_TYPES[value.kind]
             self._compatible(value, "==", expr.arg, t, value, vt)
         return BOOL
+
+
+def _a(t: Type) -> str:
+    """A type as words in a sentence: `a number`, `text`, `an enum value`."""
+    return {"number": "a number", "date": "a date", "bool": "a boolean",
+            "enum": "an enum value", "text": "text"}.get(t.name, t.name)
+
+
+def _arith_help(t: Type) -> str:
+    if t.name == "date":
+        return "count days with `days_until(...)` or `days_since(...)`"
+    return ""
 
 
 def _field_type(info: FieldInfo) -> Type:

@@ -1,0 +1,1 @@
+metric usage "Déjà vu"   ### CS0001

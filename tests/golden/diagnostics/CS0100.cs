@@ -1,0 +1,6 @@
+metric usage
+
+rule usage_low {
+  when usage < 10
+  then cta risk risk "Usage is low"   ### CS0100
+}

@@ -1,0 +1,5 @@
+metric usage
+
+rule usage_low {
+  when usage < 10
+  then cta risk "Usage is low"   ### CS0104

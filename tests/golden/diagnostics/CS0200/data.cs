@@ -1,0 +1,2 @@
+account { arr: number }
+metric usage

@@ -1,0 +1,4 @@
+account {
+  name: text
+  arr: integer   ### CS0211
+}

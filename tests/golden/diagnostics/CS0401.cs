@@ -1,0 +1,10 @@
+playbook UsageDrop {
+  for risk
+  task call "Call the customer"
+}
+
+rule upsell {
+  when true
+  then cta opportunity "Upsell"
+  playbook UsageDrop   ### CS0401
+}

@@ -1,0 +1,3 @@
+playbook Welcome {   ### CS0600
+  task call "Welcome call"
+}

@@ -1,0 +1,213 @@
+"""Golden tests: one input and its exact rendered output for every diagnostic code.
+
+Each `tests/golden/diagnostics/CSxxxx.cs` (or directory `CSxxxx/` of `.cs` files) is a
+small spec; `CSxxxx.txt` is what `csdsl check --color never` prints for it (the text
+diagnostics, then the summary line). In the input, `### CSxxxx` at the end of a line
+says a diagnostic with that code must point at that line; every diagnostic must be
+marked, so an unexpected one fails the test. `### CSxxxx "words"` also requires the
+message to contain the words.
+
+Regenerate the expected outputs with `CSDSL_UPDATE_GOLDEN=1 pytest tests/test_diagnostics.py`
+and review the diff by eye.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from csdsl import diagnostics as D
+from csdsl.codes import CODES
+from csdsl.driver import check_sources, read_sources
+
+from .conftest import ROOT
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "diagnostics"
+RENDER = GOLDEN / "render"
+UPDATE = os.environ.get("CSDSL_UPDATE_GOLDEN") == "1"
+
+# Codes that have no golden file, each with the reason and where it is tested instead.
+# (CS0001 has a golden for a file that is not UTF-8; an unreadable file is tested below.)
+EXEMPT: dict[str, str] = {}
+
+_MARKER = re.compile(r'###\s*(CS\d{4})(?:\s+"([^"]*)")?')
+
+
+def _inputs() -> list[Path]:
+    found = [p for p in GOLDEN.iterdir() if re.fullmatch(r"CS\d{4}(\.cs)?", p.name)]
+    return sorted(found, key=lambda p: p.name)
+
+
+def _code_of(path: Path) -> str:
+    return path.name.removesuffix(".cs")
+
+
+def _check(inputs: list[str]):  # type: ignore[no-untyped-def]
+    return check_sources(read_sources(inputs))
+
+
+def _render_text(result) -> str:  # type: ignore[no-untyped-def]
+    summary = D.summarize(result.diagnostics, len(result.sources))
+    return D.render_text(result.diagnostics, result.sources) + summary.line() + "\n"
+
+
+def _markers(path: Path) -> list[tuple[str, int, str, str | None]]:
+    """(file as displayed, line, code, required words) for every `### CODE` marker."""
+    files = sorted(path.rglob("*.cs")) if path.is_dir() else [path]
+    found = []
+    for f in files:
+        text = f.read_bytes().decode("utf-8", errors="replace")
+        for number, line in enumerate(text.split("\n"), 1):
+            for m in _MARKER.finditer(line):
+                found.append((f.relative_to(GOLDEN).as_posix(), number, m.group(1), m.group(2)))
+    return found
+
+
+def _compare(expected_file: Path, actual: str) -> None:
+    if UPDATE:
+        expected_file.write_text(actual, encoding="utf-8")
+        return
+    assert expected_file.exists(), f"no {expected_file.name}: run with CSDSL_UPDATE_GOLDEN=1"
+    assert actual == expected_file.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", _inputs(), ids=_code_of)
+def test_golden(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(GOLDEN)  # paths in the output are relative to the golden folder
+    result = _check([path.name])
+    _compare(GOLDEN / f"{_code_of(path)}.txt", _render_text(result))
+
+    markers = _markers(path)
+    code = _code_of(path)
+    assert any(c == code for _, _, c, _ in markers), f"{path.name} has no `### {code}` marker"
+    unmatched = list(result.diagnostics)
+    for file, line, mcode, words in markers:
+        hit = next((d for d in unmatched if (d.span.file, d.span.line, d.code)
+                    == (file, line, mcode)), None)
+        assert hit is not None, f"no {mcode} at {file}:{line}"
+        if words:
+            assert words in hit.message, f"{mcode} at {file}:{line}: {hit.message!r}"
+        unmatched.remove(hit)
+    assert not unmatched, "diagnostics without a marker: " + "; ".join(
+        f"{d.span} {d.code} {d.message}" for d in unmatched
+    )
+
+
+@pytest.mark.parametrize("code", sorted(CODES))
+def test_every_code_has_a_golden(code: str) -> None:
+    has_input = (GOLDEN / f"{code}.cs").is_file() or (GOLDEN / code).is_dir()
+    assert has_input or code in EXEMPT, f"no golden input for {code}"
+
+
+def test_goldens_only_for_known_codes() -> None:
+    assert {_code_of(p) for p in _inputs()} <= set(CODES)
+    assert set(EXEMPT) <= set(CODES)
+
+
+def test_messages_follow_the_style() -> None:
+    """No capital, no final period, one line: for every golden's diagnostics."""
+    for path in _inputs():
+        cwd = Path.cwd()
+        os.chdir(GOLDEN)
+        try:
+            result = _check([path.name])
+        finally:
+            os.chdir(cwd)
+        for d in result.diagnostics:
+            assert d.message[:1] == d.message[:1].lower(), d.message
+            assert not d.message.endswith("."), d.message
+            assert "\n" not in d.message, d.message
+            for h in d.help:
+                assert not h.endswith(".") or h.endswith("..."), h
+                assert "\n" not in h, h
+
+
+# ------------------------------------------------------------ the real command
+
+
+@pytest.mark.parametrize("code", ["CS0301", "CS0200"])
+def test_cli_prints_the_golden(code: str) -> None:
+    target = code if (GOLDEN / code).is_dir() else f"{code}.cs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "csdsl.cli", "check", "--color", "never", target],
+        cwd=GOLDEN, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 1
+    assert proc.stdout + proc.stderr == (GOLDEN / f"{code}.txt").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------ I/O errors
+
+
+def test_unreadable_file_is_cs0001(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "ok.cs").write_text("metric usage\n", encoding="utf-8")
+    (spec / "locked.cs").write_text("metric logins\n", encoding="utf-8")
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "locked.cs":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.chdir(tmp_path)
+    result = _check(["spec"])
+    assert result.unreadable
+    [d] = [d for d in result.diagnostics if d.code == "CS0001"]
+    assert d.is_error and d.span.file == "spec/locked.cs" and (d.span.line, d.span.column) == (1, 1)
+    assert d.message.startswith("cannot read `spec/locked.cs`: ")
+    assert "Permission denied" in d.message
+    assert "spec/ok.cs" in result.sources  # the other files are still read
+
+
+# ------------------------------------------------------------ other renderers
+
+
+def _render_inputs(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(RENDER)
+    return _check(["multi.cs"])
+
+
+def test_render_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _render_inputs(monkeypatch)
+    summary = D.summarize(result.diagnostics, len(result.sources))
+    text = D.render_json(result.diagnostics, summary)
+    json.loads(text)
+    _compare(RENDER / "multi.json", text)
+
+
+def test_render_github(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _render_inputs(monkeypatch)
+    _compare(RENDER / "multi.github", D.render_github(result.diagnostics))
+
+
+def test_render_sarif(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _render_inputs(monkeypatch)
+    text = D.render_sarif(result.diagnostics, CODES, "VERSION")
+    sarif = json.loads(text)
+    assert sarif["version"] == "2.1.0"
+    _compare(RENDER / "multi.sarif", text)
+
+
+def test_render_text_of_the_multi_error_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _render_inputs(monkeypatch)
+    _compare(RENDER / "multi.txt", _render_text(result))
+
+
+# ------------------------------------------------------------ the reference
+
+
+def test_specs_diagnostics_lists_every_code() -> None:
+    """specs/diagnostics.md has one `## CSxxxx` section per code, in order."""
+    text = (ROOT / "specs" / "diagnostics.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^## (CS\d{4})\b", text, re.MULTILINE)
+    assert listed == sorted(CODES)
