@@ -211,3 +211,36 @@ def test_specs_diagnostics_lists_every_code() -> None:
     text = (ROOT / "specs" / "diagnostics.md").read_text(encoding="utf-8")
     listed = re.findall(r"^## (CS\d{4})\b", text, re.MULTILINE)
     assert listed == sorted(CODES)
+    table = re.findall(r"^\| \[(CS\d{4})\]", text, re.MULTILINE)
+    assert table == sorted(CODES)
+
+
+_EXAMPLE = re.compile(r"<!-- golden (CS\d{4}) -->\n.*?<!-- /golden -->", re.DOTALL)
+
+
+def _example_block(code: str) -> str:
+    """The input(s) and output of a code's golden, as Markdown."""
+    path = GOLDEN / code if (GOLDEN / code).is_dir() else GOLDEN / f"{code}.cs"
+    parts = [f"<!-- golden {code} -->"]
+    for f in sorted(path.rglob("*.cs")) if path.is_dir() else [path]:
+        try:
+            text = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            text = "# (this file's bytes are not UTF-8: the input is Latin-1 text)\n"
+        parts.append(f"`{f.relative_to(GOLDEN).as_posix()}`:\n\n```\n{text.rstrip()}\n```")
+    output = (GOLDEN / f"{code}.txt").read_text(encoding="utf-8")
+    parts.append(f"`csdsl check --color never {path.name}`:\n\n```text\n{output.rstrip()}\n```")
+    parts.append("<!-- /golden -->")
+    return "\n\n".join(parts)
+
+
+def test_specs_diagnostics_examples_are_the_goldens() -> None:
+    """Each code's example in specs/diagnostics.md is its golden input and output."""
+    doc = ROOT / "specs" / "diagnostics.md"
+    text = doc.read_text(encoding="utf-8")
+    expected = _EXAMPLE.sub(lambda m: _example_block(m.group(1)), text)
+    if UPDATE:
+        doc.write_text(expected, encoding="utf-8")
+        return
+    assert text == expected, "specs/diagnostics.md is stale: run with CSDSL_UPDATE_GOLDEN=1"
+    assert set(_EXAMPLE.findall(text)) == {_code_of(p) for p in _inputs()}
