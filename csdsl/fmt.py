@@ -175,7 +175,8 @@ class _Printer:
         """An event or task with no members is written without braces (unless commented)."""
         if members:
             return False
-        return not node.braces or not self._comment_inside(node.span.line, node.span.end_line)
+        return not node.braces or not self._comment_inside(_header_end(node) + 1,
+                                                            node.span.end_line)
 
     def decl(self, decl: ast.Decl) -> None:
         match decl:
@@ -312,8 +313,11 @@ class _Printer:
                         ) -> None:
         """Print `lead expr`; break before each top-level and/or when too long or commented."""
         text = lead + format_expr(expr)
+        # A comment inside the first operand moves before the whole line; one after it
+        # (or inside a later operand) keeps the condition broken, so the layout is stable.
         if isinstance(expr, ast.BoolOp) and (
-            len(indent) + len(text) > MAX_WIDTH or self._comment_inside(first, last)
+            len(indent) + len(text) > MAX_WIDTH
+            or self._comment_inside(expr.args[0].span.end_line, last)
         ):
             for index, arg in enumerate(expr.args):
                 if index == 0:
