@@ -309,23 +309,29 @@ class _Printer:
         if trailing is not None:
             self.lines[-1] += f"  {trailing.text}"
 
-    def condition_lines(self, indent: str, lead: str, expr: ast.Expr, first: int, last: int
-                        ) -> None:
-        """Print `lead expr`; break before each top-level and/or when too long or commented."""
+    def condition_lines(self, indent: str, lead: str, expr: ast.Expr, first: int, last: int,
+                        continuation: str | None = None) -> None:
+        """Print `lead expr`; break before each top-level and/or when too long or commented.
+
+        Continuation lines are indented 4 more; an and/or nested in a broken operand
+        breaks 4 deeper still, so the indentation shows how the operators group.
+        """
         text = lead + format_expr(expr)
+        cont = indent + CONTINUATION if continuation is None else continuation
         # A comment inside the first operand moves before the whole line; one after it
         # (or inside a later operand) keeps the condition broken, so the layout is stable.
         if isinstance(expr, ast.BoolOp) and (
             len(indent) + len(text) > MAX_WIDTH
             or self._comment_inside(expr.args[0].span.end_line, last)
         ):
+            deeper = cont + CONTINUATION
             for index, arg in enumerate(expr.args):
                 if index == 0:
-                    self.condition_lines(indent, lead, arg, first, arg.span.end_line)
+                    self.condition_lines(indent, lead, arg, first, arg.span.end_line, deeper)
                 else:
                     self.no_blanks = True
-                    self.condition_lines(indent + CONTINUATION, f"{expr.op} ", arg,
-                                         arg.span.line, arg.span.end_line)
+                    self.condition_lines(cont, f"{expr.op} ", arg, arg.span.line,
+                                         arg.span.end_line, deeper)
         else:
             self.line(indent, text, first, last)
 

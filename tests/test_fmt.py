@@ -289,49 +289,83 @@ def _name() -> st.SearchStrategy[ast.Name]:
     return st.sampled_from(_NAMES).map(ast.Name)
 
 
-def _conditions() -> st.SearchStrategy[ast.Expr]:
-    """Condition trees shaped as the grammar builds them (parentheses where needed)."""
-    name_ref = _name().map(ast.NameRef)
-    cmp_op = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
-    trend = st.builds(ast.Trend, _name(), st.sampled_from(["drops", "rises"]),
-                      _literal().filter(lambda v: v.kind in ("number", "percent")), _dur())
-    no_activity = st.builds(ast.NoActivity, _name(), _dur())
-    leaf = st.one_of(name_ref, trend, no_activity,
-                     st.builds(ast.Compare, cmp_op, name_ref, _literal()),
-                     st.builds(ast.EventWithin, st.sampled_from(_EVENTS).map(ast.Name), _dur(),
-                               st.none()))
+class _Conditions:
+    """Draws condition trees level by level, as the grammar builds them: a lower level
+    holds a higher one only inside parentheses, so every tree prints and parses back."""
 
-    def extend(expr: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr]:
-        call = st.builds(ast.Call, st.sampled_from(["avg", "change", "days_until"]).map(ast.Name),
-                         st.lists(st.one_of(expr, _literal()), max_size=2).map(tuple))
-        atom = st.one_of(_literal(), name_ref, expr.map(ast.Paren), call)
-        unary = st.one_of(atom, atom.map(ast.Neg), atom.map(ast.Neg).map(ast.Neg))
-        product = st.one_of(unary, st.builds(ast.Arith, st.sampled_from("*/"), unary, unary))
-        total = st.one_of(
-            product,
-            st.builds(ast.Arith, st.sampled_from("+-"), product, product),
-            st.builds(ast.Arith, st.just("-"),
-                      st.builds(ast.Arith, st.just("+"), product, product), product),
-        )
-        comparison = st.one_of(
-            leaf, total,
-            st.builds(ast.Compare, cmp_op, total, total),
-            st.builds(ast.InList, total, st.lists(_literal(), min_size=1, max_size=3)
-                      .map(tuple), st.booleans()),
-        )
-        comparison = st.one_of(
-            comparison,
-            st.builds(ast.EventWithin, st.sampled_from(_EVENTS).map(ast.Name), _dur(),
-                      st.one_of(st.none(), comparison)),
-        )
-        negated = st.one_of(comparison, comparison.map(ast.Not), comparison.map(ast.Not)
-                            .map(ast.Not))
-        conj = st.one_of(negated, st.builds(ast.BoolOp, st.just("and"), st.lists(
-            negated, min_size=2, max_size=5).map(tuple)))
-        return st.one_of(conj, st.builds(ast.BoolOp, st.just("or"), st.lists(
-            conj, min_size=2, max_size=4).map(tuple)))
+    def __init__(self, draw: st.DrawFn) -> None:
+        self.draw = draw
 
-    return st.recursive(leaf, extend, max_leaves=30)
+    def pick(self, n: int) -> int:
+        return self.draw(st.integers(0, n - 1))
+
+    def or_expr(self, depth: int) -> ast.Expr:
+        args = [self.and_expr(depth) for _ in range(1 + self.pick(3 if depth > 0 else 1))]
+        return args[0] if len(args) == 1 else ast.BoolOp("or", tuple(args))
+
+    def and_expr(self, depth: int) -> ast.Expr:
+        args = [self.not_expr(depth) for _ in range(1 + self.pick(4 if depth > 0 else 1))]
+        return args[0] if len(args) == 1 else ast.BoolOp("and", tuple(args))
+
+    def not_expr(self, depth: int) -> ast.Expr:
+        if depth > 0 and self.pick(4) == 0:
+            return ast.Not(self.not_expr(depth - 1))
+        return self.comparison(depth)
+
+    def comparison(self, depth: int) -> ast.Expr:
+        draw = self.draw
+        match self.pick(7):
+            case 0:
+                return self.sum_expr(depth)
+            case 1:
+                return ast.InList(self.sum_expr(depth), tuple(
+                    draw(_literal()) for _ in range(1 + self.pick(3))), draw(st.booleans()))
+            case 2:
+                amount = draw(_literal().filter(lambda v: v.kind in ("number", "percent")))
+                return ast.Trend(draw(_name()), draw(st.sampled_from(["drops", "rises"])),
+                                 amount, draw(_dur()))
+            case 3:
+                return ast.NoActivity(draw(_name()), draw(_dur()))
+            case 4:
+                where = self.comparison(depth - 1) if depth > 0 and self.pick(2) else None
+                return ast.EventWithin(ast.Name(draw(st.sampled_from(_EVENTS))),
+                                       draw(_dur()), where)
+            case _:
+                op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
+                return ast.Compare(op, self.sum_expr(depth), self.sum_expr(depth))
+
+    def sum_expr(self, depth: int) -> ast.Expr:
+        if depth > 0 and self.pick(3) == 0:
+            op = self.draw(st.sampled_from("+-"))
+            return ast.Arith(op, self.sum_expr(depth - 1), self.product(depth - 1))
+        return self.product(depth)
+
+    def product(self, depth: int) -> ast.Expr:
+        if depth > 0 and self.pick(3) == 0:
+            op = self.draw(st.sampled_from("*/"))
+            return ast.Arith(op, self.product(depth - 1), self.unary(depth - 1))
+        return self.unary(depth)
+
+    def unary(self, depth: int) -> ast.Expr:
+        if depth > 0 and self.pick(5) == 0:
+            return ast.Neg(self.unary(depth - 1))
+        return self.atom(depth)
+
+    def atom(self, depth: int) -> ast.Expr:
+        choice = self.pick(5 if depth > 0 else 2)
+        if choice == 0:
+            return self.draw(_literal())
+        if choice == 1:
+            return ast.NameRef(self.draw(_name()))
+        if choice == 2:
+            func = ast.Name(self.draw(st.sampled_from(["avg", "change", "days_until", "f"])))
+            return ast.Call(func, tuple(self.or_expr(depth - 2) for _ in range(self.pick(3))))
+        return ast.Paren(self.or_expr(depth - 1))
+
+
+@st.composite
+def _conditions(draw: st.DrawFn) -> ast.Expr:
+    return _Conditions(draw).or_expr(draw(st.integers(0, 4)))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

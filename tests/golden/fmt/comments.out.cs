@@ -15,7 +15,7 @@ rule usage_drop "Usage dropped" {  # on the header line
 # after the name
 rule split "A title" {
   when arr > 1  # about arr
-      and is_strategic  # about strategic
+          and is_strategic  # about strategic
       # before the or
       or segment == "SMB"
   then cta risk "x"

@@ -22,11 +22,16 @@ rule already_broken {
 }
 
 rule exactly_100 {
-  when arr > 1 and arr > 2 and arr > 3 and arr > 4 and arr > 5 and arr > 6 and arr > 7 and arr > 8
+  when arr > 1 and arr > 2 and arr > 3 and arr > 4 and arr > 5 and arr > 6 and arr > 7 and arr > 800
   then cta risk "x"
 }
 
 rule just_over {
-  when arr > 1 and arr > 2 and arr > 3 and arr > 4 and arr > 5 and arr > 6 and arr > 7 and arr > 89
+  when arr > 1 and arr > 2 and arr > 3 and arr > 4 and arr > 5 and arr > 6 and arr > 7 and arr > 8000
+  then cta risk "x"
+}
+
+rule nested_long {
+  when segment == "Enterprise" and arr > 100000 and days_until(renewal_date) <= 120 and usage drops 30% over 30d or no logins for 30d
   then cta risk "x"
 }
