@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error, warning
 from csdsl.graph import Schedule, TaskNode, build_graph, cycle_diagnostic, find_cycles, schedule
-from csdsl.resolve import SymbolTable, build_symbols
+from csdsl.resolve import SymbolTable, build_symbols, reserved_name
 from csdsl.templates import check_template
 from csdsl.types import ConditionChecker
 from csdsl_runtime.vocabulary import (
@@ -113,6 +113,11 @@ class _Checker:
                 self.value_words(item)
         return found
 
+    def reserved(self, name: ast.Name, kind: str) -> None:
+        found = reserved_name(name, kind)
+        if found is not None:
+            self.diagnostics.append(found)
+
     def value_words(self, prop: ast.Prop) -> None:
         allowed = {
             "type": TASK_TYPES, "priority": PRIORITIES, "calendar": CALENDARS,
@@ -201,6 +206,7 @@ class _Checker:
         tasks = [i for i in decl.items if isinstance(i, ast.TaskDecl)]
         keys: dict[str, ast.TaskDecl] = {}
         for task in tasks:
+            self.reserved(task.name, "task")
             if task.name.value in keys:
                 self.diagnostics.append(
                     error("CS0200", task.name.span, f"task `{task.name.value}` is declared twice "
@@ -236,6 +242,7 @@ class _Checker:
         objective_decls: dict[str, ast.ObjectiveDecl] = {}
         for item in decl.items:
             if isinstance(item, ast.ObjectiveDecl):
+                self.reserved(item.name, "objective")
                 if item.name.value in objective_decls:
                     self.diagnostics.append(
                         error("CS0200", item.name.span,
@@ -267,6 +274,7 @@ class _Checker:
                     self.unknown_playbook(ref)
             for item in odecl.items:
                 if isinstance(item, ast.TaskDecl):
+                    self.reserved(item.name, "task")
                     if item.name.value in tasks:
                         first = tasks[item.name.value][0]
                         self.diagnostics.append(

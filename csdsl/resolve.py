@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, Related, error
+from csdsl.parser import RESERVED
 from csdsl.source import Span
 
 
@@ -51,6 +52,17 @@ class SymbolTable:
 
 
 TYPE_NAMES = ("text", "number", "date", "bool")
+
+
+def reserved_name(name: ast.Name, kind: str) -> Diagnostic | None:
+    """A declared name that is a reserved word (the contextual lexer lets some through)."""
+    if name.value not in RESERVED:
+        return None
+    return error(
+        "CS0100", name.span,
+        f"`{name.value}` is a reserved word and cannot be used as the name of a {kind}",
+        "words that open a declaration, clause or property are reserved; rename it",
+    )
 
 
 def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]:
@@ -114,17 +126,27 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
             )
         return False
 
+    def check_reserved(name: ast.Name, kind: str) -> None:
+        found = reserved_name(name, kind)
+        if found is not None:
+            diagnostics.append(found)
+
     for file in files:
         for decl in file.decls:
             if isinstance(decl, ast.AccountDecl):
                 for f in decl.fields:
+                    check_reserved(f.name, "field")
                     info = _field_info(f, diagnostics)
                     if claim_data("account field", f.name):
                         table.fields[f.name.value] = info
             elif isinstance(decl, ast.MetricDecl):
+                check_reserved(decl.name, "metric")
                 if claim_data("metric", decl.name) and claim("metric", decl.name):
                     table.metrics[decl.name.value] = decl
             elif isinstance(decl, ast.EventDecl):
+                check_reserved(decl.name, "event")
+                for f in decl.fields:
+                    check_reserved(f.name, "field")
                 if claim_data("event", decl.name) and claim("event", decl.name):
                     fields: dict[str, FieldInfo] = {}
                     for f in decl.fields:
@@ -142,6 +164,7 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
                     ast.RuleDecl: ("rule", table.rules),
                 }[type(decl)]
                 name = decl.name  # type: ignore[union-attr]
+                check_reserved(name, kind)
                 if claim(kind, name):
                     bucket[name.value] = decl
     return table, diagnostics
