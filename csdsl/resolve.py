@@ -71,13 +71,15 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
     diagnostics: list[Diagnostic] = []
     data_spans: dict[str, tuple[str, Span]] = {}
 
-    def duplicate(kind: str, name: ast.Name, first: Span) -> None:
+    def duplicate(kind: str, name: ast.Name, first: Span,
+                  help_text: str = "names are shared by every file of a spec; "
+                  "rename one of them") -> None:
         diagnostics.append(
             error(
                 "CS0200",
                 name.span,
                 f"{kind} `{name.value}` is declared twice",
-                "names are shared by every file of a spec; rename one of them",
+                help_text,
                 related=(Related(first, "first declared here"),),
             )
         )
@@ -152,7 +154,9 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
                     for f in decl.fields:
                         info = _field_info(f, diagnostics)
                         if f.name.value in fields:
-                            duplicate("event field", f.name, fields[f.name.value].span)
+                            duplicate("event field", f.name, fields[f.name.value].span,
+                                      f"the fields of event `{decl.name.value}` need "
+                                      "distinct names")
                         else:
                             fields[f.name.value] = info
                     table.events[decl.name.value] = EventInfo(decl, fields)

@@ -40,12 +40,19 @@ _MARKER = re.compile(r'###\s*(CS\d{4})(?:\s+"([^"]*)")?')
 
 
 def _inputs() -> list[Path]:
-    found = [p for p in GOLDEN.iterdir() if re.fullmatch(r"CS\d{4}(\.cs)?", p.name)]
+    """`CSxxxx.cs` or `CSxxxx/`, plus variants `CSxxxx-what.cs` for other cases of a code."""
+    found = [p for p in GOLDEN.iterdir()
+             if re.fullmatch(r"CS\d{4}(-[a-z0-9-]+)?(\.cs)?", p.name)]
     return sorted(found, key=lambda p: p.name)
 
 
-def _code_of(path: Path) -> str:
+def _name_of(path: Path) -> str:
+    """The golden's name: `CS0301`, `CS0200-enum`; its output is `<name>.txt`."""
     return path.name.removesuffix(".cs")
+
+
+def _code_of(path: Path) -> str:
+    return path.name[:6]
 
 
 def _check(inputs: list[str]):  # type: ignore[no-untyped-def]
@@ -77,11 +84,11 @@ def _compare(expected_file: Path, actual: str) -> None:
     assert actual == expected_file.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("path", _inputs(), ids=_code_of)
+@pytest.mark.parametrize("path", _inputs(), ids=_name_of)
 def test_golden(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(GOLDEN)  # paths in the output are relative to the golden folder
     result = _check([path.name])
-    _compare(GOLDEN / f"{_code_of(path)}.txt", _render_text(result))
+    _compare(GOLDEN / f"{_name_of(path)}.txt", _render_text(result))
 
     markers = _markers(path)
     code = _code_of(path)
@@ -243,4 +250,4 @@ def test_specs_diagnostics_examples_are_the_goldens() -> None:
         doc.write_text(expected, encoding="utf-8")
         return
     assert text == expected, "specs/diagnostics.md is stale: run with CSDSL_UPDATE_GOLDEN=1"
-    assert set(_EXAMPLE.findall(text)) == {_code_of(p) for p in _inputs()}
+    assert set(_EXAMPLE.findall(text)) == {_code_of(p) for p in _inputs()}  # one example each

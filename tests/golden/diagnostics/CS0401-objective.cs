@@ -1,0 +1,15 @@
+playbook UsageDrop {
+  for risk
+  task call "Call the customer"
+}
+
+plan Rescue {
+  objective recover {
+    playbook UsageDrop   ### CS0401 "not for objective CTAs"
+  }
+}
+
+rule rescue {
+  when true
+  then plan Rescue
+}
