@@ -27,6 +27,11 @@ CASES = sorted(p.name.removesuffix(".in.cs") for p in GOLDEN.glob("*.in.cs"))
 UPDATE = bool(os.environ.get("CSDSL_UPDATE_GOLDEN"))
 
 
+def _examples(default: int) -> int:
+    """Hypothesis examples per property; `CSDSL_FMT_EXAMPLES=5000` for a long local run."""
+    return int(os.environ.get("CSDSL_FMT_EXAMPLES", default))
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -241,7 +246,8 @@ def _respace(draw: st.DrawFn, text: str, comments: bool) -> str:
             else:
                 piece = draw(st.sampled_from([" ", "  ", "\t", "\n", "\n\n", " \n  "]))
             if comments and draw(st.integers(0, 9)) == 0:
-                piece = f"  # note {len(out)}\n" + piece
+                where = draw(st.sampled_from(["  # after {}\n", "\n    # own line {}\n"]))
+                piece = where.format(len(out)) + piece
         out.append(piece)
     text = "".join(out)
     if draw(st.booleans()):
@@ -255,7 +261,8 @@ def _mangled(draw: st.DrawFn) -> str:
     return _respace(draw, draw(st.sampled_from(_INPUTS)), comments=True)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(_mangled())
 def test_property_mangled_inputs_round_trip(text: str) -> None:
     formatted = _fmt(text)
@@ -368,7 +375,8 @@ def _conditions(draw: st.DrawFn) -> ast.Expr:
     return _Conditions(draw).or_expr(draw(st.integers(0, 4)))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_examples(150), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(_conditions(), st.sampled_from(["when", "close", "success"]))
 def test_property_generated_conditions_round_trip(expr: ast.Expr, key: str) -> None:
     within = ast.DurationLit(60, "60d") if key == "success" else None
