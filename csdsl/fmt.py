@@ -153,7 +153,12 @@ class _Printer:
         self._put(indent, text, first, last, trailing)
 
     def _comment_inside(self, first: int, last: int) -> bool:
-        return any(first <= c.line < last for c in self.comments)
+        for comment in self.comments:  # sorted by line
+            if comment.line >= last:
+                return False
+            if comment.line >= first:
+                return True
+        return False
 
     # -- declarations
     def file(self, decls: Sequence[ast.Decl]) -> None:
