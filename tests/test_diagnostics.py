@@ -251,3 +251,12 @@ def test_specs_diagnostics_examples_are_the_goldens() -> None:
         return
     assert text == expected, "specs/diagnostics.md is stale: run with CSDSL_UPDATE_GOLDEN=1"
     assert set(_EXAMPLE.findall(text)) == {_code_of(p) for p in _inputs()}  # one example each
+
+
+def test_specs_language_lists_the_reserved_words() -> None:
+    """The reserved words in specs/language.md are the parser's RESERVED, no more, no less."""
+    from csdsl.parser import RESERVED
+
+    text = (ROOT / "specs" / "language.md").read_text(encoding="utf-8")
+    block = text.split("- **Reserved words**", 1)[1].split("Using one where", 1)[0]
+    assert set(re.findall(r"`([a-z_]+)`", block)) == set(RESERVED)
