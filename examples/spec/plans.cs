@@ -12,8 +12,15 @@ plan Onboarding "Customer onboarding" {
     success "Hand-off done, welcome sent and the main users trained"
     owner CSM
     priority high
-    task handoff "Sales hand-off complete" { owner AE  duration 2d }
-    task welcome "Send the welcome email" { owner CSM  type email  after handoff }
+    task handoff "Sales hand-off complete" {
+      owner AE
+      duration 2d
+    }
+    task welcome "Send the welcome email" {
+      owner CSM
+      type email
+      after handoff
+    }
     task kickoff_call "Kickoff meeting with the customer team" {
       day 3
       owner CSM

@@ -34,20 +34,33 @@ playbook BasicOnboarding "Basic onboarding" {
 playbook QBR "Quarterly business review" {
   for lifecycle
   calendar business
-  task invite "Email the key contact to book the review" { day 0  owner CSM  type email }
+  task invite "Email the key contact to book the review" {
+    day 0
+    owner CSM
+    type email
+  }
   task tickets "Review open support tickets before the meeting" {
     day 2
     owner pool Support
     description "List every ticket older than a week and its next step"
   }
-  task deck "Prepare the review deck" { day 3  duration 2d  owner CSM }
+  task deck "Prepare the review deck" {
+    day 3
+    duration 2d
+    owner CSM
+  }
   task review "Hold the business review" {
     day 8
     owner CSM
     type meeting
     after deck, tickets
   }
-  task recap "Send the recap email" { duration 1d  owner CSM  type email  after review }
+  task recap "Send the recap email" {
+    duration 1d
+    owner CSM
+    type email
+    after review
+  }
 }
 
 # A detractor answer is a churn signal we can still act on.
@@ -59,7 +72,12 @@ playbook LowNPS "Low NPS score" {
     type email
     priority high
   }
-  task follow_up "Follow-up call" { day 3  owner CSM  type call  after reach_out }
+  task follow_up "Follow-up call" {
+    day 3
+    owner CSM
+    type call
+    after reach_out
+  }
   task action_plan "Write and share an action plan" {
     duration 5d
     owner CSM or CS_Leader
@@ -72,8 +90,16 @@ playbook LowNPS "Low NPS score" {
 playbook UsageDrop "A drop in usage" {
   for risk
   calendar business
-  task miss_you "Send the 'Hey, we miss you!' email" { day 1  owner CSM  type email }
-  task custom "Send a personal email from the CSM" { day 4  owner CSM  type email }
+  task miss_you "Send the 'Hey, we miss you!' email" {
+    day 1
+    owner CSM
+    type email
+  }
+  task custom "Send a personal email from the CSM" {
+    day 4
+    owner CSM
+    type email
+  }
   task call "CSM calls the main contact" {
     day 9
     owner CSM or CS_Leader
@@ -86,7 +112,11 @@ playbook UsageDrop "A drop in usage" {
 # Renewal should be a non-event: the work happens in the four months before it.
 playbook Renewal120 "120 days to renewal" {
   for lifecycle
-  task success_review "Check the customer's success to date" { day 0  duration 5d  owner CSM }
+  task success_review "Check the customer's success to date" {
+    day 0
+    duration 5d
+    owner CSM
+  }
   task contract "Find the contract terms, the decision maker and the signatory" {
     day 0
     duration 5d
@@ -104,21 +134,37 @@ playbook Renewal120 "120 days to renewal" {
     type meeting
     after ebr_prep
   }
-  task sign "Renewal signed" { day 100  owner AE  type milestone  priority high  after ebr }
-  task success_phase "Move the account to the success phase" { owner CSM  after sign }
+  task sign "Renewal signed" {
+    day 100
+    owner AE
+    type milestone
+    priority high
+    after ebr
+  }
+  task success_phase "Move the account to the success phase" {
+    owner CSM
+    after sign
+  }
 }
 
 # Usage says they need more: bring Sales in at the right moment.
 playbook Expansion "Expansion opportunity" {
   for opportunity
-  task check_usage "Check usage by team and feature" { day 0  owner CSM }
+  task check_usage "Check usage by team and feature" {
+    day 0
+    owner CSM
+  }
   task ae_review "Look at the usage and size the opportunity" {
     day 1
     duration 2d
     owner AE
     after check_usage
   }
-  task internal "AE and CSM align on the pitch" { owner AE  type meeting  after ae_review }
+  task internal "AE and CSM align on the pitch" {
+    owner AE
+    type meeting
+    after ae_review
+  }
   task value_page "Share the value page in the customer portal" {
     owner CSM
     priority low
@@ -142,14 +188,31 @@ playbook Expansion "Expansion opportunity" {
 # A new admin at the customer: a white-glove welcome in three emails.
 playbook NewAdminTraining "Training a new admin" {
   for lifecycle, activity
-  task tag "Tag the new admin in the CRM" { day 0  owner pool Support  priority low }
-  task first_email "First email: getting started" { day 0  owner CSM  type email  after tag }
+  task tag "Tag the new admin in the CRM" {
+    day 0
+    owner pool Support
+    priority low
+  }
+  task first_email "First email: getting started" {
+    day 0
+    owner CSM
+    type email
+    after tag
+  }
   task intro "Introduce the new admin to the users they will support" {
     day 1
     owner Champion
   }
-  task second_email "Second email: the admin console" { day 3  owner CSM  type email }
-  task final_email "Final email: where to get help" { day 5  owner CSM  type email }
+  task second_email "Second email: the admin console" {
+    day 3
+    owner CSM
+    type email
+  }
+  task final_email "Final email: where to get help" {
+    day 5
+    owner CSM
+    type email
+  }
 }
 
 # The seeds of churn are planted during onboarding: escalate early.
@@ -160,7 +223,10 @@ playbook OnboardingEscalation "Onboarding escalation" {
     owner CSM
     priority high
   }
-  task ae_review "AE checks what was promised in the sale" { day 0  owner AE }
+  task ae_review "AE checks what was promised in the sale" {
+    day 0
+    owner AE
+  }
   task leader_review "CS leader reviews the escalation" {
     day 1
     owner CS_Leader
@@ -178,13 +244,20 @@ playbook OnboardingEscalation "Onboarding escalation" {
     type call
     after book_call
   }
-  task notes "Store the meeting notes" { owner CSM  after call }
+  task notes "Store the meeting notes" {
+    owner CSM
+    after call
+  }
 }
 
 # Technical onboarding; it runs inside the Onboarding plan's go-live objective.
 playbook TechnicalSetup "Technical setup" {
   for objective
-  task sso "Configure single sign-on" { day 0  duration 3d  owner pool Support }
+  task sso "Configure single sign-on" {
+    day 0
+    duration 3d
+    owner pool Support
+  }
   task integration "Connect the customer's data sources" {
     duration 5d
     owner pool Support

@@ -30,8 +30,8 @@ rule new_customer_smb "New SMB customer" {
 # Two months in and still few active users: onboarding has stalled.
 rule onboarding_stalled "Onboarding stalled" {
   when phase == "onboarding"
-    and days_since(start_date) > 60
-    and avg(usage, 14d) < 30% * seats_purchased
+      and days_since(start_date) > 60
+      and avg(usage, 14d) < 30% * seats_purchased
   then cta lifecycle "Onboarding of {{ account.name }} is taking too long"
   reason "Onboarding"
   owner CSM or CS_Leader
@@ -44,9 +44,8 @@ rule onboarding_stalled "Onboarding stalled" {
 # three months after the start of its contract.
 rule qbr_due "Quarterly business review due" {
   when segment != "SMB"
-    and phase not in ("onboarding")
-    and (days_since(qbr_held) >= 85
-         or (no qbr_held for 365d and days_since(start_date) >= 90))
+      and phase not in ("onboarding")
+      and (days_since(qbr_held) >= 85 or (no qbr_held for 365d and days_since(start_date) >= 90))
   then cta lifecycle "Quarterly review due for {{ account.name }}"
   reason "QBR"
   owner CSM
@@ -67,9 +66,7 @@ rule new_admin "New admin at the customer" {
 
 # The renewal date passed and the account is still in the renewal phase: unsigned.
 rule renewal_overdue "Renewal date passed" {
-  when days_until(renewal_date) < 0
-    and days_until(renewal_date) >= -30
-    and phase == "renewal"
+  when days_until(renewal_date) < 0 and days_until(renewal_date) >= -30 and phase == "renewal"
   then cta lifecycle "Renewal of {{ account.name }} is overdue since {{ account.renewal_date }}"
   priority high
   reason "Renewal"

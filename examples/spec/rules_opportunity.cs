@@ -25,8 +25,8 @@ rule seats_near_limit "Seats nearly used up" {
 # A promoter on an established account: the right moment to talk about expansion.
 rule promoter "NPS promoter" {
   when event nps_response within 30d where score >= 9
-    and segment != "SMB"
-    and phase in ("adoption", "success")
+      and segment != "SMB"
+      and phase in ("adoption", "success")
   then cta opportunity "{{ account.name }} is a promoter: talk about expansion"
   reason "Advocacy"
   owner AE or CSM
@@ -37,9 +37,9 @@ rule promoter "NPS promoter" {
 # A Mid-Market account on a small contract that its users keep busy every day.
 rule outgrowing_plan "Mid-Market account outgrowing its contract" {
   when segment == "Mid-Market"
-    and arr < 40000
-    and min(usage, 30d) >= 60
-    and sum(logins, 30d) >= 1500
+      and arr < 40000
+      and min(usage, 30d) >= 60
+      and sum(logins, 30d) >= 1500
   then cta opportunity "{{ account.name }} may be ready for the Enterprise tier"
   reason "Upsell"
   owner AE

@@ -53,7 +53,7 @@ rule no_logins "No logins for 14 days" {
 # Repeated escalations, or a single sev1 this week: support pain leaks into the renewal.
 rule support_escalations "Support escalations" {
   when count(support_escalation, 30d) >= 3
-    or event support_escalation within 7d where severity == "sev1"
+      or event support_escalation within 7d where severity == "sev1"
   then cta risk "Support escalations at {{ account.name }}"
   priority high
   reason "Support"
@@ -85,8 +85,9 @@ rule onboarding_escalation "Onboarding going badly" {
 
 # Close to the renewal, any bad signal is worth a conversation between AE and CSM.
 rule renewal_at_risk "Renewal at risk" {
-  when days_until(renewal_date) > 0 and days_until(renewal_date) <= 60
-    and (csm_sentiment < 5 or usage drops 20% over 30d or count(support_escalation, 60d) >= 2)
+  when days_until(renewal_date) > 0
+      and days_until(renewal_date) <= 60
+      and (csm_sentiment < 5 or usage drops 20% over 30d or count(support_escalation, 60d) >= 2)
   then cta risk "Renewal of {{ account.name }} on {{ account.renewal_date }} at risk"
   priority high
   reason "Renewal"
@@ -97,9 +98,7 @@ rule renewal_at_risk "Renewal at risk" {
 # Customers who pay for seats nobody uses will downsize at renewal; strategic logos
 # are watched by their CSM anyway.
 rule seat_underuse "Most seats unused" {
-  when days_since(start_date) > 90
-    and avg(usage, 30d) / seats_purchased < 20%
-    and not is_strategic
+  when days_since(start_date) > 90 and avg(usage, 30d) / seats_purchased < 20% and not is_strategic
   then cta risk "{{ account.name }} uses less than a fifth of its seats"
   priority low
   reason "License utilisation"
