@@ -114,7 +114,7 @@ class Shapes:
     def get(self, key: tuple[object, ...]) -> list[float]:
         shape = self._cache.get(key)
         if shape is None:
-            shape = [w * self._factor(key, a) for w, a in zip(self.week, self.ago)]
+            shape = [w * self._factor(key, a) for w, a in zip(self.week, self.ago, strict=True)]
             self._cache[key] = shape
         return shape
 
@@ -382,7 +382,9 @@ def generate(out: Path, n: int, days: int, asof: date, seed: int) -> None:
     day = [(asof - timedelta(days=k)).isoformat() for k in range(back)]  # day[k]: k days ago
 
     def on(days_ago: int) -> str:  # any day, also in the future (negative)
-        return day[days_ago] if 0 <= days_ago < back else (asof - timedelta(days=days_ago)).isoformat()
+        if 0 <= days_ago < back:
+            return day[days_ago]
+        return (asof - timedelta(days=days_ago)).isoformat()
 
     dates = [day[a] for a in range(days - 1, -1, -1)]
     shapes = Shapes(asof, days)
@@ -479,13 +481,16 @@ def generate(out: Path, n: int, days: int, asof: date, seed: int) -> None:
             ds = dates[first_index:]
             sh = shape[first_index:]
             usage = [min(cap, int(level * s * z + 0.5))
-                     for s, z in zip(sh, noise[off + first_index:off + days])]
+                     for s, z in zip(sh, noise[off + first_index:off + days], strict=True)]
             lpu = acc["lpu"]
-            logins = [int(u * lpu * z + 0.5) for u, z in zip(usage, noise[off2:off2 + days])]
+            logins = [int(u * lpu * z + 0.5)
+                      for u, z in zip(usage, noise[off2:off2 + days], strict=False)]
             p = aid + ",usage,"
-            metric_chunks.append("".join([f"{p}{d},{v}\n" for d, v in zip(ds, usage)]))
+            metric_chunks.append("".join([f"{p}{d},{v}\n"
+                                          for d, v in zip(ds, usage, strict=True)]))
             p = aid + ",logins,"
-            metric_chunks.append("".join([f"{p}{d},{v}\n" for d, v in zip(ds, logins)]))
+            metric_chunks.append("".join([f"{p}{d},{v}\n"
+                                          for d, v in zip(ds, logins, strict=True)]))
             if len(metric_chunks) >= 4000:
                 metrics.writelines(metric_chunks)
                 metric_chunks.clear()
@@ -497,9 +502,9 @@ def generate(out: Path, n: int, days: int, asof: date, seed: int) -> None:
             writer.writerow(header)
             writer.writerows(rows)
 
-    write("accounts.csv", ["id"] + ACCOUNT_FIELDS, acc_rows)
+    write("accounts.csv", ["id", *ACCOUNT_FIELDS], acc_rows)
     write("team.csv", ["account_id", "role", "user"], team_rows)
-    write("events.csv", ["account_id", "event", "date"] + EVENT_FIELDS, event_rows)
+    write("events.csv", ["account_id", "event", "date", *EVENT_FIELDS], event_rows)
     write("pools.csv", ["pool", "user"],
           [("Support", u) for u in SUPPORT_POOL] + [("Onboarders", u) for u in ONBOARDERS_POOL])
 
