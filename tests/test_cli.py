@@ -51,7 +51,7 @@ def test_check_reports_errors_with_caret_and_summary(bad_spec: Path) -> None:
     result = csdsl("check", ".", cwd=bad_spec)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0] == 'bad.cs:2:19: error[CS0301]: `"Enterprize"` is not a value of the enum'
+    assert lines[0] == 'bad.cs:2:19: error[CS0301]: `"Enterprize"` is not a value of `segment`'
     assert "  |                   ^^^^^^^^^^^^" in lines
     assert "  help: did you mean `\"Enterprise\"`?" in lines
     assert any("error[CS0300]" in line for line in lines)
