@@ -137,3 +137,20 @@ def test_the_runtime_installs_and_runs_alone(tmp_path: Path, project: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     assert "opened 1 CTAs" in done.stdout
+
+
+def test_both_engines_open_the_same_ctas_on_the_example_data(tmp_path: Path) -> None:
+    listed = {}
+    for engine in ("interpreter", "duckdb"):
+        store = f"sqlite:///{tmp_path / engine}.db"
+        examples = ROOT / "examples"
+        done = run("run", str(examples / "spec"), "--data", str(examples / "data"),
+                   "--as-of", "2026-11-20", "--engine", engine, "--store", store, "--quiet",
+                   "--format", "json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["engine"] == engine
+        ctas = json.loads(run("ctas", "--store", store, "--format", "json", cwd=tmp_path).stdout)
+        listed[engine] = sorted((c["rule"], c["account_id"], c["title"], c["due"]) for c in ctas)
+    assert len(listed["interpreter"]) > 100
+    assert listed["duckdb"] == listed["interpreter"]

@@ -137,8 +137,9 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         try:
             from csdsl_runtime.engines.sql import SqlEngine
         except ImportError as exc:
-            return _error(f"the duckdb engine is not available: {exc}", 2)
-        engine = SqlEngine(dataset)
+            return _error(f"the duckdb engine needs `pip install csdsl-runtime[duckdb]`: {exc}",
+                          2)
+        engine = SqlEngine(dataset, artifact.schema_)
     try:
         store = open_store(args.store)
     except StoreError as exc:
