@@ -133,13 +133,16 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
     for row in dataset.bad_rows[:20]:
         sys.stderr.write(f"skipped: {row}\n")
     engine = None
+    load_seconds = 0.0
     if args.engine == "duckdb":
         try:
             from csdsl_runtime.engines.sql import SqlEngine
         except ImportError as exc:
             return _error(f"the duckdb engine needs `pip install csdsl-runtime[duckdb]`: {exc}",
                           2)
+        loading = time.perf_counter()
         engine = SqlEngine(dataset, artifact.schema_)
+        load_seconds = time.perf_counter() - loading
     try:
         store = open_store(args.store)
     except StoreError as exc:
@@ -152,6 +155,8 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
     finally:
         store.close()
     report.seconds["read_data"] = round(read_seconds, 3)
+    if engine is not None:
+        report.seconds["load_engine"] = round(load_seconds, 3)
     report.seconds["total"] = round(time.perf_counter() - started, 3)
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
