@@ -22,7 +22,10 @@ from csdsl_runtime.actions import ActionBuilder
 from csdsl_runtime.data import BadDataError, Dataset
 from csdsl_runtime.engines import Engine, Results
 from csdsl_runtime.report import RuleReport, RunReport
-from csdsl_runtime.stores.sql import RunState, SqlStore
+from csdsl_runtime.stores.sql import CtaRecord, RunState, SqlStore
+
+_BATCH = 1000
+"""CTAs inserted per store round trip."""
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called while a long run advances."""
@@ -162,6 +165,18 @@ class Runtime:
             return
         counts.evaluated = len(truth)
         accounts = self.dataset.accounts
+        acted: list[str] = []
+        opened: set[str] = set()
+        pending: list[CtaRecord] = []
+
+        def flush() -> None:
+            for cta, cta_id in zip(pending, self.store.insert_ctas(pending), strict=True):
+                if cta_id is not None:
+                    opened.add(cta.account_id)
+                    report.ctas_opened += 1
+                    report.tasks_created += len(cta.tasks)
+            pending.clear()
+
         for account_id, value in truth.items():
             if value is None:
                 counts.unknown += 1
@@ -176,23 +191,23 @@ class Runtime:
             if last is not None and rule.cooldown and asof < last + timedelta(days=rule.cooldown):
                 counts.in_cooldown += 1
                 continue
+            acted.append(account_id)
             account = accounts[account_id]
-            opened = False
             for index, action in enumerate(rule.actions):
                 if isinstance(action, A.CtaAction):
-                    cta = builder.cta(rule, index, action, account, asof)
-                    if self.store.insert_cta(cta) is not None:
-                        opened = True
-                        report.ctas_opened += 1
-                        report.tasks_created += len(cta.tasks)
+                    pending.append(builder.cta(rule, index, action, account, asof))
                 else:
                     plan = builder.plan(rule, index, action, account, asof)
                     if self.store.insert_plan(plan) is not None:
-                        opened = True
+                        opened.add(account_id)
                         report.plans_opened += 1
                         report.ctas_opened += len(plan.objectives)
                         report.tasks_created += sum(len(o.tasks) for o in plan.objectives)
-            if opened:
+            if len(pending) >= _BATCH:
+                flush()
+        flush()
+        for account_id in acted:
+            if account_id in opened:
                 counts.opened += 1
             else:  # another host opened it between our read and our insert
                 counts.already_open += 1

@@ -334,34 +334,58 @@ class SqlStore:
             )
 
     # ------------------------------------------------------------ writing
-    def _insert_tasks(self, cta_id: int, tasks: list[TaskRecord]) -> None:
+    def insert_cta(self, cta: CtaRecord, run_id: int | None = None) -> int | None:
+        """Insert a CTA and its tasks; None when one is already open (another host won)."""
+        return self.insert_ctas([cta], run_id)[0]
+
+    def insert_ctas(self, ctas: Sequence[CtaRecord], run_id: int | None = None) -> list[int | None]:
+        """Insert CTAs with their tasks in one batch; None for each one already open.
+
+        On PostgreSQL the batch is one pipelined `executemany` (a round trip per CTA made
+        the store the slowest phase of a run); SQLite is in-process, a loop costs nothing.
+        """
+        query = self._sql(
+            "INSERT INTO csdsl_ctas (rule, account_id, action, type, title, priority, reason, "
+            "owner, status, created, due, playbook, plan, plan_id, objective, spec_hash, run_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING id"
+        )
+        rows = [
+            (cta.rule, cta.account_id, cta.action, cta.type, cta.title, cta.priority,
+             cta.reason, cta.owner, self._day(cta.created), self._day(cta.due), cta.playbook,
+             cta.plan, cta.plan_id, cta.objective, cta.spec_hash, run_id)
+            for cta in ctas
+        ]
+        ids: list[int | None] = []
+        if not rows:
+            return ids
+        cur = self.conn.cursor()
+        if self.dialect == "sqlite":
+            for row in rows:
+                found = cur.execute(query, row).fetchone()
+                ids.append(None if found is None else int(found[0]))
+        else:
+            cur.executemany(query, rows, returning=True)
+            while True:
+                found = cur.fetchone()
+                ids.append(None if found is None else int(found[0]))
+                if not cur.nextset():
+                    break
+        tasks = []
+        for cta, cta_id in zip(ctas, ids, strict=True):
+            if cta_id is not None:
+                cta.id = cta_id
+                tasks.extend((cta_id, t) for t in cta.tasks)
         self._many(
             "INSERT INTO csdsl_tasks (cta_id, key, title, owner, type, priority, description, "
             "start, due, status, completed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (cta_id, t.key, t.title, t.owner, t.type, t.priority, t.description,
                  self._day(t.start), self._day(t.due), t.status, self._day(t.completed))
-                for t in tasks
+                for cta_id, t in tasks
             ],
         )
-
-    def insert_cta(self, cta: CtaRecord, run_id: int | None = None) -> int | None:
-        """Insert a CTA and its tasks; None when one is already open (another host won)."""
-        cur = self._exec(
-            "INSERT INTO csdsl_ctas (rule, account_id, action, type, title, priority, reason, "
-            "owner, status, created, due, playbook, plan, plan_id, objective, spec_hash, run_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING RETURNING id",
-            (cta.rule, cta.account_id, cta.action, cta.type, cta.title, cta.priority,
-             cta.reason, cta.owner, self._day(cta.created), self._day(cta.due), cta.playbook,
-             cta.plan, cta.plan_id, cta.objective, cta.spec_hash, run_id),
-        )
-        row = cur.fetchone()
-        if row is None:
-            return None
-        cta.id = int(row[0])
-        self._insert_tasks(cta.id, cta.tasks)
-        return cta.id
+        return ids
 
     def insert_plan(self, plan: PlanRecord, run_id: int | None = None) -> int | None:
         """Insert a plan with its objective CTAs; None when one is already active."""
@@ -378,7 +402,7 @@ class SqlStore:
         plan.id = int(row[0])
         for objective in plan.objectives:
             objective.plan_id = plan.id
-            self.insert_cta(objective, run_id)
+        self.insert_ctas(plan.objectives, run_id)
         return plan.id
 
     def close_ctas(
