@@ -103,6 +103,10 @@ class DatasetBuilder:
         self._events = {e.name: {f.name: f for f in e.fields} for e in schema.events}
         self._roles = {r.name for r in schema.roles}
 
+    @property
+    def declared_metrics(self) -> frozenset[str]:
+        return frozenset(self._metrics)
+
     def bad(self, file: str, line: int, reason: str) -> None:
         self.dataset.bad_rows.append(BadRow(file, line, reason))
 

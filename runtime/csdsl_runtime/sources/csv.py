@@ -9,6 +9,7 @@ from pathlib import Path
 from csdsl_runtime.artifact import DataSchema
 from csdsl_runtime.data import Dataset
 from csdsl_runtime.sources.builder import DatasetBuilder, Located, SourceError
+from csdsl_runtime.sources.fast import read_metrics_fast
 
 _TEAM = ["account_id", "role", "user"]
 _METRICS = ["account_id", "metric", "date", "value"]
@@ -28,8 +29,12 @@ def _open(path: Path) -> tuple[object, Iterator[list[str]], list[str]]:
     return handle, reader, header
 
 
-def read_csv_dir(directory: Path, schema: DataSchema) -> Dataset:
-    """Read accounts.csv (required), team.csv, metrics.csv, events.csv, pools.csv."""
+def read_csv_dir(directory: Path, schema: DataSchema, fast: bool = True) -> Dataset:
+    """Read accounts.csv (required), team.csv, metrics.csv, events.csv, pools.csv.
+
+    With `fast`, metrics.csv is first offered to the DuckDB fast path (`sources.fast`),
+    which loads it only when every row is valid; otherwise rows are read one by one.
+    """
     if not (directory / "accounts.csv").is_file():
         raise SourceError(f"{directory}: no accounts.csv")
     builder = DatasetBuilder(schema)
@@ -50,6 +55,8 @@ def read_csv_dir(directory: Path, schema: DataSchema) -> Dataset:
                     expected = {"team": _TEAM, "metrics": _METRICS, "pools": _POOLS}[name]
                     if header != expected:
                         raise SourceError(f"{label}: expected columns {', '.join(expected)}")
+                    if name == "metrics" and fast and read_metrics_fast(path, builder):
+                        continue
                     getattr(builder, name)(label, rows)
         except UnicodeDecodeError as exc:
             raise SourceError(f"{label}: not UTF-8 text ({exc.reason})") from None
