@@ -69,6 +69,8 @@ def test_examples_data_same_series_both_ways() -> None:
 
 ACCEPTED = [
     pytest.param("A1,usage,2026-11-02,3\nA1,usage,2026-11-01,2\n", id="unsorted"),
+    pytest.param("A1,usage,2026-11-01,1\nA2,usage,2026-11-01,2\nA1,usage,2026-11-02,3\n",
+                 id="interleaved"),
     pytest.param("A1,usage,2026-11-01,1e-3\nA2,usage,2026-11-01,-.5\n", id="exponent-and-dot"),
     pytest.param('"A1","usage","2026-11-01","1.25"\n', id="quoted"),
     pytest.param('"A 3",usage,2026-11-01,7\n', id="space-in-id"),

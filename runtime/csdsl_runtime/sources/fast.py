@@ -23,75 +23,91 @@ _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _ORDINAL_OF_EPOCH = 719163  # date(1970, 1, 1).toordinal()
 
 
+def _grouped(key, days) -> bool:  # type: ignore[no-untyped-def]
+    """Each (account, metric) key in one run, its days strictly ascending."""
+    import numpy as np
+
+    same = key[1:] == key[:-1]
+    if (days[1:][same] <= days[:-1][same]).any():
+        return False
+    runs = key[np.concatenate(([True], ~same))]
+    return len(np.unique(runs)) == len(runs)
+
+
+def _enum(con, name: str, values: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """A DuckDB ENUM of `values`; returns them in code order (so code i is values[i])."""
+    import numpy as np
+
+    con.register(f"{name}_values", {"v": np.array(values, dtype=object),
+                                    "i": np.arange(len(values), dtype=np.int64)})
+    con.execute(f"CREATE TYPE {name} AS ENUM (SELECT v FROM {name}_values ORDER BY i)")
+    return [v for (v,) in con.execute(f"SELECT unnest(enum_range(NULL::{name}))").fetchall()]
+
+
 def read_metrics_fast(path: Path, builder: DatasetBuilder) -> bool:
-    """Load `path` into the builder's accounts if every row is valid; else change nothing."""
+    """Load `path` into the builder's accounts if every row is valid; else change nothing.
+
+    One streaming, order-keeping projection over the file: account ids and metric names
+    become ENUM codes (an unknown one is NULL), dates and numbers are typed only when
+    they match the plain spellings (else NULL). NumPy then refuses any NULL, non-finite
+    number or repeated day, and sorts by account, metric and day when the file is not.
+    """
     try:
         import duckdb
         import numpy as np
     except ImportError:
         return False
     accounts = builder.dataset.accounts
-    if any(a.metrics for a in accounts.values()):
+    if not accounts or any(a.metrics for a in accounts.values()):
         return False
-    ids = list(accounts)
-    metrics = sorted(builder.declared_metrics)
     con = duckdb.connect(":memory:")
     try:
-        con.register("known", {"id": np.array(ids, dtype=object),
-                               "acc": np.arange(len(ids), dtype=np.int64)})
-        con.register("declared", {"metric": np.array(metrics, dtype=object),
-                                  "m": np.arange(len(metrics), dtype=np.int64)})
-        con.execute(
-            "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ',', "
-            "quote = '\"', escape = '\"', strict_mode = true, auto_detect = false, "
-            "columns = {'account_id': 'VARCHAR', 'metric': 'VARCHAR', 'date': 'VARCHAR', "
-            "'value': 'VARCHAR'})",
-            [str(path)],
-        )
-        con.execute(
-            "CREATE TABLE typed AS SELECT k.acc, d.m, "
-            f"CASE WHEN regexp_full_match(r.date, '{_DATE}') AND r.date >= '0001-01-01' "
-            "THEN CAST(try_strptime(r.date, '%Y-%m-%d') AS DATE) END AS day, "
-            f"CASE WHEN regexp_full_match(r.value, '{_NUMBER}') "
-            "THEN TRY_CAST(r.value AS DOUBLE) END AS number "
-            "FROM raw r LEFT JOIN known k ON k.id = r.account_id "
-            "LEFT JOIN declared d ON d.metric = r.metric"
-        )
-        (bad,) = con.execute(
-            "SELECT count(*) FROM typed WHERE acc IS NULL OR m IS NULL OR day IS NULL "
-            "OR number IS NULL OR NOT isfinite(number)"
-        ).fetchone()
-        if bad:
-            return False
-        twice = con.execute(
-            "SELECT 1 FROM typed GROUP BY acc, m, day HAVING count(*) > 1 LIMIT 1"
-        ).fetchone()
-        if twice is not None:
-            return False
+        con.execute("SET preserve_insertion_order = true")
+        ids = _enum(con, "csdsl_account", list(accounts))
+        metrics = _enum(con, "csdsl_metric", sorted(builder.declared_metrics) or [""])
         columns = con.execute(
-            f"SELECT acc, m, CAST(day - DATE '1970-01-01' AS BIGINT) + {_ORDINAL_OF_EPOCH} "
-            "AS day, number FROM typed ORDER BY acc, m, day"
+            "SELECT CAST(enum_code(TRY_CAST(account_id AS csdsl_account)) AS BIGINT) * "
+            f"{len(metrics)} + enum_code(TRY_CAST(metric AS csdsl_metric)) AS key, "
+            f"CASE WHEN regexp_full_match(date, '{_DATE}') AND date >= '0001-01-01' "
+            "THEN CAST(TRY_CAST(date AS DATE) - DATE '1970-01-01' AS BIGINT) "
+            f"+ {_ORDINAL_OF_EPOCH} END AS day, "
+            f"CASE WHEN regexp_full_match(value, '{_NUMBER}') "
+            "THEN TRY_CAST(value AS DOUBLE) END AS number "
+            "FROM read_csv(?, header = true, delim = ',', quote = '\"', escape = '\"', "
+            "strict_mode = true, auto_detect = false, columns = {'account_id': 'VARCHAR', "
+            "'metric': 'VARCHAR', 'date': 'VARCHAR', 'value': 'VARCHAR'})",
+            [str(path)],
         ).fetchnumpy()
     except (duckdb.Error, ValueError, OSError):
         return False
     finally:
         con.close()
-    acc = np.asarray(columns["acc"], dtype=np.int64)
-    metric = np.asarray(columns["m"], dtype=np.int64)
-    days = np.ascontiguousarray(columns["day"], dtype=np.int64)
-    values = np.ascontiguousarray(columns["number"], dtype=np.float64)
-    if not len(acc):
-        return True
-    key = acc * len(metrics) + metric
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1))
-    ends = np.append(starts[1:], len(key))
-    day_bytes, value_bytes = days.tobytes(), values.tobytes()
-    width = array("l").itemsize
-    if width != 8:  # pragma: no cover - platforms with a 4-byte C long
+    if any(np.ma.getmaskarray(c).any() for c in columns.values()):
+        return False  # an unknown account or metric, a bad date or number: row by row
+    key = np.ma.getdata(columns["key"]).astype(np.int64, copy=False)
+    days = np.ma.getdata(columns["day"]).astype(np.int64, copy=False)
+    values = np.ascontiguousarray(np.ma.getdata(columns["number"]), dtype=np.float64)
+    del columns
+    if not np.isfinite(values).all():
         return False
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+    if not len(key):
+        return True
+    if not _grouped(key, days):
+        order = np.lexsort((days, key))
+        key, days, values = key[order], days[order], values[order]
+        if not _grouped(key, days):
+            return False  # a day twice: the row reader names the line
+    starts = np.concatenate(([0], np.flatnonzero(key[1:] != key[:-1]) + 1))
+    if array("l").itemsize != 8:  # pragma: no cover - platforms with a 4-byte C long
+        return False
+    ends = np.append(starts[1:], len(key))
+    day_bytes = memoryview(np.ascontiguousarray(days)).cast("B")  # views, not copies
+    value_bytes = memoryview(np.ascontiguousarray(values)).cast("B")
+    for start, end, k in zip(starts.tolist(), ends.tolist(), key[starts].tolist(),
+                             strict=True):
         series = MetricSeries(array("l"), array("d"))
         series.days.frombytes(day_bytes[start * 8:end * 8])
         series.values.frombytes(value_bytes[start * 8:end * 8])
-        accounts[ids[int(acc[start])]].metrics[metrics[int(metric[start])]] = series
+        account, metric = divmod(k, len(metrics))
+        accounts[ids[account]].metrics[metrics[metric]] = series
     return True
