@@ -215,7 +215,7 @@ class TaskDecl:
     name: Name
     title: Str | None
     props: tuple[Prop, ...]
-    braces: bool
+    braces: bool = field(default=False, compare=False)  # layout only: `x {}` is `x`
     span: Span = _span()
 
 
@@ -262,7 +262,7 @@ class EventDecl:
     name: Name
     label: Str | None
     fields: tuple[FieldDecl, ...]
-    braces: bool
+    braces: bool = field(default=False, compare=False)  # layout only: `x {}` is `x`
     span: Span = _span()
 
 

@@ -63,20 +63,17 @@ _TOKEN_WORDS = {
 class _Context:
     """What the callbacks need while one text is parsed: where it came from."""
 
-    __slots__ = ("diagnostics", "shift", "source")
+    __slots__ = ("diagnostics", "lines", "path", "shift", "source")
 
     def __init__(self, source: SourceFile, shift: int) -> None:
         self.source = source
+        self.path = source.path
         self.shift = shift
+        # A re-parsed declaration starts at the beginning of a line (or of the file), so
+        # lark's own token lines need only this offset; its columns are already right.
+        self.lines = source.position(shift)[0] - 1
+        assert source.position(shift)[1] == 1, "declarations start at a line start"
         self.diagnostics: list[Diagnostic] = []
-
-
-def _start(node: object) -> int:
-    return node.start_pos if isinstance(node, Token) else node.span.start  # type: ignore[attr-defined,return-value]
-
-
-def _end(node: object) -> int:
-    return node.end_pos if isinstance(node, Token) else node.span.end  # type: ignore[attr-defined,return-value]
 
 
 class _Builder(Transformer):
@@ -93,18 +90,29 @@ class _Builder(Transformer):
 
     # -- spans and leaves
     def _span(self, children: list) -> Span:
+        """From the first child's start to the last's, from lark's own token positions."""
         ctx = self.ctx
         assert ctx is not None
         first = children[0]
         last = children[-1]
         if last is None:
             last = next(c for c in reversed(children) if c is not None)
-        return ctx.source.span(_start(first) + ctx.shift, _end(last) + ctx.shift)
+        if isinstance(first, Token):
+            line, column, start = first.line + ctx.lines, first.column, first.start_pos + ctx.shift
+        else:
+            line, column, start = first.span.line, first.span.column, first.span.start
+        if isinstance(last, Token):
+            return Span(ctx.path, line, column, last.end_line + ctx.lines, last.end_column,
+                        start, last.end_pos + ctx.shift)
+        end = last.span
+        return Span(ctx.path, line, column, end.end_line, end.end_column, start, end.end)
 
     def _tok_span(self, tok: Token) -> Span:
         ctx = self.ctx
         assert ctx is not None
-        return ctx.source.span(tok.start_pos + ctx.shift, tok.end_pos + ctx.shift)  # type: ignore[operator]
+        lines, shift = ctx.lines, ctx.shift
+        return Span(ctx.path, tok.line + lines, tok.column, tok.end_line + lines,  # type: ignore[operator]
+                    tok.end_column, tok.start_pos + shift, tok.end_pos + shift)  # type: ignore[operator,arg-type]
 
     def _name(self, tok: Token) -> ast.Name:
         return ast.Name(str(tok), self._tok_span(tok))

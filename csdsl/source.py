@@ -5,11 +5,15 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A region of one file: 1-based line and column, end exclusive, plus byte offsets."""
+class Span(NamedTuple):
+    """A region of one file: 1-based line and column, end exclusive, plus byte offsets.
+
+    A named tuple rather than a frozen dataclass: a large spec makes hundreds of
+    thousands of spans, and a tuple is built three times faster (and is as immutable).
+    """
 
     file: str
     line: int

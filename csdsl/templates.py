@@ -79,10 +79,58 @@ def _lower_first(sentence: str) -> str:
     return sentence if sentence.startswith("Jinja") else sentence[:1].lower() + sentence[1:]
 
 
+Problem = tuple[str, str, str, str | None, str | None]
+"""(code, message, help, did-you-mean, the word in the template to point at)."""
+
+# `{{ account.name }}`, `{{ rule.title }}`, `{{ asof }}`: nearly every real template.
+_SIMPLE_READ = re.compile(r"\{\{[ \t]*(account|rule|asof)(?:\.([A-Za-z_][A-Za-z0-9_]*))?[ \t]*\}\}")
+
+
+def _simple_reads(source: str) -> list[tuple[str, str | None]] | None:
+    """The reads of a template made only of text and simple reads; else None (use Jinja).
+
+    Text left once the reads are cut out must hold no `{` at all, so anything Jinja
+    could read differently (`{{{`, `{{-`, blocks, comments) goes to Jinja's parser.
+    """
+    reads = [(m.group(1), m.group(2)) for m in _SIMPLE_READ.finditer(source)]
+    if "{" in _SIMPLE_READ.sub("", source):
+        return None
+    return reads
+
+
+def _read_problem(root: str, attribute: str | None, fields: frozenset[str]) -> Problem | None:
+    """The problem with reading `root.attribute` (root one of TEMPLATE_ROOTS), if any."""
+    if root == "asof":
+        if attribute is not None:
+            return ("CS0501", f"`asof.{attribute}` is not available",
+                    "`asof` is the evaluation day as YYYY-MM-DD text", None, attribute)
+        return None
+    known = (*sorted(fields), "id") if root == "account" else RULE_ATTRIBUTES
+    if attribute is None:
+        return ("CS0501", f"use `{root}.<attribute>`, not `{root}` alone",
+                f"`{root}` has: " + ", ".join(known), None, root)
+    if attribute.startswith("_"):
+        return ("CS0501", f"`{root}.{attribute}` is not allowed in a template",
+                "templates may read declared fields only; names starting with `_` "
+                "are never available", None, attribute)
+    if attribute not in known:
+        what = (f"account field `{attribute}`" if root == "account"
+                else f"attribute `rule.{attribute}`")
+        return ("CS0501", f"unknown {what} in the template", f"`{root}` has: " + ", ".join(known),
+                did_you_mean(attribute, known), attribute)
+    return None
+
+
 @lru_cache(maxsize=4096)
-def _problems(
-    source: str, fields: frozenset[str]
-) -> tuple[tuple[str, str, str, str | None, str | None], ...]:
+def _problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
+    simple = _simple_reads(source)
+    if simple is not None:
+        found = (_read_problem(root, attribute, fields) for root, attribute in simple)
+        return tuple(p for p in found if p is not None)
+    return _jinja_problems(source, fields)
+
+
+def _jinja_problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
     from jinja2 import TemplateSyntaxError, nodes
 
     env = _environment()
@@ -93,7 +141,7 @@ def _problems(
         return (("CS0500", f"the template does not parse: {reason}",
                  details or "templates use Jinja syntax, for example `{{ account.name }}`",
                  None, None),)
-    problems: list[tuple[str, str, str, str | None, str | None]] = []
+    problems: list[Problem] = []
     assigned = {
         n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")
     }
@@ -101,11 +149,11 @@ def _problems(
     for node in tree.find_all(nodes.Node):
         for child in node.iter_child_nodes():
             parents[id(child)] = node
-    allowed_roots = ", ".join(f"`{r}`" for r in TEMPLATE_ROOTS)
     for name in tree.find_all(nodes.Name):
         if name.ctx != "load" or name.name in assigned:
             continue
         if name.name not in TEMPLATE_ROOTS:
+            allowed_roots = ", ".join(f"`{r}`" for r in TEMPLATE_ROOTS)
             problems.append(("CS0501", f"the template reads `{name.name}`, which is not defined",
                              f"templates may read {allowed_roots}",
                              did_you_mean(name.name, TEMPLATE_ROOTS), name.name))
@@ -116,26 +164,9 @@ def _problems(
             attribute = parent.attr
         elif isinstance(parent, nodes.Getitem) and isinstance(parent.arg, nodes.Const):
             attribute = str(parent.arg.value)
-        if name.name == "asof":
-            if attribute is not None:
-                problems.append(("CS0501", f"`asof.{attribute}` is not available",
-                                 "`asof` is the evaluation day as YYYY-MM-DD text", None,
-                                 attribute))
-            continue
-        known = (*sorted(fields), "id") if name.name == "account" else RULE_ATTRIBUTES
-        if attribute is None:
-            problems.append(("CS0501", f"use `{name.name}.<attribute>`, not `{name.name}` alone",
-                             f"`{name.name}` has: " + ", ".join(known), None, name.name))
-        elif attribute.startswith("_"):
-            problems.append(("CS0501", f"`{name.name}.{attribute}` is not allowed in a template",
-                             "templates may read declared fields only; names starting with `_` "
-                             "are never available", None, attribute))
-        elif attribute not in known:
-            what = (f"account field `{attribute}`" if name.name == "account"
-                    else f"attribute `rule.{attribute}`")
-            problems.append(("CS0501", f"unknown {what} in the template",
-                             f"`{name.name}` has: " + ", ".join(known),
-                             did_you_mean(attribute, known), attribute))
+        problem = _read_problem(name.name, attribute, fields)
+        if problem is not None:
+            problems.append(problem)
     for filt in tree.find_all(nodes.Filter):
         if filt.name not in env.filters:
             problems.append(("CS0501", f"unknown filter `{filt.name}` in the template",

@@ -178,6 +178,14 @@ TRICKY = [
 ]
 
 
+def test_empty_braces_are_layout_not_meaning() -> None:
+    """`event e {}` and `event e` are one AST, so parse(format(x)) == x holds for both."""
+    for braced, bare in (("event e {}\n", "event e\n"),
+                         ("playbook P {\n  task t {}\n}\n", "playbook P {\n  task t\n}\n")):
+        assert _fmt(braced) == bare
+        assert _parse(braced).decls == _parse(bare).decls
+
+
 @pytest.mark.parametrize(("source", "expected"), TRICKY)
 def test_tricky(source: str, expected: str) -> None:
     assert _fmt(source) == expected
