@@ -48,7 +48,7 @@ rule qbr_due "Quarterly business review due" {
       and (days_since(qbr_held) >= 85 or (no qbr_held for 365d and days_since(start_date) >= 90))
   then cta lifecycle "Quarterly review due for {{ account.name }}"
   reason "QBR"
-  owner CSM
+  owner CSM or CS_Leader
   due 21d
   playbook QBR
   cooldown 30d
@@ -60,7 +60,7 @@ rule new_admin "New admin at the customer" {
   when event admin_added within 3d
   then cta activity "Welcome the new admin at {{ account.name }}"
   priority low
-  owner CSM
+  owner CSM or CS_Leader
   playbook NewAdminTraining
 }
 

@@ -16,7 +16,7 @@ rule seats_near_limit "Seats nearly used up" {
   then cta opportunity "{{ account.name }} is close to its {{ account.seats_purchased }} seats"
   priority high
   reason "Expansion"
-  owner AE
+  owner AE or CSM or CS_Leader
   due 30d
   playbook Expansion
   cooldown 90d
@@ -42,6 +42,6 @@ rule outgrowing_plan "Mid-Market account outgrowing its contract" {
       and sum(logins, 30d) >= 1500
   then cta opportunity "{{ account.name }} may be ready for the Enterprise tier"
   reason "Upsell"
-  owner AE
+  owner AE or CSM or CS_Leader
   due 30d
 }

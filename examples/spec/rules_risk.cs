@@ -33,7 +33,7 @@ rule low_nps "Detractor NPS answer" {
   then cta risk "Low NPS from {{ account.name }}"
   priority high
   reason "NPS"
-  owner CSM
+  owner CSM or CS_Leader
   playbook LowNPS
   cooldown 90d
   success within 90d when event nps_response within 90d where score >= 7
@@ -102,7 +102,7 @@ rule seat_underuse "Most seats unused" {
   then cta risk "{{ account.name }} uses less than a fifth of its seats"
   priority low
   reason "License utilisation"
-  owner CSM
+  owner CSM or CS_Leader
   cooldown 90d
 }
 
