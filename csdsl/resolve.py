@@ -86,47 +86,34 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
 
     declared: dict[str, tuple[str, Span]] = {}
 
-    def claim(kind: str, name: ast.Name) -> bool:
-        """Every top-level declaration shares one namespace, whatever its kind."""
-        previous = declared.get(name.value)
-        if previous is None:
-            declared[name.value] = (kind, name.span)
-            return True
-        prev_kind, prev_span = previous
-        if prev_kind == kind:
-            duplicate(kind, name, prev_span)
-        else:
-            diagnostics.append(
-                error(
-                    "CS0200",
-                    name.span,
-                    f"{kind} `{name.value}` has the same name as {prev_kind} `{name.value}`",
-                    "every declaration of a spec shares one namespace; rename one of them",
-                    related=(Related(prev_span, f"{prev_kind} `{name.value}` is declared here"),),
-                )
-            )
-        return False
+    def claimer(names: dict[str, tuple[str, Span]], shared: str):  # type: ignore[no-untyped-def]
+        """A claim on one namespace: the first of a name wins; any other is a diagnostic."""
 
-    def claim_data(kind: str, name: ast.Name) -> bool:
-        """Account fields, metrics and events: the names a condition reads."""
-        previous = data_spans.get(name.value)
-        if previous is None:
-            data_spans[name.value] = (kind, name.span)
-            return True
-        prev_kind, prev_span = previous
-        if prev_kind == kind:
-            duplicate(kind, name, prev_span)
-        else:
-            diagnostics.append(
-                error(
-                    "CS0200",
-                    name.span,
-                    f"{kind} `{name.value}` has the same name as {prev_kind} `{name.value}`",
-                    "account fields, metrics and events share the names conditions read",
-                    related=(Related(prev_span, f"{prev_kind} `{name.value}` is declared here"),),
+        def claim(kind: str, name: ast.Name) -> bool:
+            previous = names.get(name.value)
+            if previous is None:
+                names[name.value] = (kind, name.span)
+                return True
+            prev_kind, prev_span = previous
+            if prev_kind == kind:
+                duplicate(kind, name, prev_span)
+            else:
+                first = Related(prev_span, f"{prev_kind} `{name.value}` is declared here")
+                diagnostics.append(
+                    error("CS0200", name.span,
+                          f"{kind} `{name.value}` has the same name as {prev_kind} `{name.value}`",
+                          shared, related=(first,))
                 )
-            )
-        return False
+            return False
+
+        return claim
+
+    # Every top-level declaration shares one namespace, whatever its kind; account
+    # fields, metrics and events also share the names a condition reads.
+    claim = claimer(declared,
+                    "every declaration of a spec shares one namespace; rename one of them")
+    claim_data = claimer(data_spans, "account fields, metrics and events share the names "
+                                     "conditions read")
 
     def check_reserved(name: ast.Name, kind: str) -> None:
         found = reserved_name(name, kind)
