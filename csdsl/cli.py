@@ -31,7 +31,7 @@ def _report(result, fmt: str, color: str, summary_stream=None) -> None:  # type:
     """Print diagnostics in the chosen format, then the one-line summary (text only)."""
     from csdsl import diagnostics as d
 
-    summary = d.summarize(result.diagnostics, len(result.sources))
+    summary = d.summarize(result.diagnostics, result.file_count)
     if fmt == "json":
         sys.stdout.write(d.render_json(result.diagnostics, summary))
         return

@@ -25,6 +25,7 @@ class Compilation:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     checked: object | None = None
     unreadable: bool = False
+    file_count: int = 0  # every file found, including those that could not be read
 
     @property
     def has_errors(self) -> bool:
@@ -39,6 +40,7 @@ def read_sources(paths: Sequence[str]) -> Compilation:
     result = Compilation()
     if not found:
         raise UsageError("no `.cs` files under " + ", ".join(f"`{p}`" for p in paths))
+    result.file_count = len(found)
     for path in found:
         name = display_path(path)
         try:

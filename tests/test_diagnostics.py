@@ -60,7 +60,7 @@ def _check(inputs: list[str]):  # type: ignore[no-untyped-def]
 
 
 def _render_text(result) -> str:  # type: ignore[no-untyped-def]
-    summary = D.summarize(result.diagnostics, len(result.sources))
+    summary = D.summarize(result.diagnostics, result.file_count)
     return D.render_text(result.diagnostics, result.sources) + summary.line() + "\n"
 
 
@@ -186,7 +186,7 @@ def _render_inputs(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-
 
 def test_render_json(monkeypatch: pytest.MonkeyPatch) -> None:
     result = _render_inputs(monkeypatch)
-    summary = D.summarize(result.diagnostics, len(result.sources))
+    summary = D.summarize(result.diagnostics, result.file_count)
     text = D.render_json(result.diagnostics, summary)
     json.loads(text)
     _compare(RENDER / "multi.json", text)
