@@ -1,0 +1,107 @@
+"""The fast lexer gives the parser exactly what lark's contextual lexer gives it.
+
+Each text is parsed twice, once through `csdsl.lexer.FastContextualLexer` and once
+through lark's own lexer, and the outcomes must be identical: the same AST, the same
+spans, the same diagnostics, or the same syntax error at the same place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csdsl import parser as P
+from csdsl.source import SourceFile, Span
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = sorted([*ROOT.glob("examples/spec/*.cs"), *ROOT.glob("tests/golden/*/*.cs")])
+
+
+def _spans(node: object) -> Iterator[Span]:
+    if isinstance(node, tuple | list):
+        for item in node:
+            yield from _spans(item)
+    elif isinstance(node, Span):
+        yield node
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            yield from _spans(getattr(node, f.name))
+
+
+def _outcome(text: str, fast: bool) -> tuple[Any, ...]:
+    source = SourceFile.of("a.cs", text)
+    try:
+        decls, diagnostics = P._parse(source, text, 0, fast=fast)
+    except P.UnexpectedInput as exc:
+        return ("error", type(exc).__name__, getattr(exc, "pos_in_stream", None),
+                str(getattr(exc, "token", "")))
+    return decls, list(_spans(decls)), [(d.code, d.span, d.message) for d in diagnostics]
+
+
+def _same(text: str) -> None:
+    assert _outcome(text, fast=True) == _outcome(text, fast=False)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_same_outcome_on_every_spec_file(path: Path) -> None:
+    _same(path.read_bytes().decode("utf-8", errors="replace"))
+
+
+def test_the_fast_lexer_is_used_on_valid_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (ROOT / "examples" / "spec" / "rules_risk.cs").read_text(encoding="utf-8")
+    monkeypatch.setattr(P, "_parser", lambda: pytest.fail("fell back to lark's lexer"))
+    decls, _ = P._parse(SourceFile.of("a.cs", text), text, 0)
+    assert len(decls) > 5
+
+
+def test_generated_large_spec(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gen_spec import generate
+
+    generate(tmp_path, rules=200, playbooks=20, plans=5, files=3)
+    for path in sorted(tmp_path.glob("*.cs")):
+        _same(path.read_text(encoding="utf-8"))
+
+
+# Token soup: pieces of the language in random order, so that most texts are wrong in
+# some way and the two lexers meet keywords where names are expected, numbers of every
+# shape, unterminated strings, comments and characters no terminal matches.
+_PIECES = [
+    "rule", "r1", "playbook", "P", "plan", "task", "objective", "when", "then", "cta",
+    "risk", "owner", "or", "and", "not", "in", "no", "for", "over", "drops", "rises",
+    "event", "within", "where", "true", "false", "trueish", "external", "externals",
+    "day", "duration", "after", "a.b", "30d", "4w", "30%", "1.5%", "12", "12.5", "1.",
+    "2026-11-20", "2026-11-20x", "12d5", '"text"', '"a \\" b"', '"open', "{", "}", "(",
+    ")", ",", ":", ".", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "@", "%",
+    "# note\n", "\n", " ", "\t", "\r\n", "account", "metric", "role", "enum", "pool",
+    "usage", "avg(usage, 7d)", "segment", "{{ account.name }}", "é", "_x",
+]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map(" ".join))
+def test_same_outcome_on_token_soup(text: str) -> None:
+    _same(text)
+
+
+@st.composite
+def _spliced(draw: st.DrawFn) -> str:
+    """An example file with a random slice replaced by a piece: mostly near-valid text."""
+    text = draw(st.sampled_from([p.read_text(encoding="utf-8") for p in FILES[:6]]))
+    start = draw(st.integers(0, len(text)))
+    stop = draw(st.integers(start, min(len(text), start + 12)))
+    return text[:start] + draw(st.sampled_from(_PIECES)) + text[stop:]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_spliced())
+def test_same_outcome_on_spliced_examples(text: str) -> None:
+    _same(text)
