@@ -167,6 +167,14 @@ def _jinja_problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
         problem = _read_problem(name.name, attribute, fields)
         if problem is not None:
             problems.append(problem)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        attr = node.attr if isinstance(node, nodes.Getattr) else (
+            node.arg.value if isinstance(node.arg, nodes.Const) else None)
+        read_from_root = isinstance(node.node, nodes.Name) and node.node.name in TEMPLATE_ROOTS
+        if isinstance(attr, str) and attr.startswith("_") and not read_from_root:
+            problems.append(("CS0501", f"`{attr}` is not allowed in a template",
+                             "templates may read declared fields only; names starting with `_` "
+                             "are never available", None, attr))
     for filt in tree.find_all(nodes.Filter):
         if filt.name not in env.filters:
             problems.append(("CS0501", f"unknown filter `{filt.name}` in the template",

@@ -53,6 +53,8 @@ def test_host_operations(project: Path) -> None:
     assert run("complete-task", str(task), "--date", "2026-11-21", cwd=project).returncode == 0
     again = run("complete-task", str(task), cwd=project)
     assert again.returncode == 1 and "is done, not open" in again.stderr
+    no_reason = run("close", str(cta["id"]), "--outcome", "not_valid", cwd=project)
+    assert no_reason.returncode == 1 and "needs a reason" in no_reason.stderr
     closed = run("close", str(cta["id"]), "--outcome", "not_valid", "--reason", "duplicate",
                  cwd=project)
     assert closed.returncode == 0
@@ -69,6 +71,7 @@ def test_a_compiled_artifact_runs_and_dry_run_stores_nothing(project: Path) -> N
     dry = run("run", "spec.json", "--data", "data", "--as-of", "2026-11-20", "--dry-run",
               cwd=project)
     assert dry.returncode == 0 and "would open 1 CTAs" in dry.stdout
+    assert not (project / "csdsl.db").exists()  # no store yet: the dry run made none
     assert json.loads(run("ctas", "--format", "json", cwd=project).stdout) == []
 
 
@@ -78,6 +81,7 @@ def test_a_compiled_artifact_runs_and_dry_run_stores_nothing(project: Path) -> N
         (("--as-of", "20-11-2026"), 2, "is not a date"),
         (("--as-of", "2026-11-20", "--data", "nowhere"), 1, "no data at `nowhere`"),
         (("--as-of", "2026-11-20", "--store", "mysql://x"), 2, "unknown store URL"),
+        (("--as-of", "2026-W47-5"), 2, "is not a date"),
     ],
 )
 def test_run_usage_errors(project: Path, args: tuple[str, ...], status: int, message: str) -> None:

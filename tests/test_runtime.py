@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -116,13 +116,46 @@ def test_close_when_resolves_and_success_is_recorded(tmp_path: Path) -> None:
 
     runtime.engine = InterpreterEngine(runtime.dataset)
     report = runtime.run(later)
-    assert report.rules[0].auto_closed == 1
+    # the same run records success: usage >= 10 within 30 days of creation
+    assert (report.rules[0].auto_closed, report.rules[0].success) == (1, 1)
     (cta,) = runtime.store.list_ctas()
     assert (cta.status, cta.outcome, cta.closed) == ("closed", "resolved", later)
-    # the next run records success: usage >= 10 within 30 days of creation
-    report = runtime.run(later + timedelta(days=1))
+    assert (cta.success, cta.success_date) == (True, later)
+    report = runtime.run(later + timedelta(days=1))  # recorded once
+    assert (report.rules[0].success, report.rules[0].no_success) == (0, 0)
+
+
+def test_success_while_open_counts_after_a_close_by_hand(tmp_path: Path) -> None:
+    """Usage recovers while the CTA is open, then the CSM closes it: still a success."""
+    data = drop_data()
+    runtime = make_runtime(tmp_path, RULES.replace("  close when usage rises 20% over 7d\n", ""),
+                           data)
+    runtime.run(ASOF)
+    from csdsl_runtime.engines.interpreter import InterpreterEngine
+
+    def usage_until(day: date, value: float) -> None:
+        data.series("a1", [value], asof=day)
+        runtime.dataset = read_dataset(data.write(tmp_path / "data"), runtime.artifact.schema_)
+        runtime.engine = InterpreterEngine(runtime.dataset)
+
+    usage_until(ASOF + timedelta(days=1), 12.0)
+    assert runtime.run(ASOF + timedelta(days=1)).rules[0].success == 1  # while open
     (cta,) = runtime.store.list_ctas()
-    assert report.rules[0].success == 1 and cta.success is True
+    runtime.store.close_cta(cta.id, "success", ASOF + timedelta(days=2))  # type: ignore[arg-type]
+    usage_until(ASOF + timedelta(days=3), 5.0)
+    later = runtime.run(ASOF + timedelta(days=40)).rules[0]
+    assert (later.success, later.no_success) == (0, 0)
+    assert runtime.store.list_ctas()[0].success is True
+
+
+def test_a_cta_closed_by_close_when_is_not_reopened_in_the_same_run(tmp_path: Path) -> None:
+    rules = 'rule big { when arr > 10  then cta risk "Big"  close when arr > 10 }\n'
+    runtime = make_runtime(tmp_path, rules, Data().account("a1", name="A", arr="50"))
+    assert runtime.run(ASOF).ctas_opened == 1
+    closing = runtime.run(ASOF + timedelta(days=1)).rules[0]
+    assert (closing.auto_closed, closing.opened, closing.in_cooldown) == (1, 0, 1)
+    assert runtime.run(ASOF + timedelta(days=2)).rules[0].opened == 1  # no cooldown set
+    assert [c.status for c in runtime.store.list_ctas()] == ["closed", "open"]
 
 
 def test_success_window_that_passes_records_failure(tmp_path: Path) -> None:
@@ -255,6 +288,21 @@ def test_an_undeclared_column_is_a_bad_row(tmp_path: Path) -> None:
     assert bad.line == 1 and "`shoe_size` is not a declared account field" in bad.reason
 
 
+def test_a_missing_declared_column_is_a_bad_row(tmp_path: Path) -> None:
+    """A column dropped from an export would make rules silently stop firing."""
+    directory = drop_data().write(tmp_path / "data")
+    for name, column in (("accounts.csv", 2), ("events.csv", 3)):  # segment; score
+        lines = (directory / name).read_text(encoding="utf-8").splitlines()
+        cut = [",".join(c for i, c in enumerate(line.split(",")) if i != column)
+               for line in lines]
+        (directory / name).write_text("\n".join(cut) + "\n", encoding="utf-8")
+    artifact = compile_spec_text(tmp_path, RULES)
+    bad = read_dataset(directory, artifact.schema_).bad_rows
+    assert [(Path(b.file).name, b.line) for b in bad] == [("accounts.csv", 1), ("events.csv", 1)]
+    assert "no column for the declared account field `segment`" in bad[0].reason
+    assert "no column for the field `score` of event `nps_response`" in bad[1].reason
+
+
 def test_missing_values_are_unknown_not_zero(tmp_path: Path) -> None:
     rules = "rule low_arr { when arr < 10  then cta risk \"Low\" }\n"
     data = Data().account("a1", name="A", arr="5").account("a2", name="B")
@@ -263,12 +311,11 @@ def test_missing_values_are_unknown_not_zero(tmp_path: Path) -> None:
     assert (report.rules[0].fired, report.rules[0].unknown) == (1, 1)
 
 
-def test_the_sql_file_source_reads_what_the_csv_source_reads(tmp_path: Path) -> None:
+def _sqlite_copy(directory: Path, db: Path) -> None:
+    """The CSV files of `directory` as the tables of an SQLite file, rows in file order."""
     import csv
     import sqlite3
 
-    directory = drop_data().write(tmp_path / "data")
-    db = tmp_path / "data.sqlite"
     conn = sqlite3.connect(db)
     for name in ("accounts", "team", "metrics", "events"):
         with (directory / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
@@ -279,10 +326,46 @@ def test_the_sql_file_source_reads_what_the_csv_source_reads(tmp_path: Path) -> 
         conn.executemany(f"INSERT INTO {name} VALUES ({marks})", rows[1:])
     conn.commit()
     conn.close()
+
+
+def test_the_sql_file_source_reads_what_the_csv_source_reads(tmp_path: Path) -> None:
+    directory = drop_data().write(tmp_path / "data")
+    db = tmp_path / "data.sqlite"
+    _sqlite_copy(directory, db)
     artifact = compile_spec_text(tmp_path, RULES)
     from_csv = read_dataset(directory, artifact.schema_)
     from_sql = read_dataset(db, artifact.schema_)
     assert from_sql.bad_rows == [] and from_sql.accounts == from_csv.accounts
+
+
+def test_a_bad_sql_row_is_located_by_its_rowid(tmp_path: Path) -> None:
+    import sqlite3
+
+    directory = drop_data().write(tmp_path / "data")
+    db = tmp_path / "data.sqlite"
+    _sqlite_copy(directory, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO metrics VALUES ('a1', 'usage', '2026-11-21', 'abc')")
+        (rowid,) = conn.execute("SELECT max(rowid) FROM metrics").fetchone()
+        conn.execute("INSERT INTO metrics VALUES ('a1', 'usage', '2026-01-01', '1')")
+    artifact = compile_spec_text(tmp_path, RULES)
+    (bad,) = read_dataset(db, artifact.schema_).bad_rows
+    assert (bad.file, bad.line) == (f"{db}:metrics", rowid) and "`abc`" in bad.reason
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("true", True), ("FALSE", False), (1, True), (0, False), (True, True),
+    ("1", None), (2, None), ("yes", None),
+])
+def test_bool_values(raw: object, expected: bool | None) -> None:
+    """`true`/`false` in any case; 0 and 1 as numbers too (SQLite stores booleans so)."""
+    from csdsl_runtime.sources.builder import _BadValue, _bool
+
+    if expected is None:
+        with pytest.raises(_BadValue):
+            _bool(raw)
+    else:
+        assert _bool(raw) is expected
 
 
 def test_the_duckdb_file_source(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def schema(tmp_path_factory: pytest.TempPathFactory):
 
 def _data_dir(tmp: Path, metrics: str) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "accounts.csv").write_text("id,name\nA1,Acme\nA2,Beta\nA 3,Gamma\n", encoding="utf-8")
+    (tmp / "accounts.csv").write_text("id,name,segment,arr,renewal_date\nA1,Acme,,,\n"
+                                      "A2,Beta,,,\nA 3,Gamma,,,\n", encoding="utf-8")
     (tmp / "metrics.csv").write_text(HEADER + metrics, encoding="utf-8")
     return tmp
 
@@ -83,7 +84,10 @@ DECLINED = [
     pytest.param("A1,logins,2026-11-01,3\n", "`logins` is not a declared metric", id="metric"),
     pytest.param("A1,usage,2026-02-30,3\n", "`2026-02-30` is not a date", id="bad-date"),
     pytest.param("A1,usage,2026-11-01,abc\n", "`abc` is not a number", id="bad-number"),
-    pytest.param("A1,usage,2026-11-01,nan\n", "`nan` is not a finite number", id="nan"),
+    pytest.param("A1,usage,2026-11-01,nan\n", "`nan` is not a number", id="nan"),
+    pytest.param("A1,usage,2026-11-01,1e999\n", "`1e999` is not a finite number", id="inf"),
+    pytest.param("A1,usage,2026-11-01,1_000\n", "`1_000` is not a number", id="underscore"),
+    pytest.param("A1,usage,2026-W47-1,1\n", "`2026-W47-1` is not a date", id="week-date"),
     pytest.param("A1,usage,2026-11-01,1\nA1,usage,2026-11-01,2\n", "a second value", id="dup"),
     pytest.param("A1,usage,2026-11-01\n", "expected 4 columns, found 3", id="short-row"),
     pytest.param("A1,usage,2026-11-01,\n", "`` is not a number", id="empty-value"),

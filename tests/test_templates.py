@@ -32,3 +32,12 @@ def test_quick_path_takes_the_common_cases_only() -> None:
     for jinja_only in ("{{{ account.name }}", "{{- asof }}", "{% if x %}{% endif %}",
                        "{{ account.name | upper }}", "{# note #}", "{{ accounts.name }}"):
         assert _simple_reads(jinja_only) is None, jinja_only
+
+
+def test_underscore_attributes_are_refused_anywhere_in_a_chain() -> None:
+    for template in ("{{ account.name.__class__ }}", "{{ account.name['__len__'] }}",
+                     "{{ (account.name).__class__.__mro__ }}", "{% set x = account.name %}"
+                     "{{ x.__class__ }}"):
+        codes = [p[0] for p in _problems.__wrapped__(template, FIELDS)]
+        assert "CS0501" in codes, template
+    assert _problems.__wrapped__("{{ account.name.upper() }}", FIELDS) == ()

@@ -188,7 +188,9 @@ class Runtime:
                 counts.already_open += 1
                 continue
             last = state.last_closed.get((rule.name, account_id))
-            if last is not None and rule.cooldown and asof < last + timedelta(days=rule.cooldown):
+            if (rule.name, account_id) in closed or (
+                last is not None and rule.cooldown and asof < last + timedelta(days=rule.cooldown)
+            ):  # a CTA that `close when` closed in this very run is not reopened by it
                 counts.in_cooldown += 1
                 continue
             acted.append(account_id)

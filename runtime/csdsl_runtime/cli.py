@@ -15,16 +15,16 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from csdsl_runtime.dates import parse_date
 from csdsl_runtime.stores import DEFAULT_STORE_URL
 
 
 def _day(text: str) -> date:
     try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
+        return parse_date(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"`{text}` is not a date (YYYY-MM-DD)") from None
 
@@ -67,7 +67,7 @@ def add_runtime_commands(sub: Any) -> None:
     p = sub.add_parser("close", help="close a CTA with an outcome")
     p.add_argument("cta_id", type=int, metavar="CTA_ID")
     p.add_argument("--outcome", choices=("success", "not_valid"), required=True)
-    p.add_argument("--reason", help="why (expected with not_valid)")
+    p.add_argument("--reason", help="why (required with not_valid)")
     p.add_argument("--date", type=_day, default=None, help="closing day (default: today)")
     store_option(p)
     p.set_defaults(func=cmd_close)
@@ -108,6 +108,19 @@ class _Bar:
         sys.stderr.flush()
 
 
+def _missing_sqlite_file(url: str) -> bool:
+    from csdsl_runtime.stores import StoreError
+    from csdsl_runtime.stores.sqlite import sqlite_path
+
+    if url.startswith("postgres"):
+        return False
+    try:
+        path = sqlite_path(url)
+    except StoreError:
+        return False  # open_store reports the bad URL
+    return path != ":memory:" and not Path(path).exists()
+
+
 def run_command(args: argparse.Namespace, artifact: Any) -> int:
     """`csdsl run`: load (or take) the artifact, read the data, run, print the report."""
     from csdsl_runtime import loader
@@ -116,10 +129,12 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
     from csdsl_runtime.sources import SourceError, read_dataset
     from csdsl_runtime.stores import StoreError, open_store
 
+    if artifact is None and not Path(args.spec).is_file():
+        return _error(f"no such file: `{args.spec}`", 2)  # bad usage, as RUNTIME.md says
     try:
         if artifact is None:
             artifact = loader.load(args.spec)
-    except loader.ArtifactError as exc:
+    except loader.ArtifactError as exc:  # a spec error: unreadable, invalid, tampered
         return _error(str(exc), 1)
     started = time.perf_counter()
     try:
@@ -143,8 +158,11 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         loading = time.perf_counter()
         engine = SqlEngine(dataset, artifact.schema_)
         load_seconds = time.perf_counter() - loading
+    url = args.store
+    if args.dry_run and _missing_sqlite_file(url):
+        url = "sqlite:///:memory:"  # a dry run against no store yet leaves no file behind
     try:
-        store = open_store(args.store)
+        store = open_store(url)
     except StoreError as exc:
         return _error(str(exc), 2)
     try:

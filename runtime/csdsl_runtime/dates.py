@@ -6,7 +6,10 @@ that the compiler's charts and the runtime's tasks agree on every date.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+
+_YMD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _SATURDAY = 5
 
@@ -36,6 +39,6 @@ def add_days(anchor: date, days: int, calendar: str = "calendar") -> date:
 
 def parse_date(text: str) -> date:
     """A YYYY-MM-DD date; raises ValueError on anything else."""
-    if len(text) != 10:
+    if not _YMD.fullmatch(text):  # fromisoformat alone would take `2026-W47-1` too
         raise ValueError(f"`{text}` is not a YYYY-MM-DD date")
     return date.fromisoformat(text)

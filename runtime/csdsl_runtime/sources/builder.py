@@ -8,12 +8,14 @@ types each value against the spec's `DataSchema`, refuses malformed rows with a 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
 from csdsl_runtime.artifact import AccountField, DataSchema
 from csdsl_runtime.data import AccountData, BadRow, Dataset, EventSeries, MetricSeries, Value
+from csdsl_runtime.dates import parse_date
 
 
 class SourceError(Exception):
@@ -24,16 +26,20 @@ class _BadValue(ValueError):
     pass
 
 
+# Plain decimal numbers only: float() would also take `1_000`, `inf` or `nan`.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _number(raw: Any) -> float:
     if isinstance(raw, bool):
         raise _BadValue(f"`{raw}` is not a number")
     if isinstance(raw, int | float):
         value = float(raw)
     else:
-        try:
-            value = float(str(raw).strip())
-        except ValueError:
-            raise _BadValue(f"`{raw}` is not a number") from None
+        text = str(raw).strip()
+        if not _NUMBER.fullmatch(text):
+            raise _BadValue(f"`{raw}` is not a number")
+        value = float(text)
     if not math.isfinite(value):
         raise _BadValue(f"`{raw}` is not a finite number")
     return value
@@ -50,9 +56,7 @@ def _date_ordinal(raw: Any) -> int:
     ordinal = _DATE_CACHE.get(text)
     if ordinal is None:
         try:
-            if len(text) != 10:
-                raise ValueError
-            ordinal = date.fromisoformat(text).toordinal()
+            ordinal = parse_date(text).toordinal()
         except ValueError:
             raise _BadValue(f"`{raw}` is not a date (YYYY-MM-DD)") from None
         _DATE_CACHE[text] = ordinal
@@ -62,6 +66,8 @@ def _date_ordinal(raw: Any) -> int:
 def _bool(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
+    if isinstance(raw, int) and raw in (0, 1):  # SQLite has no boolean type: 0 and 1
+        return bool(raw)
     text = str(raw).strip().lower()
     if text == "true":
         return True
@@ -124,6 +130,9 @@ class DatasetBuilder:
                 self.bad(file, 1, f"column `{name}` is not a declared account field")
             else:
                 columns.append((i, field))
+        for name in sorted(set(self._fields) - set(header)):  # not a silent "always unknown"
+            self.bad(file, 1, f"no column for the declared account field `{name}` "
+                              "(every account's value would be unknown)")
         accounts = self.dataset.accounts
         for line, row in rows:
             if len(row) != len(header):
@@ -230,6 +239,11 @@ class DatasetBuilder:
         for name in extra:
             if name not in all_fields:
                 self.bad(file, 1, f"column `{name}` is not a field of any declared event")
+        for name in sorted(all_fields - set(extra)):
+            owners = ", ".join(f"`{e}`" for e, fields in sorted(self._events.items())
+                               if name in fields)
+            self.bad(file, 1, f"no column for the field `{name}` of event {owners} "
+                              "(its value would be unknown in every row)")
         accounts = self.dataset.accounts
         unsorted: set[tuple[str, str]] = set()
         width = len(header)

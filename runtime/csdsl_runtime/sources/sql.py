@@ -2,7 +2,8 @@
 
 Tables `accounts` (id, one column per field), `team`, `metrics`, `events` (account_id,
 event, date, field columns) and an optional `pools`. Rows are validated exactly like
-CSV rows; a bad row is located as `file:table:row`.
+CSV rows; a bad row is located as `file:table:rowid` (SQLite rowids count from 1,
+DuckDB's from 0; a view's rows are numbered from 1 in key order).
 """
 
 from __future__ import annotations
@@ -59,15 +60,25 @@ class _Db:
         return {row[0] for row in self.conn.execute(query).fetchall()}
 
     def read(self, table: str) -> tuple[list[str], Iterator[Located]]:
-        cursor = self.conn.execute(f'SELECT * FROM "{table}" ORDER BY {_ORDER[table]}')
-        header = [d[0] for d in cursor.description]
+        """Rows in storage order, each located by its rowid (what `WHERE rowid = N` finds);
+        a view has none, so its rows are ordered by key and numbered from 1."""
+        try:
+            cursor = self.conn.execute(f'SELECT rowid, * FROM "{table}" ORDER BY rowid')
+            numbered = True
+        except Exception:  # a view, or a table without rowids
+            cursor = self.conn.execute(f'SELECT * FROM "{table}" ORDER BY {_ORDER[table]}')
+            numbered = False
+        header = [d[0] for d in cursor.description][1 if numbered else 0:]
 
         def rows() -> Iterator[Located]:
             number = 0
             while batch := cursor.fetchmany(10_000):
                 for row in batch:
                     number += 1
-                    yield number, _texts(row)
+                    if numbered:
+                        yield int(row[0]), _texts(row[1:])
+                    else:
+                        yield number, _texts(row)
 
         return header, rows()
 

@@ -314,9 +314,11 @@ class SqlStore:
                 day = self._read_day(closed)
                 if day and (key not in state.last_closed or state.last_closed[key] < day):
                     state.last_closed[key] = day
+        # `success within D when` is watched from the CTA's creation, open or closed: a
+        # recovery while the CTA is still open counts, and closing it stops nothing.
         for cta_id, rule, account_id, created in self._exec(
             "SELECT id, rule, account_id, created FROM csdsl_ctas "
-            "WHERE status = 'closed' AND success IS NULL AND plan_id IS NULL"
+            "WHERE success IS NULL AND plan_id IS NULL"
         ).fetchall():
             if rule in wanted:
                 state.pending_success.append((cta_id, rule, account_id, self._read_day(created)))
@@ -448,6 +450,8 @@ class SqlStore:
         """Close one open CTA by hand with `success` or `not_valid` (with a reason)."""
         if outcome not in ("success", "not_valid"):
             raise StoreError(f"outcome must be `success` or `not_valid`, not `{outcome}`")
+        if outcome == "not_valid" and not (reason or "").strip():
+            raise StoreError("closing a CTA as `not_valid` needs a reason (why it was not valid)")
         with self.transaction():
             row = self._exec("SELECT status FROM csdsl_ctas WHERE id = ?", (cta_id,)).fetchone()
             if row is None:
