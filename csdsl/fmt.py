@@ -21,7 +21,9 @@ INDENT = "  "
 CONTINUATION = "    "
 
 # Codes that mean the text does not parse as a whole (the parser then recovered).
-SYNTAX_ERRORS = frozenset({"CS0100", "CS0101", "CS0102", "CS0104"})
+# Errors after which the AST does not hold the whole text: formatting would lose some.
+# (CS0106 replaces a too-deep condition by `false`.)
+SYNTAX_ERRORS = frozenset({"CS0100", "CS0101", "CS0102", "CS0104", "CS0106"})
 
 
 def format_text(path: str, text: str) -> tuple[str | None, list[Diagnostic]]:

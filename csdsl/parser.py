@@ -7,8 +7,11 @@ declaration by declaration so every other declaration still reaches the checker.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import re
+import typing
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -60,6 +63,26 @@ _TOKEN_WORDS = {
     "RISES": "`rises`",
     "$END": "the end of the file",
 }
+
+
+MAX_DAYS = 36_500
+MAX_NESTING = 100
+_EXPR_TYPES = typing.get_args(ast.Expr)
+
+
+def _depth(expr: ast.Expr) -> int:
+    """How deeply an expression nests, counted without recursion (it may be very deep)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for f in dataclasses.fields(node):  # type: ignore[arg-type]
+            value = getattr(node, f.name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if isinstance(child, _EXPR_TYPES):
+                    stack.append((child, depth + 1))
+    return deepest
 
 
 class _Context:
@@ -154,10 +177,33 @@ class _Builder(Transformer):
                 i += 1
         return "".join(out)
 
+    def _report(self, code: str, span: Span, message: str, help_text: str) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        ctx.diagnostics.append(error(code, span, message, help_text))
+
+    def _days(self, days: int, tok: Token) -> int:
+        """A number of days, refused (CS0309) beyond MAX_DAYS: no date is that far away."""
+        if days > MAX_DAYS:
+            self._report("CS0309", self._tok_span(tok), f"`{tok}` is too many days",
+                         f"day counts go up to {MAX_DAYS:,} (100 years)")
+        return days
+
     def _duration(self, tok: Token) -> ast.DurationLit:
         text = str(tok)
         n = int(text[:-1])
-        return ast.DurationLit(n * 7 if text.endswith("w") else n, text, self._tok_span(tok))
+        days = self._days(n * 7 if text.endswith("w") else n, tok)
+        return ast.DurationLit(days, text, self._tok_span(tok))
+
+    def _condition(self, expr: ast.Expr) -> ast.Expr:
+        """The condition itself, or `false` in its place when it nests too deeply for the
+        later phases (which walk it recursively): CS0106 stops the build either way."""
+        depth = _depth(expr)
+        if depth <= MAX_NESTING:
+            return expr
+        self._report("CS0106", expr.span, f"the condition nests {depth} levels deep",
+                     f"conditions nest up to {MAX_NESTING} levels; split it into simpler parts")
+        return ast.Literal("bool", False, "false", expr.span)
 
     # -- declarations
     def start(self, c: list) -> tuple:
@@ -229,7 +275,7 @@ class _Builder(Transformer):
         return self._prop("description", self._str(c[1]), c)
 
     def day_prop(self, c: list) -> ast.Prop:
-        return self._prop("day", int(c[1]), c)
+        return self._prop("day", self._days(int(c[1]), c[1]), c)
 
     def duration_prop(self, c: list) -> ast.Prop:
         return self._prop("duration", self._duration(c[1]), c)
@@ -283,15 +329,16 @@ class _Builder(Transformer):
         return self._prop("enabled", str(c[1]) == "true", c)
 
     def when_prop(self, c: list) -> ast.Condition:
-        return ast.Condition("when", c[1], None, self._span(c))
+        return ast.Condition("when", self._condition(c[1]), None, self._span(c))
 
     def close_prop(self, c: list) -> ast.Condition:
         # "close" "when" expr
-        return ast.Condition("close", c[2], None, self._span(c))
+        return ast.Condition("close", self._condition(c[2]), None, self._span(c))
 
     def success_within_prop(self, c: list) -> ast.Condition:
         # "success" "within" DURATION "when" expr
-        return ast.Condition("success", c[4], self._duration(c[2]), self._span(c))
+        return ast.Condition("success", self._condition(c[4]), self._duration(c[2]),
+                             self._span(c))
 
     def then_cta(self, c: list) -> ast.Then:
         # "then" "cta" NAME STRING
@@ -356,12 +403,20 @@ class _Builder(Transformer):
     def _lit(self, kind: str, value: float | str | bool, tok: Token) -> ast.Literal:
         return ast.Literal(kind, value, str(tok), self._tok_span(tok))
 
+    def _finite(self, value: float, tok: Token) -> float:
+        if not math.isfinite(value):
+            shown = f"`{tok}`" if len(tok) <= 24 else "this number"
+            self._report("CS0309", self._tok_span(tok), f"{shown} is too large",
+                         "numbers are 64-bit floats: up to about 1.8e308")
+            return 0.0
+        return value
+
     def number(self, c: list) -> ast.Literal:
-        return self._lit("number", float(c[0]), c[0])
+        return self._lit("number", self._finite(float(c[0]), c[0]), c[0])
 
     def percent(self, c: list) -> ast.Literal:
         tok = c[0]
-        return self._lit("percent", float(str(tok)[:-1]) / 100.0, tok)
+        return self._lit("percent", self._finite(float(str(tok)[:-1]) / 100.0, tok), tok)
 
     def duration(self, c: list) -> ast.Literal:
         d = self._duration(c[0])

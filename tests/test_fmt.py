@@ -222,6 +222,15 @@ def test_syntax_error_returns_diagnostics_and_no_text() -> None:
     assert diagnostics and all(d.code.startswith("CS01") for d in diagnostics)
 
 
+def test_a_too_deep_condition_is_left_alone() -> None:
+    """CS0106 puts `false` in the AST for the condition: formatting would lose it."""
+    from csdsl.fmt import format_text
+
+    text = "rule r {\n  when " + "(" * 150 + "x" + ")" * 150 + "\n}\n"
+    formatted, diagnostics = format_text("a.cs", text)
+    assert formatted is None and [d.code for d in diagnostics] == ["CS0106"]
+
+
 def test_a_bad_escape_is_not_a_syntax_error() -> None:
     out, diagnostics = format_text("t.cs", 'rule r { reason  "a\\tb" }')
     assert out == 'rule r {\n  reason "a\\tb"\n}\n' and diagnostics == []
