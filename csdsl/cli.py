@@ -27,26 +27,29 @@ def _color(stream: object, choice: str) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def _report(result, fmt: str, color: str, summary_stream=None) -> None:  # type: ignore[no-untyped-def]
-    """Print diagnostics in the chosen format, then the one-line summary (text only)."""
+def _report(result, fmt: str, color: str, summary_stream=None,  # type: ignore[no-untyped-def]
+            stream=None) -> None:
+    """Print diagnostics in the chosen format, then the one-line summary (text only).
+
+    `stream` is stdout unless stdout carries something else (`compile -o -`)."""
     from csdsl import diagnostics as d
 
+    out = stream or sys.stdout
     summary = d.summarize(result.diagnostics, result.file_count)
     if fmt == "json":
-        sys.stdout.write(d.render_json(result.diagnostics, summary))
+        out.write(d.render_json(result.diagnostics, summary))
         return
     if fmt == "sarif":
         from csdsl.codes import CODES
 
-        sys.stdout.write(d.render_sarif(result.diagnostics, CODES, __version__))
+        out.write(d.render_sarif(result.diagnostics, CODES, __version__))
         return
     if fmt == "github":
-        sys.stdout.write(d.render_github(result.diagnostics))
+        out.write(d.render_github(result.diagnostics))
     else:
-        use_color = _color(sys.stdout, color)
-        sys.stdout.write(d.render_text(result.diagnostics, result.sources, color=use_color))
-    stream = summary_stream or sys.stderr
-    stream.write(summary.line() + "\n")
+        use_color = _color(out, color)
+        out.write(d.render_text(result.diagnostics, result.sources, color=use_color))
+    (summary_stream or sys.stderr).write(summary.line() + "\n")
 
 
 def _status(result, strict: bool) -> int:  # type: ignore[no-untyped-def]
@@ -70,21 +73,26 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from csdsl.emit import emit
 
     result = check_sources(read_sources(args.paths))
-    _report(result, args.format, args.color)
+    to_stdout = args.output == "-"  # then the artifact alone goes to stdout
+    _report(result, args.format, args.color, stream=sys.stderr if to_stdout else None)
     status = _status(result, args.strict)
     if status:
         return status
     artifact = emit(result.checked)
     text = artifact.to_json()
-    if args.output == "-":
+    if to_stdout:
         sys.stdout.write(text)
-    else:
-        out = Path(args.output)
+        return 0
+    out = Path(args.output)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
-        sys.stderr.write(f"wrote {args.output} ({artifact.spec_hash[:19]})\n")
+        tmp.replace(out)  # atomic: a reader never sees half an artifact
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _Usage(f"cannot write `{args.output}`: {exc.strerror or exc}") from None
+    sys.stderr.write(f"wrote {args.output} ({artifact.spec_hash[:19]})\n")
     return 0
 
 
@@ -121,7 +129,8 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             sys.stdout.writelines(
                 difflib.unified_diff(
                     text.splitlines(keepends=True), formatted.splitlines(keepends=True),
-                    f"a/{name}", f"b/{name}",
+                    *(f"{side}{'' if name.startswith('/') else '/'}{name}"
+                      for side in ("a", "b")),
                 )
             )
         if args.check:

@@ -403,6 +403,13 @@ class _Builder(Transformer):
     def _lit(self, kind: str, value: float | str | bool, tok: Token) -> ast.Literal:
         return ast.Literal(kind, value, str(tok), self._tok_span(tok))
 
+    def negative_literal(self, c: list) -> ast.Literal:
+        # MINUS (NUMBER | PERCENT), in an `in (...)` list: one negative literal
+        tok = c[1]
+        positive = self.percent([tok]) if tok.type == "PERCENT" else self.number([tok])
+        span = self._span(c)
+        return ast.Literal(positive.kind, -positive.value, f"-{tok}", span)  # type: ignore[operator]
+
     def _finite(self, value: float, tok: Token) -> float:
         if not math.isfinite(value):
             shown = f"`{tok}`" if len(tok) <= 24 else "this number"
@@ -481,7 +488,11 @@ def _describe_expected(expected: set[str]) -> str:
         if name in _TOKEN_WORDS:
             words.add(_TOKEN_WORDS[name])
         elif name.startswith("__ANON"):
-            continue
+            # a keyword lark could not name after itself (`duration` is also DURATION's
+            # lower case); other anonymous terminals say nothing to a user
+            pattern = lark.get_terminal(name).pattern
+            if pattern.type == "str" and pattern.value.isidentifier():
+                words.add(f"`{pattern.value}`")
         else:
             pattern = lark.get_terminal(name).pattern
             value = getattr(pattern, "value", name)

@@ -150,6 +150,7 @@ TRICKY = [
     ("rule r { when not(x) and not  y }", "rule r {\n  when not (x) and not y\n}\n"),
     ("rule r { when a-(b-c)*-d }", "rule r {\n  when a - (b - c) * -d\n}\n"),
     ("rule r { due 4w cooldown 30d }", "rule r {\n  due 4w\n  cooldown 30d\n}\n"),
+    ("rule r { when x in (-1, - 2.5, -30%) }", "rule r {\n  when x in (-1, -2.5, -30%)\n}\n"),
     ("rule r { when x > 1.50 and y == 030% }",
      "rule r {\n  when x > 1.50 and y == 030%\n}\n"),
     ('rule r { reason "a\\"b\\\\c\\n" }', 'rule r {\n  reason "a\\"b\\\\c\\n"\n}\n'),
