@@ -20,6 +20,7 @@ def find(artifact: Artifact, name: str) -> Playbook | Plan | None:
 
 def _label(text: str) -> str:
     """Mermaid and DOT both choke on some punctuation inside labels."""
+    text = " ".join(text.split())  # a newline or tab would end the chart line
     return text.replace('"', "'").replace(":", " -").replace("#", "").replace(";", ",")
 
 

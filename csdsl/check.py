@@ -346,7 +346,8 @@ class _Checker:
                 self.diagnostics.append(
                     warning("CS0402", props["due"].span,
                             f"the schedule of {where} ends on day {sched.length}, "
-                            f"{sched.length - due} days after its due {due}d",
+                            f"{sched.length - due} day{'s' if sched.length - due != 1 else ''} "
+                            f"after its due {due}d",
                             f"critical path: {path}" if path else "",
                             "shorten a task on that path, or move the plan's `due` out")
                 )

@@ -106,6 +106,8 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     files, missing = collect_files(args.paths)
     if missing:
         raise _Usage("no such file or directory: " + ", ".join(f"`{m}`" for m in missing))
+    if not files:  # as `check` does: formatting nothing is most likely a wrong path
+        raise _Usage("no `.cs` files under " + ", ".join(f"`{p}`" for p in args.paths))
     changed = 0
     failed = False
     for path in files:
@@ -149,16 +151,14 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 def cmd_graph(args: argparse.Namespace) -> int:
     from csdsl import charts
     from csdsl.diagnostics import did_you_mean
-    from csdsl.driver import compile_spec
+    from csdsl.driver import check_sources, read_sources
+    from csdsl.emit import emit
 
-    artifact, diagnostics = compile_spec(args.paths)
-    if artifact is None:
-        from csdsl.driver import Compilation
-
-        result = Compilation(diagnostics=diagnostics)
-        result.sources = _sources_of(args.paths)
+    result = check_sources(read_sources(args.paths))
+    if result.has_errors or result.unreadable:
         _report(result, "text", args.color)
-        return 1
+        return _status(result, strict=False)
+    artifact = emit(result.checked)  # type: ignore[arg-type]
     item = charts.find(artifact, args.name)
     if item is None:
         names = [p.name for p in (*artifact.playbooks, *artifact.plans)]
@@ -174,19 +174,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
         start = date.fromisoformat(args.start) if args.start else date.today()
         sys.stdout.write(charts.mermaid(item, start))
     return 0
-
-
-def _sources_of(paths: Sequence[str]) -> dict[str, str]:
-    from csdsl.source import collect_files, display_path
-
-    files, _ = collect_files(list(paths))
-    out = {}
-    for f in files:
-        try:
-            out[display_path(f)] = f.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-    return out
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

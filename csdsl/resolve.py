@@ -60,7 +60,8 @@ def reserved_name(name: ast.Name, kind: str) -> Diagnostic | None:
         return None
     return error(
         "CS0100", name.span,
-        f"`{name.value}` is a reserved word and cannot be used as the name of a {kind}",
+        f"`{name.value}` is a reserved word and cannot be used as the name of "
+        f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}",
         "words that open a declaration, clause or property are reserved; rename it",
     )
 

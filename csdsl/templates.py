@@ -175,6 +175,18 @@ def _jinja_problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
             problems.append(("CS0501", f"`{attr}` is not allowed in a template",
                              "templates may read declared fields only; names starting with `_` "
                              "are never available", None, attr))
+    for call in tree.find_all((nodes.Filter, nodes.Test)):
+        # attr(), map(attribute=...), selectattr(...) read attributes by name: only a
+        # literal name, never one starting with `_`
+        values = [*call.args, *(kw.value for kw in call.kwargs)]
+        for value in values:
+            if isinstance(value, nodes.Const) and str(value.value).startswith("_"):
+                problems.append(("CS0501", f"`{value.value}` is not allowed in a template",
+                                 "names starting with `_` are never available", None,
+                                 str(value.value)))
+        if call.name == "attr" and not (call.args and isinstance(call.args[0], nodes.Const)):
+            problems.append(("CS0501", "`attr` needs a literal attribute name",
+                             "write the name itself, as in `attr(\"name\")`", None, "attr"))
     for filt in tree.find_all(nodes.Filter):
         if filt.name not in env.filters:
             problems.append(("CS0501", f"unknown filter `{filt.name}` in the template",

@@ -159,6 +159,13 @@ class ConditionChecker:
     # -- functions
     def _Call(self, expr: ast.Call) -> Type | None:
         func = expr.func.value
+        if func in ("not", "and", "or"):  # `where not (...)`: only a comparison fits there
+            self.diagnostics.append(
+                error("CS0209", expr.func.span, f"`{func}` is not a function",
+                      "it cannot start an operand; after `where` comes one comparison or a "
+                      f"condition in parentheses, as in `where ({func} ...)`")
+            )
+            return None
         if func not in FUNCTIONS:
             self.diagnostics.append(
                 error("CS0209", expr.func.span, f"unknown function `{func}`",

@@ -139,6 +139,14 @@ def test_graph_golden(name: str, fmt: str) -> None:
     assert result.stdout == golden.read_text()
 
 
+def test_graph_titles_with_line_breaks_stay_on_one_chart_line(tmp_path: Path) -> None:
+    (tmp_path / "p.cs").write_text('role CSM\nplaybook P {\n  task a "first\\nline" { owner CSM }\n'
+                                   '  task b "x: y" { after a  owner CSM }\n}\n', encoding="utf-8")
+    for fmt in ("mermaid", "dot"):
+        out = csdsl("graph", "P", str(tmp_path), "--format", fmt, "--start", "2026-11-23").stdout
+        assert "first line" in out and "first\n" not in out
+
+
 def test_graph_unknown_name_suggests() -> None:
     result = csdsl("graph", "Onbording", str(EXAMPLES))
     assert result.returncode == 2

@@ -37,7 +37,9 @@ def test_quick_path_takes_the_common_cases_only() -> None:
 def test_underscore_attributes_are_refused_anywhere_in_a_chain() -> None:
     for template in ("{{ account.name.__class__ }}", "{{ account.name['__len__'] }}",
                      "{{ (account.name).__class__.__mro__ }}", "{% set x = account.name %}"
-                     "{{ x.__class__ }}"):
+                     "{{ x.__class__ }}", "{{ account.name|attr('__class__') }}",
+                     "{{ account.name|attr('_' ~ '_class__') }}",
+                     "{{ [account]|map(attribute='__class__')|list }}"):
         codes = [p[0] for p in _problems.__wrapped__(template, FIELDS)]
         assert "CS0501" in codes, template
     assert _problems.__wrapped__("{{ account.name.upper() }}", FIELDS) == ()
