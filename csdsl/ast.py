@@ -315,3 +315,6 @@ class File:
     decls: tuple[Decl, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False)
     span: Span = _span()
+    # names of top-level declarations dropped for a syntax error: known to exist, so
+    # that their uses elsewhere are not reported as unknown on top of that error
+    broken: tuple[str, ...] = field(default=(), compare=False)

@@ -148,7 +148,7 @@ class _Checker:
                 continue
             if choice.name in self.symbols.roles:
                 self.used_roles.add(choice.name)
-            else:
+            elif choice.name not in self.symbols.broken:
                 self.diagnostics.append(
                     error("CS0204", choice.span, f"unknown role `{choice.name}`",
                           "declare it with `role " + choice.name + "`, or write a user "
@@ -354,6 +354,8 @@ class _Checker:
         return PlanInfo(decl, props, objectives, nodes, sched)
 
     def unknown_playbook(self, ref: ast.Name) -> None:
+        if ref.value in self.symbols.broken:  # its syntax error is reported already
+            return
         self.diagnostics.append(
             error("CS0205", ref.span, f"unknown playbook `{ref.value}`",
                   suggestion=did_you_mean(ref.value, self.symbols.playbooks))
@@ -400,7 +402,7 @@ class _Checker:
                 if item.kind == "cta":
                     self.word(item.target, CTA_TYPES, "CTA type")
                     self.template(item.title)
-                elif item.target.value not in self.symbols.plans:
+                elif item.target.value not in (*self.symbols.plans, *self.symbols.broken):
                     self.diagnostics.append(
                         error("CS0206", item.target.span, f"unknown plan `{item.target.value}`",
                               suggestion=did_you_mean(item.target.value, self.symbols.plans))
@@ -435,6 +437,8 @@ class _Checker:
 
     # ------------------------------------------------------------ usage
     def unused(self, spec: CheckedSpec) -> None:
+        if self.symbols.broken:  # a use may sit in a declaration that did not parse
+            return
         for name, info in spec.playbooks.items():
             if name not in self.used_playbooks:
                 self.diagnostics.append(

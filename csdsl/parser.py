@@ -526,6 +526,7 @@ def _parse(
         builder.ctx = None
 
 
+_DECL_NAME = re.compile(r"(?:metric|event|role|playbook|plan|rule)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _DECL_START = re.compile(r"^(?:" + "|".join(DECLARATION_WORDS) + r")\b", re.MULTILINE)
 
 
@@ -550,6 +551,7 @@ def _parse_by_declaration(
     starts.append(len(text))
     decls: list[ast.Decl] = []
     diagnostics: list[Diagnostic] = []
+    broken: list[str] = []
     for begin, end in itertools.pairwise(starts):
         chunk = text[begin:end]
         if not chunk.strip():
@@ -558,12 +560,16 @@ def _parse_by_declaration(
             parsed, found = _parse(source, chunk, begin)
         except UnexpectedInput as exc:
             diagnostics.append(_syntax_error(source, exc, begin))
+            named = _DECL_NAME.match(chunk)
+            if named:
+                broken.append(named.group(1))
             continue
         decls.extend(parsed)
         diagnostics.extend(found)
     if not diagnostics:  # the chunks parsed alone; report the original error
         diagnostics.append(_syntax_error(source, first, 0))
-    return ast.File(source.path, tuple(decls), _comments(source)), diagnostics
+    return ast.File(source.path, tuple(decls), _comments(source), broken=tuple(broken)), \
+        diagnostics
 
 
 def _syntax_error(source: SourceFile, exc: UnexpectedInput, shift: int) -> Diagnostic:

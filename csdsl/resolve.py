@@ -39,6 +39,7 @@ class SymbolTable:
     playbooks: dict[str, ast.PlaybookDecl] = field(default_factory=dict)
     plans: dict[str, ast.PlanDecl] = field(default_factory=dict)
     rules: dict[str, ast.RuleDecl] = field(default_factory=dict)
+    broken: frozenset[str] = frozenset()  # declared, but dropped for a syntax error
 
     def data_kind(self, name: str) -> str | None:
         """What a bare name in a condition is: field, metric, event, or None."""
@@ -68,7 +69,7 @@ def reserved_name(name: ast.Name, kind: str) -> Diagnostic | None:
 
 def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]:
     """Collect declarations across files; report duplicates with both places."""
-    table = SymbolTable()
+    table = SymbolTable(broken=frozenset(n for f in files for n in f.broken))
     diagnostics: list[Diagnostic] = []
     data_spans: dict[str, tuple[str, Span]] = {}
 

@@ -95,6 +95,8 @@ class ConditionChecker:
         return None
 
     def _unknown_name(self, name: ast.Name) -> None:
+        if name.value in self.symbols.broken:  # a metric or event whose syntax error is out
+            return
         candidates = [*self.symbols.fields, *self.symbols.metrics]
         if self.event_scope is not None:
             candidates.extend(self.event_scope)
@@ -122,7 +124,7 @@ class ConditionChecker:
                 error("CS0304", name.span,
                       f"`{name.value}` is an account field; {what} needs a metric")
             )
-        else:
+        elif name.value not in self.symbols.broken:
             self.diagnostics.append(
                 error("CS0202", name.span, f"unknown metric `{name.value}`",
                       suggestion=did_you_mean(name.value, self.symbols.metrics))
@@ -143,7 +145,7 @@ class ConditionChecker:
                 error("CS0304", name.span,
                       f"`{name.value}` is an account field; {what} needs an event")
             )
-        else:
+        elif name.value not in self.symbols.broken:
             self.diagnostics.append(
                 error("CS0203", name.span, f"unknown event `{name.value}`",
                       suggestion=did_you_mean(name.value, self.symbols.events))
