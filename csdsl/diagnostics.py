@@ -236,6 +236,16 @@ def render_github(diagnostics: list[Diagnostic]) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
+def _uri(path: str) -> str:
+    """A SARIF artifact URI: a relative reference (percent-encoded), or file:// if absolute."""
+    from pathlib import PurePosixPath
+    from urllib.parse import quote
+
+    if path.startswith("/"):
+        return PurePosixPath(path).as_uri()
+    return quote(path)
+
+
 def render_sarif(diagnostics: list[Diagnostic], rules: Mapping[str, str], version: str) -> str:
     """SARIF 2.1.0, for code-scanning dashboards."""
     used = sorted({d.code for d in diagnostics})
@@ -251,7 +261,7 @@ def render_sarif(diagnostics: list[Diagnostic], rules: Mapping[str, str], versio
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": d.span.file},
+                            "artifactLocation": {"uri": _uri(d.span.file)},
                             "region": {
                                 "startLine": d.span.line,
                                 "startColumn": d.span.column,
@@ -266,7 +276,7 @@ def render_sarif(diagnostics: list[Diagnostic], rules: Mapping[str, str], versio
                         "id": i,
                         "message": {"text": r.message},
                         "physicalLocation": {
-                            "artifactLocation": {"uri": r.span.file},
+                            "artifactLocation": {"uri": _uri(r.span.file)},
                             "region": {"startLine": r.span.line, "startColumn": r.span.column},
                         },
                     }
