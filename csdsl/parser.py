@@ -198,6 +198,8 @@ class _Builder(Transformer):
     def _condition(self, expr: ast.Expr) -> ast.Expr:
         """The condition itself, or `false` in its place when it nests too deeply for the
         later phases (which walk it recursively): CS0106 stops the build either way."""
+        if expr.span.end - expr.span.start <= MAX_NESTING:  # each level takes a character
+            return expr
         depth = _depth(expr)
         if depth <= MAX_NESTING:
             return expr
