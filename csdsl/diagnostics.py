@@ -170,6 +170,8 @@ def _snippet(
     if not 1 <= span.line <= len(lines):
         return []
     line = lines[span.line - 1].rstrip("\r").expandtabs(1)
+    # a control character (NUL, ESC...) would reach the terminal raw: one \ufffd for it
+    line = "".join(c if c.isprintable() else "\ufffd" for c in line)
     gutter = str(span.line)
     pad = " " * len(gutter)
     end_col = span.end_column if span.end_line == span.line else len(line) + 1

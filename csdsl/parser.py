@@ -581,7 +581,8 @@ def _syntax_error(source: SourceFile, exc: UnexpectedInput, shift: int) -> Diagn
         if ch == '"':
             return error("CS0102", source.span(start, start + 1), "unterminated string",
                          "a string ends with `\"` on the same line")
-        return error("CS0101", source.span(start, start + 1), f"unexpected character `{ch}`")
+        shown = f"`{ch}`" if ch.isprintable() else f"U+{ord(ch):04X}"  # a NUL, a tab...
+        return error("CS0101", source.span(start, start + 1), f"unexpected character {shown}")
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
     ):
