@@ -7,8 +7,6 @@ spans, the same diagnostics, or the same syntax error at the same place.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csdsl import parser as P
-from csdsl.source import SourceFile, Span
+from csdsl.source import SourceFile
+from tests.test_spans import spans_of
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted([*ROOT.glob("examples/spec/*.cs"), *ROOT.glob("tests/golden/*/*.cs")])
-
-
-def _spans(node: object) -> Iterator[Span]:
-    if isinstance(node, tuple | list):
-        for item in node:
-            yield from _spans(item)
-    elif isinstance(node, Span):
-        yield node
-    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
-        for f in dataclasses.fields(node):
-            yield from _spans(getattr(node, f.name))
 
 
 def _outcome(text: str, fast: bool) -> tuple[Any, ...]:
@@ -41,7 +29,7 @@ def _outcome(text: str, fast: bool) -> tuple[Any, ...]:
     except P.UnexpectedInput as exc:
         return ("error", type(exc).__name__, getattr(exc, "pos_in_stream", None),
                 str(getattr(exc, "token", "")))
-    return decls, list(_spans(decls)), [(d.code, d.span, d.message) for d in diagnostics]
+    return decls, list(spans_of(decls)), [(d.code, d.span, d.message) for d in diagnostics]
 
 
 def _same(text: str) -> None:

@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted([*ROOT.glob("examples/spec/*.cs"), *ROOT.glob("tests/golden/*/*.cs")])
 
 
-def _spans(node: object) -> Iterator[Span]:
+def spans_of(node: object) -> Iterator[Span]:
+    """Every span in an AST (NO_SPAN left out), depth first."""
     if isinstance(node, tuple | list):
         for item in node:
-            yield from _spans(item)
+            yield from spans_of(item)
     elif dataclasses.is_dataclass(node) and not isinstance(node, type | Span):
         for f in dataclasses.fields(node):
             value = getattr(node, f.name)
@@ -31,7 +32,7 @@ def _spans(node: object) -> Iterator[Span]:
                 if value is not NO_SPAN:
                     yield value
             else:
-                yield from _spans(value)
+                yield from spans_of(value)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -39,7 +40,7 @@ def test_span_lines_and_columns_match_offsets(path: Path) -> None:
     text = path.read_bytes().decode("utf-8", errors="replace")
     source = SourceFile.of(path.name, text)
     parsed, _ = parse_source(source)
-    spans = list(_spans(parsed.decls))
+    spans = list(spans_of(parsed.decls))
     assert spans or not parsed.decls
     for span in spans:
         assert span == source.span(span.start, span.end), text[span.start:span.end]
@@ -53,5 +54,5 @@ def test_spans_after_a_syntax_error_point_into_the_file() -> None:
     role = parsed.decls[-1]
     assert (role.span.line, role.span.column, role.span.end_column) == (7, 1, 19)
     assert text[role.name.span.start:role.name.span.end] == "CSM"
-    for span in _spans(parsed.decls):
+    for span in spans_of(parsed.decls):
         assert span == source.span(span.start, span.end)
