@@ -8,6 +8,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csdsl.driver import compile_spec
 from csdsl_runtime import artifact as A
@@ -236,3 +238,25 @@ def test_examples_compile_clean() -> None:
     artifact, diagnostics = compile_spec([EXAMPLES])
     assert artifact is not None
     assert [f"{d.span}: {d.code} {d.message}" for d in diagnostics] == []
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_canonical_json_is_json_dumps_with_indent_and_sorted_keys(data: object) -> None:
+    expected = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+    assert A.canonical_json(data) == expected
+
+
+def test_canonical_json_refuses_what_json_refuses_and_non_text_keys() -> None:
+    for bad in (float("nan"), {"x": float("inf")}, object(), {1: "a"}):  # json: "1"
+        with pytest.raises((ValueError, TypeError)):
+            A.canonical_json(bad)

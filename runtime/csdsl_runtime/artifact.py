@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from json.encoder import encode_basestring as _quote
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -339,7 +341,60 @@ class Artifact(_Model):
 
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+    """Exactly `json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False,
+    allow_nan=False)` for JSON data (keys text only: others are refused, not converted),
+    written 2x faster: with `indent`, the json module falls back to
+    its pure-Python encoder, a third of a large compile. tests/test_compile.py holds the
+    two to the same text on random documents."""
+    out: list[str] = []
+    append = out.append
+
+    def write(value: Any, depth: int) -> None:
+        kind = type(value)
+        if kind is str:
+            append(_quote(value))
+        elif kind is dict:
+            if not value:
+                append("{}")
+                return
+            newline = "\n" + " " * (depth + 1)
+            append("{" + newline)
+            for i, key in enumerate(sorted(value)):
+                if i:
+                    append("," + newline)
+                if type(key) is not str:
+                    raise TypeError(f"keys must be str, not {type(key).__name__}")
+                append(_quote(key) + ": ")
+                write(value[key], depth + 1)
+            append("\n" + " " * depth + "}")
+        elif kind is list or kind is tuple:
+            if not value:
+                append("[]")
+                return
+            newline = "\n" + " " * (depth + 1)
+            append("[" + newline)
+            for i, item in enumerate(value):
+                if i:
+                    append("," + newline)
+                write(item, depth + 1)
+            append("\n" + " " * depth + "]")
+        elif value is True:
+            append("true")
+        elif value is False:
+            append("false")
+        elif value is None:
+            append("null")
+        elif kind is int:
+            append(int.__repr__(value))
+        elif kind is float:
+            if not math.isfinite(value):
+                raise ValueError(f"Out of range float values are not JSON compliant: {value}")
+            append(float.__repr__(value))
+        else:
+            raise TypeError(f"Object of type {kind.__name__} is not JSON serializable")
+
+    write(data, 0)
+    return "".join(out)
 
 
 def meaning_hash(data: dict[str, Any]) -> str:
