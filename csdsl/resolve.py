@@ -39,7 +39,9 @@ class SymbolTable:
     playbooks: dict[str, ast.PlaybookDecl] = field(default_factory=dict)
     plans: dict[str, ast.PlanDecl] = field(default_factory=dict)
     rules: dict[str, ast.RuleDecl] = field(default_factory=dict)
-    broken: frozenset[str] = frozenset()  # declared, but dropped for a syntax error
+    # declared, but dropped (a syntax error, or a clash with a name of another kind):
+    # uses of these names are not reported again
+    broken: frozenset[str] = frozenset()
 
     def data_kind(self, name: str) -> str | None:
         """What a bare name in a condition is: field, metric, event, or None."""
@@ -87,6 +89,7 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
         )
 
     declared: dict[str, tuple[str, Span]] = {}
+    clashed: set[str] = set()
 
     def claimer(names: dict[str, tuple[str, Span]], shared: str):  # type: ignore[no-untyped-def]
         """A claim on one namespace: the first of a name wins; any other is a diagnostic."""
@@ -100,6 +103,7 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
             if prev_kind == kind:
                 duplicate(kind, name, prev_span)
             else:
+                clashed.add(name.value)  # the second one is dropped: do not cascade
                 first = Related(prev_span, f"{prev_kind} `{name.value}` is declared here")
                 diagnostics.append(
                     error("CS0200", name.span,
@@ -160,6 +164,7 @@ def build_symbols(files: list[ast.File]) -> tuple[SymbolTable, list[Diagnostic]]
                 check_reserved(name, kind)
                 if claim(kind, name):
                     bucket[name.value] = decl
+    table.broken = table.broken | clashed
     return table, diagnostics
 
 
