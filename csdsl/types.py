@@ -225,11 +225,14 @@ class ConditionChecker:
                       f"`days_since({name.value})` counts days since its last occurrence")
             )
             return None
+        if name.value in self.symbols.broken:
+            return None
         dates = [n for n, f in self.symbols.fields.items() if f.type == "date"]
         if func == "days_since":
             dates.extend(self.symbols.events)
+        what = "date field or event" if func == "days_since" else "date field"
         self.diagnostics.append(
-            error("CS0201", name.span, f"unknown date field `{name.value}`",
+            error("CS0201", name.span, f"unknown {what} `{name.value}`",
                   suggestion=did_you_mean(name.value, dates))
         )
         return None
