@@ -27,8 +27,7 @@ def _color(stream: object, choice: str) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def _report(result, fmt: str, color: str, summary_stream=None,  # type: ignore[no-untyped-def]
-            stream=None) -> None:
+def _report(result, fmt: str, color: str, stream=None) -> None:  # type: ignore[no-untyped-def]
     """Print diagnostics in the chosen format, then the one-line summary (text only).
 
     `stream` is stdout unless stdout carries something else (`compile -o -`)."""
@@ -49,7 +48,7 @@ def _report(result, fmt: str, color: str, summary_stream=None,  # type: ignore[n
     else:
         use_color = _color(out, color)
         out.write(d.render_text(result.diagnostics, result.sources, color=use_color))
-    (summary_stream or sys.stderr).write(summary.line() + "\n")
+    sys.stderr.write(summary.line() + "\n")
 
 
 def _status(result, strict: bool) -> int:  # type: ignore[no-untyped-def]
@@ -128,11 +127,11 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             continue
         changed += 1
         if args.diff:
+            sep = "" if name.startswith("/") else "/"  # a/x.cs, and a/tmp/x.cs not a//tmp
             sys.stdout.writelines(
                 difflib.unified_diff(
                     text.splitlines(keepends=True), formatted.splitlines(keepends=True),
-                    *(f"{side}{'' if name.startswith('/') else '/'}{name}"
-                      for side in ("a", "b")),
+                    f"a{sep}{name}", f"b{sep}{name}",
                 )
             )
         if args.check:

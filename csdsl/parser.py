@@ -79,6 +79,8 @@ def _depth(expr: ast.Expr) -> int:
         deepest = max(deepest, depth)
         for f in dataclasses.fields(node):  # type: ignore[arg-type]
             value = getattr(node, f.name)
+            if isinstance(value, Span):
+                continue
             for child in value if isinstance(value, tuple) else (value,):
                 if isinstance(child, _EXPR_TYPES):
                     stack.append((child, depth + 1))
@@ -96,8 +98,9 @@ class _Context:
         self.shift = shift
         # A re-parsed declaration starts at the beginning of a line (or of the file), so
         # lark's own token lines need only this offset; its columns are already right.
-        self.lines = source.position(shift)[0] - 1
-        assert source.position(shift)[1] == 1, "declarations start at a line start"
+        line, column = source.position(shift)
+        assert column == 1, "declarations start at a line start"
+        self.lines = line - 1
         self.diagnostics: list[Diagnostic] = []
 
 

@@ -187,9 +187,8 @@ def _jinja_problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
         if call.name == "attr" and not (call.args and isinstance(call.args[0], nodes.Const)):
             problems.append(("CS0501", "`attr` needs a literal attribute name",
                              "write the name itself, as in `attr(\"name\")`", None, "attr"))
-    for filt in tree.find_all(nodes.Filter):
-        if filt.name not in env.filters:
-            problems.append(("CS0501", f"unknown filter `{filt.name}` in the template",
+        if isinstance(call, nodes.Filter) and call.name not in env.filters:
+            problems.append(("CS0501", f"unknown filter `{call.name}` in the template",
                              "filters are Jinja's built-in ones",
-                             did_you_mean(filt.name, env.filters), filt.name))
+                             did_you_mean(call.name, env.filters), call.name))
     return tuple(problems)

@@ -26,13 +26,14 @@ role Champion external
 """
 
 
-def compile_spec_text(tmp: Path, text: str) -> A.Artifact:
-    """Compile `text` (plus the data declarations above); fail the test on diagnostics."""
+def compile_spec_text(tmp: Path, text: str, data: str = SPEC) -> A.Artifact:
+    """Compile `text` plus data declarations (those above unless given); fail the test on
+    diagnostics."""
     from csdsl.driver import compile_spec
 
     spec = tmp / "spec"
     spec.mkdir(parents=True, exist_ok=True)
-    (spec / "data.cs").write_text(SPEC, encoding="utf-8")
+    (spec / "data.cs").write_text(data, encoding="utf-8")
     (spec / "main.cs").write_text(text, encoding="utf-8")
     artifact, diagnostics = compile_spec([spec])
     errors = [d for d in diagnostics if d.severity == "error"]

@@ -92,16 +92,21 @@ WHERE = st.one_of(
 )
 
 
-def wheres() -> st.SearchStrategy[A.Expr]:
+def _kleene(leaves: st.SearchStrategy[A.Expr], max_leaves: int) -> st.SearchStrategy[A.Expr]:
+    """Trees of and/or/not over `leaves`."""
     return st.recursive(
-        WHERE,
+        leaves,
         lambda inner: st.one_of(
             st.lists(inner, min_size=2, max_size=3).map(lambda a: A.And(args=tuple(a))),
             st.lists(inner, min_size=2, max_size=3).map(lambda a: A.Or(args=tuple(a))),
             st.builds(A.Not, arg=inner),
         ),
-        max_leaves=3,
+        max_leaves=max_leaves,
     )
+
+
+def wheres() -> st.SearchStrategy[A.Expr]:
+    return _kleene(WHERE, max_leaves=3)
 
 
 BOOL_LEAVES = st.one_of(
@@ -128,15 +133,7 @@ BOOL_LEAVES = st.one_of(
     st.builds(A.Exists, event=st.just("ticket"), days=DAYS),
 )
 
-CONDITIONS = st.recursive(
-    BOOL_LEAVES,
-    lambda inner: st.one_of(
-        st.lists(inner, min_size=2, max_size=3).map(lambda a: A.And(args=tuple(a))),
-        st.lists(inner, min_size=2, max_size=3).map(lambda a: A.Or(args=tuple(a))),
-        st.builds(A.Not, arg=inner),
-    ),
-    max_leaves=5,
-)
+CONDITIONS = _kleene(BOOL_LEAVES, max_leaves=5)
 
 # ------------------------------------------------------------------ data strategies
 

@@ -15,6 +15,8 @@ import pytest
 
 from csdsl_runtime.data import AccountData, Dataset, EventSeries, MetricSeries
 from csdsl_runtime.engines.interpreter import InterpreterEngine
+from csdsl_runtime.engines.sql import SqlEngine  # DuckDB is a test dependency
+from tests.rtkit import compile_spec_text
 
 ASOF = date(2026, 11, 20)
 SPEC = """
@@ -158,27 +160,14 @@ def _account(account_id: str, spec: dict[str, Any]) -> AccountData:
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from csdsl.driver import compile_spec
-
-    spec = tmp_path_factory.mktemp("ir") / "spec"
-    spec.mkdir()
-    (spec / "data.cs").write_text(SPEC, encoding="utf-8")
     rules = "\n".join(f'rule {key} {{\n  when {cond}\n  then cta risk "x"\n  owner CSM\n}}'
                       for key, cond, _, _ in CASES)
-    (spec / "rules.cs").write_text(rules + "\n", encoding="utf-8")
-    artifact, diagnostics = compile_spec([spec])
-    assert artifact is not None, [str(d.message) for d in diagnostics]
+    artifact = compile_spec_text(tmp_path_factory.mktemp("ir"), rules + "\n", data=SPEC)
     dataset = Dataset()
     for key, _, data, _ in CASES:
         dataset.accounts[key] = _account(key, data)
     conditions = {r.name: r.when for r in artifact.rules}
-    engines = [InterpreterEngine(dataset)]
-    try:
-        from csdsl_runtime.engines.sql import SqlEngine
-    except ImportError:  # pragma: no cover - DuckDB is a test dependency
-        pass
-    else:
-        engines.append(SqlEngine(dataset, artifact.schema_))
+    engines = [InterpreterEngine(dataset), SqlEngine(dataset, artifact.schema_)]
     limit = {key: [key] for key in conditions}
     return {e.name: e.evaluate(conditions, ASOF, limit) for e in engines}
 
@@ -192,6 +181,4 @@ def test_the_table_has_one_row_per_id() -> None:
                          ids=[c[0] for c in CASES])
 def test_condition(compiled, engine: str, key: str, condition: str, data: dict,  # type: ignore[no-untyped-def]
                    expected: bool | None) -> None:
-    if engine not in compiled:
-        pytest.skip("DuckDB is not installed")
     assert compiled[engine][key] == {key: expected}, condition

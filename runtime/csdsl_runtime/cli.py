@@ -112,12 +112,10 @@ def _missing_sqlite_file(url: str) -> bool:
     from csdsl_runtime.stores import StoreError
     from csdsl_runtime.stores.sqlite import sqlite_path
 
-    if url.startswith("postgres"):
-        return False
     try:
         path = sqlite_path(url)
     except StoreError:
-        return False  # open_store reports the bad URL
+        return False  # not SQLite (PostgreSQL, or a bad URL open_store reports)
     return path != ":memory:" and not Path(path).exists()
 
 

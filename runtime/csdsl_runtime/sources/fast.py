@@ -58,13 +58,15 @@ def read_metrics_fast(path: Path, builder: DatasetBuilder) -> bool:
     except ImportError:
         return False
     accounts = builder.dataset.accounts
-    if not accounts or any(a.metrics for a in accounts.values()):
+    if array("l").itemsize != 8:  # pragma: no cover - platforms with a 4-byte C long
         return False
+    if not accounts or not builder.declared_metrics or any(a.metrics for a in accounts.values()):
+        return False  # nothing to attach rows to: every row is bad, the row reader says so
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET preserve_insertion_order = true")
         ids = _enum(con, "csdsl_account", list(accounts))
-        metrics = _enum(con, "csdsl_metric", sorted(builder.declared_metrics) or [""])
+        metrics = _enum(con, "csdsl_metric", sorted(builder.declared_metrics))
         columns = con.execute(
             "SELECT CAST(enum_code(TRY_CAST(account_id AS csdsl_account)) AS BIGINT) * "
             f"{len(metrics)} + enum_code(TRY_CAST(metric AS csdsl_metric)) AS key, "
@@ -98,8 +100,6 @@ def read_metrics_fast(path: Path, builder: DatasetBuilder) -> bool:
         if not _grouped(key, days):
             return False  # a day twice: the row reader names the line
     starts = np.concatenate(([0], np.flatnonzero(key[1:] != key[:-1]) + 1))
-    if array("l").itemsize != 8:  # pragma: no cover - platforms with a 4-byte C long
-        return False
     ends = np.append(starts[1:], len(key))
     day_bytes = memoryview(np.ascontiguousarray(days)).cast("B")  # views, not copies
     value_bytes = memoryview(np.ascontiguousarray(values)).cast("B")
