@@ -16,12 +16,25 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csdsl_runtime.vocabulary import (  # noqa: F401 - re-exported for hosts
+from csdsl_runtime.vocabulary import (  # noqa: F401 - the tuples are re-exported for hosts
     CALENDARS,
     CTA_TYPES,
+    DEFAULT_CALENDAR,
+    DEFAULT_PRIORITY,
+    DEFAULT_TASK_TYPE,
     OBJECTIVE_CTA_TYPE,
     PRIORITIES,
     TASK_TYPES,
+    ArithOp,
+    Calendar,
+    Comparison,
+    CtaType,
+    FieldType,
+    LitType,
+    OwnerKind,
+    Priority,
+    TaskType,
+    WindowFn,
 )
 
 FORMAT_VERSION = "1.0"
@@ -42,7 +55,7 @@ class Lit(_Model):
     """A constant; dates are ISO strings with type `date`."""
 
     op: Literal["lit"] = "lit"
-    type: Literal["number", "text", "date", "bool"]
+    type: LitType
     value: float | str | bool
 
 
@@ -71,7 +84,7 @@ class Window(_Model):
     """avg/sum/min/max of a metric over (asof - days, asof]; unknown with no points."""
 
     op: Literal["window"] = "window"
-    fn: Literal["avg", "sum", "min", "max"]
+    fn: WindowFn
     metric: str
     days: int
 
@@ -118,7 +131,7 @@ class DaysSince(_Model):
 
 class Compare(_Model):
     op: Literal["cmp"] = "cmp"
-    cmp: Literal["==", "!=", "<", "<=", ">", ">="]
+    cmp: Comparison
     left: Expr
     right: Expr
 
@@ -127,7 +140,7 @@ class Arith(_Model):
     """Number arithmetic; division by zero is unknown."""
 
     op: Literal["arith"] = "arith"
-    fn: Literal["+", "-", "*", "/"]
+    fn: ArithOp
     left: Expr
     right: Expr
 
@@ -176,7 +189,7 @@ for _node in (Exists, Compare, Arith, Neg, InList, And, Or, Not):
 
 class AccountField(_Model):
     name: str
-    type: Literal["text", "number", "date", "bool", "enum"]
+    type: FieldType
     values: tuple[str, ...] = ()
 
 
@@ -210,7 +223,7 @@ class DataSchema(_Model):
 class OwnerChoice(_Model):
     """One alternative of an owner chain: a role, a named user or a team pool."""
 
-    kind: Literal["role", "user", "pool"]
+    kind: OwnerKind
     name: str
 
 
@@ -225,8 +238,8 @@ class Task(_Model):
 
     key: str
     title: str
-    type: Literal["todo", "email", "call", "meeting", "milestone"] = "todo"
-    priority: Literal["low", "medium", "high"] = "medium"
+    type: TaskType = DEFAULT_TASK_TYPE
+    priority: Priority = DEFAULT_PRIORITY
     owner: Owner | None = None
     description: str | None = None
     day: int = 0
@@ -243,7 +256,7 @@ class Playbook(_Model):
     title: str | None = None
     description: str | None = None
     for_types: tuple[str, ...] = ()
-    calendar: Literal["calendar", "business"] = "calendar"
+    calendar: Calendar = DEFAULT_CALENDAR
     tasks: tuple[Task, ...]
     length: int
     critical_path: tuple[str, ...] = ()
@@ -255,7 +268,7 @@ class Objective(_Model):
     category: str | None = None
     success: str | None = None
     description: str | None = None
-    priority: Literal["low", "medium", "high"] = "medium"
+    priority: Priority = DEFAULT_PRIORITY
     owner: Owner | None = None
     after: tuple[str, ...] = ()
     playbook: str | None = None
@@ -273,7 +286,7 @@ class Plan(_Model):
     type: str | None = None
     owner: Owner | None = None
     due: int | None = None
-    calendar: Literal["calendar", "business"] = "calendar"
+    calendar: Calendar = DEFAULT_CALENDAR
     objectives: tuple[Objective, ...]
     length: int
     critical_path: tuple[str, ...] = ()
@@ -285,7 +298,7 @@ class Plan(_Model):
 
 class CtaAction(_Model):
     kind: Literal["cta"] = "cta"
-    type: Literal["risk", "opportunity", "lifecycle", "activity"]
+    type: CtaType
     title: str
 
 
@@ -309,7 +322,7 @@ class Rule(_Model):
     enabled: bool = True
     when: Expr
     actions: tuple[Action, ...]
-    priority: Literal["low", "medium", "high"] = "medium"
+    priority: Priority = DEFAULT_PRIORITY
     reason: str | None = None
     owner: Owner | None = None
     due: int | None = None
