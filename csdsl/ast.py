@@ -8,13 +8,18 @@ keep their source order, so the formatter can print them back with their comment
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+import typing
+from typing import Any, Union
 
 from csdsl.source import NO_SPAN, Span
+from csdsl_runtime.vocabulary import ArithOp, Comparison, OwnerKind
+
+LiteralKind = typing.Literal["number", "percent", "duration", "date", "string", "bool"]
 
 
-def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+def _span() -> Any:
+    """A span field: given by the parser, left out of equality and repr."""
+    return field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +53,10 @@ class DurationLit:
 
 @dataclass(frozen=True, slots=True)
 class Literal:
-    """kind: number, percent, duration, date, string, bool. `value` is the meaning."""
+    """`value` is the meaning: a float (percents as fractions, durations as days), the
+    decoded text, a date as YYYY-MM-DD text, or a bool; `text` is as written."""
 
-    kind: str
+    kind: LiteralKind
     value: float | str | bool
     text: str
     span: Span = _span()
@@ -71,7 +77,7 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Compare:
-    op: str
+    op: Comparison
     left: Expr
     right: Expr
     span: Span = _span()
@@ -90,7 +96,7 @@ class Trend:
     """`m drops P over D` / `m rises P over D`."""
 
     metric: Name
-    direction: str
+    direction: typing.Literal["drops", "rises"]
     amount: Literal
     window: DurationLit
     span: Span = _span()
@@ -115,7 +121,7 @@ class EventWithin:
 
 @dataclass(frozen=True, slots=True)
 class BoolOp:
-    op: str  # "and" | "or"
+    op: typing.Literal["and", "or"]
     args: tuple[Expr, ...]
     span: Span = _span()
 
@@ -128,7 +134,7 @@ class Not:
 
 @dataclass(frozen=True, slots=True)
 class Arith:
-    op: str
+    op: ArithOp
     left: Expr
     right: Expr
     span: Span = _span()
@@ -155,11 +161,13 @@ Expr = Union[
 
 
 # ---------------------------------------------------------------- properties
+# One class per shape of value; `key` is the keyword as written, a closed `Literal` per
+# class, so every phase after the parser matches on typed nodes and never casts.
 
 
 @dataclass(frozen=True, slots=True)
 class OwnerChoice:
-    kind: str  # role | user | pool
+    kind: OwnerKind
     name: str
     span: Span = _span()
 
@@ -177,24 +185,89 @@ class Ref:
         return f"{self.objective.value}.{self.task.value}" if self.objective else self.task.value
 
 
+WordKey = typing.Literal["calendar", "type", "priority", "category", "playbook"]
+TextKey = typing.Literal["description", "success", "reason"]
+DaysKey = typing.Literal["duration", "due", "cooldown"]
+
+
 @dataclass(frozen=True, slots=True)
-class Prop:
-    """A one-line property: `key` is the keyword, `value` depends on it.
+class WordProp:
+    """`calendar business`, `type call`, `priority high`, `category adoption`,
+    `playbook UsageDrop`: a keyword and one word."""
 
-    value types: Name (for_ has tuple), Str, DurationLit, int (day), bool (enabled),
-    tuple[Ref] (after), tuple[OwnerChoice] (owner), tuple[Name] (for).
-    """
-
-    key: str
-    value: object
+    key: WordKey
+    value: Name
     span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TextProp:
+    """`description "..."`, `success "..."` (an objective's criteria), `reason "..."`."""
+
+    key: TextKey
+    value: Str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DaysProp:
+    """`duration 2d`, `due 90d`, `cooldown 60d`."""
+
+    key: DaysKey
+    value: DurationLit
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DayProp:
+    """`day N`: a task's earliest start, N days after its anchor."""
+
+    value: int
+    span: Span = _span()
+    key: typing.Literal["day"] = field(default="day", init=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EnabledProp:
+    value: bool
+    span: Span = _span()
+    key: typing.Literal["enabled"] = field(default="enabled", init=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ForProp:
+    """`for risk, lifecycle`: the CTA types a playbook may be applied to."""
+
+    value: tuple[Name, ...]
+    span: Span = _span()
+    key: typing.Literal["for"] = field(default="for", init=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AfterProp:
+    value: tuple[Ref, ...]
+    span: Span = _span()
+    key: typing.Literal["after"] = field(default="after", init=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerProp:
+    """`owner AE or CSM`: alternatives tried in order."""
+
+    value: tuple[OwnerChoice, ...]
+    span: Span = _span()
+    key: typing.Literal["owner"] = field(default="owner", init=False, repr=False)
+
+
+Prop = Union[WordProp, TextProp, DaysProp, DayProp, EnabledProp, ForProp, AfterProp, OwnerProp]
+PROP_TYPES = (WordProp, TextProp, DaysProp, DayProp, EnabledProp, ForProp, AfterProp, OwnerProp)
 
 
 @dataclass(frozen=True, slots=True)
 class Condition:
     """`when EXPR`, `close when EXPR`, `success within D when EXPR`."""
 
-    key: str  # when | close | success
+    key: typing.Literal["when", "close", "success"]
     expr: Expr
     within: DurationLit | None = None
     span: Span = _span()
@@ -204,7 +277,7 @@ class Condition:
 class Then:
     """`then cta TYPE "title"` or `then plan NAME`."""
 
-    kind: str  # cta | plan
+    kind: typing.Literal["cta", "plan"]
     target: Name
     title: Str | None
     span: Span = _span()
@@ -318,3 +391,6 @@ class File:
     # names of top-level declarations dropped for a syntax error: known to exist, so
     # that their uses elsewhere are not reported as unknown on top of that error
     broken: tuple[str, ...] = field(default=(), compare=False)
+    # names of declarations kept in part around a syntax error: what is missing from
+    # them (a `when`, a `then`) is not reported on top of that error
+    partial: tuple[str, ...] = field(default=(), compare=False)

@@ -13,8 +13,16 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from csdsl import __version__
+from csdsl.source import UsageError
+from csdsl_runtime.cli import UsageError as RuntimeUsageError
+from csdsl_runtime.cli import day_argument
+
+if TYPE_CHECKING:
+    from csdsl.driver import Compilation
+    from csdsl_runtime.artifact import Artifact
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -27,7 +35,7 @@ def _color(stream: object, choice: str) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def _report(result, fmt: str, color: str, stream=None) -> None:  # type: ignore[no-untyped-def]
+def _report(result: Compilation, fmt: str, color: str, stream: TextIO | None = None) -> None:
     """Print diagnostics in the chosen format, then the one-line summary (text only).
 
     `stream` is stdout unless stdout carries something else (`compile -o -`)."""
@@ -51,7 +59,7 @@ def _report(result, fmt: str, color: str, stream=None) -> None:  # type: ignore[
     sys.stderr.write(summary.line() + "\n")
 
 
-def _status(result, strict: bool) -> int:  # type: ignore[no-untyped-def]
+def _status(result: Compilation, strict: bool) -> int:
     if result.unreadable:
         return 2
     if result.has_errors or (strict and result.diagnostics):
@@ -60,24 +68,24 @@ def _status(result, strict: bool) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from csdsl.driver import check_sources, read_sources
+    from csdsl.driver import check_paths
 
-    result = check_sources(read_sources(args.paths))
+    result = check_paths(args.paths)
     _report(result, args.format, args.color)
     return _status(result, args.strict)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from csdsl.driver import check_sources, read_sources
-    from csdsl.emit import emit
+    from csdsl.driver import build, check_paths
 
-    result = check_sources(read_sources(args.paths))
+    result = check_paths(args.paths)
     to_stdout = args.output == "-"  # then the artifact alone goes to stdout
     _report(result, args.format, args.color, stream=sys.stderr if to_stdout else None)
     status = _status(result, args.strict)
     if status:
         return status
-    artifact = emit(result.checked)
+    artifact = build(result)
+    assert artifact is not None
     text = artifact.to_json()
     if to_stdout:
         sys.stdout.write(text)
@@ -148,17 +156,16 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from csdsl import charts
+    from csdsl import graph
     from csdsl.diagnostics import did_you_mean
-    from csdsl.driver import check_sources, read_sources
-    from csdsl.emit import emit
+    from csdsl.driver import build, check_paths
 
-    result = check_sources(read_sources(args.paths))
-    if result.has_errors or result.unreadable:
+    result = check_paths(args.paths)
+    artifact = build(result)
+    if artifact is None:
         _report(result, "text", args.color)
         return _status(result, strict=False)
-    artifact = emit(result.checked)  # type: ignore[arg-type]
-    item = charts.find(artifact, args.name)
+    item = graph.find(artifact, args.name)
     if item is None:
         names = [p.name for p in (*artifact.playbooks, *artifact.plans)]
         hint = did_you_mean(args.name, names)
@@ -168,10 +175,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
         )
         return 2
     if args.format == "dot":
-        sys.stdout.write(charts.dot(item))
+        sys.stdout.write(graph.dot(item))
     else:
-        start = date.fromisoformat(args.start) if args.start else date.today()
-        sys.stdout.write(charts.mermaid(item, start))
+        sys.stdout.write(graph.mermaid(item, args.start or date.today()))
     return 0
 
 
@@ -184,19 +190,20 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_for_run(spec: str):  # type: ignore[no-untyped-def]
-    """SPEC is a compiled artifact (a .json file) or a spec directory / .cs files."""
+def _load_for_run(spec: str) -> Artifact | None:
+    """SPEC is a compiled artifact (a .json file: None, the runtime loads it) or a spec
+    directory or .cs files, compiled here."""
     path = Path(spec)
     if path.is_file() and path.suffix == ".json":
         return None
-    from csdsl.driver import check_sources, read_sources
-    from csdsl.emit import emit
+    from csdsl.driver import build, check_paths
 
-    result = check_sources(read_sources([spec]))
-    if result.has_errors or result.unreadable:
+    result = check_paths([spec])
+    artifact = build(result)
+    if artifact is None:
         _report(result, "text", "auto")
         raise _SpecErrors(2 if result.unreadable else 1)
-    return emit(result.checked)
+    return artifact
 
 
 class _Usage(Exception):
@@ -245,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME", help="a playbook or plan")
     p.add_argument("paths", nargs="*", default=["."], metavar="PATH")
     p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
-    p.add_argument("--start", metavar="DATE", help="first day of the chart (default: today)")
+    p.add_argument("--start", metavar="DATE", type=day_argument,
+                   help="first day of the chart (default: today)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     p.set_defaults(func=cmd_graph)
 
@@ -259,13 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status. Safe to call in-process: it changes no global
+    state (the console script's `entry` tunes the garbage collector)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    # A command allocates hundreds of thousands of small objects (tokens, AST nodes,
-    # rows) and makes few cycles: the default collector thresholds spend a fifth of a
-    # large check scanning them. Collect less often; refcounting still frees garbage.
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 50)
     try:
         if getattr(args, "needs_artifact", False):
             from csdsl_runtime.cli import run_command
@@ -275,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except _SpecErrors as exc:
         return exc.status
-    except (_Usage, ValueError) as exc:
+    except (_Usage, UsageError, RuntimeUsageError) as exc:
         sys.stderr.write(f"csdsl: {exc}\n")
         return 2
     except KeyboardInterrupt:
@@ -285,11 +290,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:
-        from csdsl.driver import UsageError
-
-        if isinstance(exc, UsageError):
-            sys.stderr.write(f"csdsl: {exc}\n")
-            return 2
         sys.stderr.write(
             f"csdsl: internal error: {type(exc).__name__}: {exc} "
             "(please report it with the spec that caused it)\n"
@@ -297,5 +297,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """The `csdsl` console script: `main` with the collector tuned for a short process.
+
+    A command allocates hundreds of thousands of small objects (tokens, AST nodes, rows)
+    and makes few cycles: the default collector thresholds spend a fifth of a large
+    check scanning them. Collect less often; refcounting still frees garbage.
+    """
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 50)
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -15,6 +15,7 @@ CODES: dict[str, str] = {
     "CS0104": "syntax error: the file ends in the middle of a declaration",
     "CS0105": "a date literal that is not a real date",
     "CS0106": "a condition that nests too deeply (more than 100 levels)",
+    "CS0107": "syntax error: a block whose `}` is missing before the next declaration",
     "CS0200": "a name declared twice",
     "CS0201": "an unknown account field",
     "CS0202": "an unknown metric",

@@ -28,7 +28,7 @@ SYNTAX_ERRORS = frozenset({"CS0100", "CS0101", "CS0102", "CS0104", "CS0106"})
 
 def format_text(path: str, text: str) -> tuple[str | None, list[Diagnostic]]:
     """Canonical text of one file, or None and the syntax errors when it does not parse."""
-    from csdsl.parser import parse_text
+    from csdsl.syntax.parser import parse_text
 
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -234,7 +234,8 @@ class _Printer:
             case ast.FieldDecl():
                 text = f"{member.name.value}: {self.type_ref(member.type)}"
                 self.line(indent, text, member.span.line, member.span.end_line)
-            case ast.Prop():
+            case ast.WordProp() | ast.TextProp() | ast.DaysProp() | ast.DayProp() | \
+                    ast.EnabledProp() | ast.ForProp() | ast.AfterProp() | ast.OwnerProp():
                 self.line(indent, self.prop(member), member.span.line, member.span.end_line)
             case ast.Then():
                 if member.kind == "cta":
@@ -272,28 +273,23 @@ class _Printer:
         return choice.name
 
     def prop(self, prop: ast.Prop) -> str:
-        value = prop.value
-        match prop.key:
-            case "for":
-                words = ", ".join(n.value for n in value)  # type: ignore[attr-defined]
-            case "after":
-                words = ", ".join(r.text for r in value)  # type: ignore[attr-defined]
-            case "owner":
-                words = " or ".join(self.owner(c) for c in value)  # type: ignore[attr-defined]
-            case "day":
-                words = str(value)
-            case "enabled":
-                words = "true" if value else "false"
-            case _:
-                match value:
-                    case ast.Name():
-                        words = value.value
-                    case ast.Str():
-                        words = value.raw
-                    case ast.DurationLit():
-                        words = value.text
-                    case _:
-                        raise TypeError(f"unknown property value: {prop!r}")
+        match prop:
+            case ast.ForProp(value=names):
+                words = ", ".join(n.value for n in names)
+            case ast.AfterProp(value=refs):
+                words = ", ".join(r.text for r in refs)
+            case ast.OwnerProp(value=choices):
+                words = " or ".join(self.owner(c) for c in choices)
+            case ast.DayProp(value=day):
+                words = str(day)
+            case ast.EnabledProp(value=enabled):
+                words = "true" if enabled else "false"
+            case ast.WordProp(value=name):
+                words = name.value
+            case ast.TextProp(value=text):
+                words = text.raw
+            case ast.DaysProp(value=days):
+                words = days.text
         return f"{prop.key} {words}"
 
     # -- conditions

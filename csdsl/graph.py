@@ -1,157 +1,118 @@
-"""Dependency graphs and schedules of playbooks and plans (networkx).
+"""Pictures of schedules for pull requests: Mermaid (Gantt, flowchart) and Graphviz DOT.
 
-Offsets are whole days from the anchor (CTA creation, or the plan's start), in the
-playbook's or plan's calendar: `start = max(day, due of every task in after)`,
-`due = start + duration`. An objective waits for every task of the objectives in its
-`after`. Hosts get these numbers precomputed and do no graph work.
+Drawn from the compiled artifact, so a chart shows exactly what hosts will schedule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from datetime import date
 
-import networkx as nx
-
-from csdsl import ast
-from csdsl.diagnostics import Diagnostic, error
-from csdsl.source import Span
+from csdsl_runtime.artifact import Artifact, Plan, Playbook, Task
+from csdsl_runtime.dates import add_days
 
 
-@dataclass(frozen=True, slots=True)
-class TaskNode:
-    """A task ready for scheduling; `after` holds resolved task keys."""
-
-    key: str
-    decl: ast.TaskDecl
-    objective: str | None
-    playbook: str | None
-    day: int
-    duration: int
-    after: tuple[str, ...]
+def find(artifact: Artifact, name: str) -> Playbook | Plan | None:
+    for item in (*artifact.playbooks, *artifact.plans):
+        if item.name == name:
+            return item
+    return None
 
 
-@dataclass(frozen=True, slots=True)
-class TaskSchedule:
-    start: int
-    due: int
-    critical: bool
+def _label(text: str) -> str:
+    """Mermaid and DOT both choke on some punctuation inside labels."""
+    text = " ".join(text.split())  # a newline or tab would end the chart line
+    return text.replace('"', "'").replace(":", " -").replace("#", "").replace(";", ",")
 
 
-@dataclass(slots=True)
-class Schedule:
-    tasks: dict[str, TaskSchedule] = field(default_factory=dict)
-    objectives: dict[str, tuple[int, int]] = field(default_factory=dict)  # start, due
-    length: int = 0
-    critical_path: tuple[str, ...] = ()
+def _node_id(key: str) -> str:
+    return key.replace(".", "__")
 
 
-def _objective_node(name: str) -> str:
-    return f"objective {name}"
+def mermaid(item: Playbook | Plan, start: date) -> str:
+    """A Gantt chart: one bar per task, critical tasks marked `crit`, plans by objective."""
+    title = item.title or item.name
+    lines = [
+        "gantt",
+        f"  title {_label(title)} ({item.name}, {item.calendar} days)",
+        "  dateFormat YYYY-MM-DD",
+        "  axisFormat %b %d",
+    ]
+    sections: list[tuple[str, tuple[Task, ...], str]] = []
+    if isinstance(item, Playbook):
+        sections.append(("Tasks", item.tasks, ""))
+    else:
+        for objective in item.objectives:
+            sections.append((objective.title, objective.tasks, objective.key + "."))
+    critical = set(item.critical_path)
+    for heading, tasks, prefix in sections:
+        lines.append(f"  section {_label(heading)}")
+        for task in tasks:
+            begin = add_days(start, task.start, item.calendar)
+            end = add_days(start, task.due, item.calendar)
+            tags = []
+            if prefix + task.key in critical:
+                tags.append("crit")
+            if task.type == "milestone" or task.due == task.start:
+                tags.append("milestone")
+            tags.append(_node_id(prefix + task.key))
+            days = max((end - begin).days, 0)
+            lines.append(
+                f"  {_label(task.title)} :{', '.join(tags)}, {begin.isoformat()}, {days}d"
+            )
+    if isinstance(item, Plan) and item.due is not None:
+        due = add_days(start, item.due, "calendar")
+        lines.append("  section Due")
+        lines.append(f"  Plan due :milestone, plan_due, {due.isoformat()}, 0d")
+    return "\n".join(lines) + "\n"
 
 
-def build_graph(
-    tasks: Iterable[TaskNode], objective_after: dict[str, tuple[str, ...]] | None = None
-) -> nx.DiGraph:
-    """Tasks and (for plans) objective completion nodes, edges pointing forward in time."""
-    graph: nx.DiGraph = nx.DiGraph()
-    tasks = list(tasks)
-    for t in tasks:
-        graph.add_node(t.key, task=t)
-    for t in tasks:
-        for before in t.after:
-            graph.add_edge(before, t.key)
-    if objective_after is not None:
-        for objective in objective_after:
-            graph.add_node(_objective_node(objective), task=None)
-        for t in tasks:
-            if t.objective is not None:
-                graph.add_edge(t.key, _objective_node(t.objective))
-        members: dict[str, list[str]] = {}
-        for t in tasks:
-            if t.objective is not None:
-                members.setdefault(t.objective, []).append(t.key)
-        for objective, befores in objective_after.items():
-            for before in befores:
-                graph.add_edge(_objective_node(before), _objective_node(objective))
-                for key in members.get(objective, ()):
-                    graph.add_edge(_objective_node(before), key)
-    return graph
+def dot(item: Playbook | Plan) -> str:
+    """A dependency graph: tasks as boxes (critical in bold), objectives as clusters."""
+    lines = [
+        f'digraph "{item.name}" {{',
+        "  rankdir=LR;",
+        '  node [shape=box, style=rounded, fontname="Helvetica"];',
+    ]
+    critical = set(item.critical_path)
+
+    def node(task: Task, key: str, indent: str) -> str:
+        style = ", penwidth=2" if key in critical else ""
+        label = f"{_label(task.title)}\\nday {task.start}–{task.due}"
+        return f'{indent}"{key}" [label="{label}"{style}];'
+
+    edges: list[str] = []
+    if isinstance(item, Playbook):
+        for task in item.tasks:
+            lines.append(node(task, task.key, "  "))
+            edges.extend(f'  "{a}" -> "{task.key}";' for a in task.after)
+    else:
+        for objective in item.objectives:
+            lines.append(f'  subgraph "cluster_{objective.key}" {{')
+            lines.append(f'    label="{_label(objective.title)} (due day {objective.due})";')
+            for task in objective.tasks:
+                key = f"{objective.key}.{task.key}"
+                lines.append(node(task, key, "    "))
+                edges.extend(f'  "{a}" -> "{key}";' for a in task.after)
+            lines.append("  }")
+            for before in objective.after:
+                edges.append(f'  "cluster_{before}" -> "cluster_{objective.key}" [style=dashed];')
+    lines.extend(e for e in edges if "cluster_" not in e)
+    lines.extend(_objective_edges(item))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
-def find_cycles(graph: nx.DiGraph) -> list[list[str]]:
-    """One cycle per strongly connected knot, each as the list of its steps."""
-    cycles = []
-    for component in nx.strongly_connected_components(graph):
-        nodes = sorted(component)
-        if len(nodes) == 1 and not graph.has_edge(nodes[0], nodes[0]):
-            continue
-        edges = nx.find_cycle(graph.subgraph(component), source=nodes[0])
-        cycles.append([u for u, _ in edges])
-    return sorted(cycles)
-
-
-def cycle_diagnostic(cycle: list[str], span: Span, what: str) -> Diagnostic:
-    steps = [*cycle, cycle[0]]
-    shown = " → ".join(f"`{s}`" for s in steps)
-    return error(
-        "CS0400",
-        span,
-        f"the tasks of {what} depend on each other in a cycle",
-        f"cycle: {shown}",
-        "remove one `after` so the tasks can be ordered",
-    )
-
-
-def schedule(graph: nx.DiGraph) -> Schedule:
-    """Start and due offsets of every task, objective windows, length and critical path."""
-    finish: dict[str, int] = {}
-    starts: dict[str, int] = {}
-    order = list(nx.lexicographical_topological_sort(graph))
-    for node in order:
-        task: TaskNode | None = graph.nodes[node].get("task")
-        ready = max((finish[p] for p in graph.predecessors(node)), default=0)
-        if task is None:
-            starts[node] = ready
-            finish[node] = ready
-        else:
-            start = max(task.day, ready)
-            starts[node] = start
-            finish[node] = start + task.duration
-    task_keys = [n for n in graph.nodes if graph.nodes[n].get("task") is not None]
-    length = max((finish[n] for n in graph.nodes), default=0)
-    rank = {node: i for i, node in enumerate(order)}
-    path = _critical_path(graph, finish, starts, task_keys, rank)
-    on_path = set(path)
-    result = Schedule(length=length, critical_path=tuple(path))
-    for key in task_keys:
-        result.tasks[key] = TaskSchedule(starts[key], finish[key], key in on_path)
-    for node in graph.nodes:
-        if graph.nodes[node].get("task") is None:
-            objective = node.removeprefix("objective ")
-            members = [
-                k for k in task_keys if graph.nodes[k]["task"].objective == objective
-            ]
-            start = min((starts[k] for k in members), default=starts[node])
-            result.objectives[objective] = (start, finish[node])
-    return result
-
-
-def _critical_path(
-    graph: nx.DiGraph, finish: dict[str, int], starts: dict[str, int], task_keys: list[str],
-    rank: dict[str, int],
-) -> list[str]:
-    """Walk back from the last-due task through the predecessors that held it back."""
-    if not task_keys:
+def _objective_edges(item: Playbook | Plan) -> list[str]:
+    """Objective-level `after`, drawn from the last task of one to the first of the other."""
+    if isinstance(item, Playbook):
         return []
-    node = max(task_keys, key=lambda k: (finish[k], rank[k]))  # the last task to finish
-    path = [node]
-    while True:
-        binding = sorted(p for p in graph.predecessors(node) if finish[p] == starts[node])
-        if not binding:
-            break
-        node = binding[0]
-        if graph.nodes[node].get("task") is not None:
-            path.append(node)
-    path.reverse()
-    return path
+    by_key = {o.key: o for o in item.objectives}
+    out = []
+    for objective in item.objectives:
+        for before in objective.after:
+            source = by_key[before]
+            if source.tasks and objective.tasks:
+                last = f"{source.key}.{source.tasks[-1].key}"
+                first = f"{objective.key}.{objective.tasks[0].key}"
+                out.append(f'  "{last}" -> "{first}" [style=dashed, label="objective after"];')
+    return out

@@ -30,6 +30,10 @@ class Span(NamedTuple):
 NO_SPAN = Span("<none>", 1, 1, 1, 1)
 
 
+class UsageError(Exception):
+    """Bad command-line input (a path that does not exist): exit status 2."""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     """A file's text with a line index for offset → (line, column) lookups."""
@@ -47,14 +51,6 @@ class SourceFile:
             starts.append(i + 1)
             i = find("\n", i + 1)
         return SourceFile(path, text, tuple(starts))
-
-    def line_text(self, line: int) -> str:
-        """The text of a 1-based line, without its newline."""
-        if line < 1 or line > len(self._line_starts):
-            return ""
-        start = self._line_starts[line - 1]
-        end = self.text.find("\n", start)
-        return self.text[start : end if end != -1 else len(self.text)]
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from csdsl import ast
 from csdsl.fmt import MAX_WIDTH, format_expr, format_file, format_text
-from csdsl.parser import parse_text
+from csdsl.syntax.parser import parse_text
 from tests.conftest import compile_text
 
 GOLDEN = Path(__file__).parent / "golden" / "fmt"

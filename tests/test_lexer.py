@@ -1,6 +1,6 @@
 """The fast lexer gives the parser exactly what lark's contextual lexer gives it.
 
-Each text is parsed twice, once through `csdsl.lexer.FastContextualLexer` and once
+Each text is parsed twice, once through `csdsl.syntax.lexer.FastContextualLexer` and once
 through lark's own lexer, and the outcomes must be identical: the same AST, the same
 spans, the same diagnostics, or the same syntax error at the same place.
 """
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csdsl import parser as P
+from csdsl.syntax import parser as P
 from csdsl.source import SourceFile
 from tests.test_spans import spans_of
 
@@ -25,7 +25,10 @@ FILES = sorted([*ROOT.glob("examples/spec/*.cs"), *ROOT.glob("tests/golden/*/*.c
 def _outcome(text: str, fast: bool) -> tuple[Any, ...]:
     source = SourceFile.of("a.cs", text)
     try:
-        decls, diagnostics = P._parse(source, text, 0, fast=fast)
+        try:
+            decls, diagnostics = P._parse_once(source, fast=fast)
+        except P.Fallback:  # the fast lexer declined: what the parser then does
+            decls, diagnostics = P._parse_once(source, fast=False)
     except P.UnexpectedInput as exc:
         return ("error", type(exc).__name__, getattr(exc, "pos_in_stream", None),
                 str(getattr(exc, "token", "")))
@@ -44,8 +47,23 @@ def test_same_outcome_on_every_spec_file(path: Path) -> None:
 def test_the_fast_lexer_is_used_on_valid_text(monkeypatch: pytest.MonkeyPatch) -> None:
     text = (ROOT / "examples" / "spec" / "rules_risk.cs").read_text(encoding="utf-8")
     monkeypatch.setattr(P, "_parser", lambda: pytest.fail("fell back to lark's lexer"))
-    decls, _ = P._parse(SourceFile.of("a.cs", text), text, 0)
-    assert len(decls) > 5
+    parsed, _ = P.parse_source(SourceFile.of("a.cs", text))
+    assert len(parsed.decls) > 5
+
+
+def test_no_fallbacks_on_the_examples_and_goldens() -> None:
+    """Every file that parses goes through the fast lexer alone: a lark upgrade that
+    broke it would show here as fallbacks, not as a silent slowdown."""
+    stats = P.ParseStats()
+    clean = 0
+    for path in FILES:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        _, diagnostics = P.parse_source(SourceFile.of(path.name, text), stats)
+        clean += not any(d.code in ("CS0100", "CS0101", "CS0102", "CS0104", "CS0107")
+                         for d in diagnostics)
+    assert stats.files == len(FILES) and clean > 50
+    assert stats.fallbacks == []
+    assert stats.recovered == len(FILES) - clean
 
 
 def test_generated_large_spec(tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csdsl.check import check
+from csdsl.semantic import analyze
 from csdsl.diagnostics import render_text
-from csdsl.parser import parse_text
+from csdsl.syntax.parser import parse_text
 
 from .test_compile import ALL_FORMS
 
@@ -40,7 +40,7 @@ def mutated(draw: st.DrawFn) -> str:
 
 def _front_end(text: str) -> list:
     parsed, diagnostics = parse_text("m.cs", text)
-    _, more = check([parsed])
+    _, more = analyze([parsed])
     everything = [*diagnostics, *more]
     render_text(everything, {"m.cs": text})  # rendering must not crash either
     return everything

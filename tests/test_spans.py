@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from csdsl.parser import parse_source
+from csdsl.syntax.parser import parse_source
 from csdsl.source import NO_SPAN, SourceFile, Span
 
 ROOT = Path(__file__).resolve().parent.parent

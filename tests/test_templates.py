@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csdsl.templates import _jinja_problems, _problems, _simple_reads
+from csdsl.semantic.templates import _jinja_problems, _problems, _simple_reads
 
 FIELDS = frozenset({"name", "arr", "renewal_date"})
 

@@ -22,10 +22,22 @@ from typing import Any
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import AccountData, Dataset
 from csdsl_runtime.dates import add_days
-from csdsl_runtime.stores.sql import CtaRecord, PlanRecord, TaskRecord
+from csdsl_runtime.records import CtaRecord, PlanRecord, TaskRecord
 from csdsl_runtime.templates import Renderer
+from csdsl_runtime.vocabulary import (
+    ACCOUNT_ID_ATTRIBUTE,
+    OBJECTIVE_CTA_TYPE,
+    RULE_TEMPLATE_ATTRIBUTES,
+    TEMPLATE_ROOTS,
+)
 
 DEFAULT_CTA_DAYS = 7
+
+# The template roots and `rule.` attributes, named once in the vocabulary (the compiler's
+# template checker reads the same tuples); unpacked here so that a change there fails
+# at import instead of building a different context.
+_ACCOUNT_ROOT, _RULE_ROOT, _ASOF_ROOT = TEMPLATE_ROOTS
+_RULE_NAME, _RULE_TITLE = RULE_TEMPLATE_ATTRIBUTES
 
 
 @dataclass(slots=True)
@@ -74,11 +86,11 @@ def template_context(
 ) -> dict[str, Any]:
     """The names a template may use: account.<field>, account.id, rule.name/title, asof."""
     values: dict[str, Any] = {f.name: account.fields.get(f.name) for f in schema.account}
-    values["id"] = account.id
+    values[ACCOUNT_ID_ATTRIBUTE] = account.id
     return {
-        "account": values,
-        "rule": {"name": rule.name, "title": rule.title or rule.name},
-        "asof": asof.isoformat(),
+        _ACCOUNT_ROOT: values,
+        _RULE_ROOT: {_RULE_NAME: rule.name, _RULE_TITLE: rule.title or rule.name},
+        _ASOF_ROOT: asof.isoformat(),
     }
 
 
@@ -161,7 +173,7 @@ class ActionBuilder:
             )
             objectives.append(CtaRecord(
                 rule=rule.name, account_id=account.id, action=index,
-                type=A.OBJECTIVE_CTA_TYPE, title=render(objective.title, context),
+                type=OBJECTIVE_CTA_TYPE, title=render(objective.title, context),
                 priority=objective.priority, owner=objective_owner, created=asof,
                 due=add_days(asof, objective.due, calendar), spec_hash=self.artifact.spec_hash,
                 reason=rule.reason, playbook=objective.playbook, plan=template.name,

@@ -21,8 +21,9 @@ from csdsl_runtime import artifact as A
 from csdsl_runtime.actions import ActionBuilder
 from csdsl_runtime.data import BadDataError, Dataset
 from csdsl_runtime.engines import Engine, Results
+from csdsl_runtime.records import CtaRecord, RunState
 from csdsl_runtime.report import RuleReport, RunReport
-from csdsl_runtime.stores.sql import CtaRecord, RunState, SqlStore
+from csdsl_runtime.stores.sql import SqlStore
 
 _BATCH = 1000
 """CTAs inserted per store round trip."""
@@ -131,14 +132,14 @@ class Runtime:
         success_accounts: dict[str, list[str]] = {}
         pending: dict[tuple[str, str], list[tuple[int, date]]] = {}
         for cta_id, name, account_id, created in state.pending_success:
-            rule = rules.get(name)
-            if rule is None or rule.success is None:
+            scored = rules.get(name)
+            if scored is None or scored.success is None:
                 continue
-            if asof > created + timedelta(days=rule.success.within):
+            if asof > created + timedelta(days=scored.success.within):
                 self.store.record_success(cta_id, False, asof)
                 reports[name].no_success += 1
                 continue
-            success_conditions[name] = rule.success.when
+            success_conditions[name] = scored.success.when
             success_accounts.setdefault(name, []).append(account_id)
             pending.setdefault((name, account_id), []).append((cta_id, created))
         if success_conditions:

@@ -4,6 +4,10 @@ They are added to the `csdsl` command line by the compiler package, and also for
 stand-alone `csdsl-runtime` command, for hosts that install only the runtime and run
 compiled artifacts. Exit statuses follow RUNTIME.md: 0 done, 1 spec or data errors,
 2 bad usage.
+
+A user's mistake never escapes as a bare `ValueError`: bad option values are argparse
+errors, and a command either prints its error and returns the status, or raises
+`UsageError`, which a command line reports as `csdsl: <message>` with status 2.
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from csdsl_runtime.dates import parse_date
+from csdsl_runtime.records import PLAN_STATUSES
 from csdsl_runtime.stores import DEFAULT_STORE_URL
 
 
-def _day(text: str) -> date:
+class UsageError(Exception):
+    """Bad usage that argparse cannot see; reported as `csdsl: <message>`, status 2."""
+
+
+def day_argument(text: str) -> date:
+    """An argparse `type` for YYYY-MM-DD options."""
     try:
         return parse_date(text)
     except ValueError:
@@ -40,7 +50,7 @@ def add_runtime_commands(sub: Any) -> None:
     p.add_argument("spec", metavar="SPEC", help="a spec directory, .cs files or a compiled .json")
     p.add_argument("--data", required=True, metavar="DIR",
                    help="a CSV data directory, or an SQLite/DuckDB file with the same tables")
-    p.add_argument("--as-of", required=True, type=_day, metavar="DATE", dest="asof")
+    p.add_argument("--as-of", required=True, type=day_argument, metavar="DATE", dest="asof")
     store_option(p)
     p.add_argument("--dry-run", action="store_true", help="store nothing; print what would happen")
     p.add_argument("--on-bad-data", choices=("fail", "skip"), default="fail",
@@ -68,20 +78,20 @@ def add_runtime_commands(sub: Any) -> None:
     p.add_argument("cta_id", type=int, metavar="CTA_ID")
     p.add_argument("--outcome", choices=("success", "not_valid"), required=True)
     p.add_argument("--reason", help="why (required with not_valid)")
-    p.add_argument("--date", type=_day, default=None, help="closing day (default: today)")
+    p.add_argument("--date", type=day_argument, default=None, help="closing day (default: today)")
     store_option(p)
     p.set_defaults(func=cmd_close)
 
     p = sub.add_parser("complete-task", help="mark a task done")
     p.add_argument("task_id", type=int, metavar="TASK_ID")
-    p.add_argument("--date", type=_day, default=None)
+    p.add_argument("--date", type=day_argument, default=None)
     store_option(p)
     p.set_defaults(func=cmd_complete_task)
 
     p = sub.add_parser("plan-status", help="change a success plan's status")
     p.add_argument("plan_id", type=int, metavar="PLAN_ID")
-    p.add_argument("status", choices=("active", "on_hold", "completed", "cancelled"))
-    p.add_argument("--date", type=_day, default=None)
+    p.add_argument("status", choices=PLAN_STATUSES)
+    p.add_argument("--date", type=day_argument, default=None)
     store_option(p)
     p.set_defaults(func=cmd_plan_status)
 
@@ -168,6 +178,10 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         report = runtime.run(args.asof, dry_run=args.dry_run, progress=_Bar(not args.quiet))
     except StoreError as exc:
         return _error(str(exc), 1)
+    except OverflowError:  # a due date or cooldown past 9999-12-31; the run was rolled back
+        raise UsageError(
+            f"--as-of {args.asof.isoformat()}: the dates of this run would be out of range"
+        ) from None
     finally:
         store.close()
     report.seconds["read_data"] = round(read_seconds, 3)
@@ -290,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "needs_artifact", False):
             return run_command(args, None)
         return int(args.func(args))
+    except UsageError as exc:
+        return _error(str(exc), 2)
     except KeyboardInterrupt:
         return _error("interrupted", 130)
     except BrokenPipeError:  # `csdsl-runtime ctas | head`: not an error

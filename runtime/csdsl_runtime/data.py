@@ -22,15 +22,15 @@ Value = Union[float, str, date, bool]
 class MetricSeries:
     """One metric of one account: one value per day, days ascending."""
 
-    days: array = field(default_factory=lambda: array("l"))
-    values: array = field(default_factory=lambda: array("d"))
+    days: array[int] = field(default_factory=lambda: array("l"))
+    values: array[float] = field(default_factory=lambda: array("d"))
 
 
 @dataclass(slots=True)
 class EventSeries:
     """The occurrences of one event for one account, days ascending."""
 
-    days: array = field(default_factory=lambda: array("l"))
+    days: array[int] = field(default_factory=lambda: array("l"))
     fields: list[dict[str, Value]] = field(default_factory=list)
 
 

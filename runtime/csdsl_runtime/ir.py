@@ -180,6 +180,8 @@ def _days_since(node: A.DaysSince) -> Evaluator:
 
         return since_event
     name = node.field
+    if name is None:  # neither a field nor an event: unknown, like a field without value
+        return lambda acc, asof, ev: None
 
     def since_field(acc: AccountData, asof: int, ev: Any) -> float | None:
         value = acc.fields.get(name)
@@ -209,10 +211,10 @@ def _arith(node: A.Arith) -> Evaluator:
     left, right = compile_expr(node.left), compile_expr(node.right)
 
     def arith(acc: AccountData, asof: int, ev: Any) -> float | None:
-        a = left(acc, asof, ev)
+        a: float | None = left(acc, asof, ev)
         if a is None:
             return None
-        b = right(acc, asof, ev)
+        b: float | None = right(acc, asof, ev)
         if b is None:
             return None
         if fn == "+":
@@ -298,8 +300,3 @@ _BUILDERS: dict[str, Callable[[Any], Evaluator]] = {
     "days_until": _days_until, "days_since": _days_since, "cmp": _compare,
     "arith": _arith, "neg": _neg, "in": _in, "and": _and, "or": _or, "not": _not,
 }
-
-
-def evaluate(node: Any, account: AccountData, asof: date) -> Any:
-    """Evaluate one IR node for one account as of a day (slow path: compiles each call)."""
-    return compile_expr(node)(account, asof.toordinal(), None)

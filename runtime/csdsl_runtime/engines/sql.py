@@ -21,7 +21,7 @@ in SQL text; literals are rendered by `_literal` (text quoted, numbers via `repr
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -31,6 +31,7 @@ import numpy as np
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
 from csdsl_runtime.engines import Results
+from csdsl_runtime.vocabulary import FieldType
 
 _SQL_TYPES = {"number": "DOUBLE", "text": "VARCHAR", "enum": "VARCHAR", "date": "INTEGER",
               "bool": "BOOLEAN"}
@@ -87,8 +88,10 @@ class SqlEngine:
             table = f"e{i}"
             names = {f.name: f"f{j}" for j, f in enumerate(event.fields)}
             self._events[event.name] = (table, names)
-            occurrences = [(k, a.events.get(event.name)) for k, a in enumerate(accounts)]
-            occurrences = [(k, s) for k, s in occurrences if s is not None and len(s.days)]
+            occurrences = [
+                (k, s) for k, a in enumerate(accounts)
+                if (s := a.events.get(event.name)) is not None and len(s.days)
+            ]
             acc = np.concatenate([np.full(len(s.days), k, dtype=np.int64)
                                   for k, s in occurrences]) if occurrences else \
                 np.zeros(0, dtype=np.int64)
@@ -137,10 +140,6 @@ class SqlEngine:
                     results[key] = {a: full.get(a) for a in wanted}
         return results
 
-    def sql(self, node: Any, asof: date) -> str:
-        """The SQL expression of one condition (for `--explain`-style debugging)."""
-        return _Translator(self, asof.toordinal()).expr(node)
-
 
 class _Translator:
     """Turns IR nodes into DuckDB expressions over `accounts a` as of one day."""
@@ -151,7 +150,9 @@ class _Translator:
         self.aliases = 0
 
     def expr(self, node: Any, event: tuple[str, dict[str, str]] | None = None) -> str:
-        method = getattr(self, f"_{node.op}")
+        method: Callable[[Any, tuple[str, dict[str, str]] | None], str] = getattr(
+            self, f"_{node.op}"
+        )
         return method(node, event)
 
     def _alias(self) -> str:
@@ -278,7 +279,7 @@ def _literal(lit: A.Lit) -> str:
     if lit.type == "bool":
         return "TRUE" if lit.value else "FALSE"
     if lit.type == "number":
-        value = float(lit.value)  # type: ignore[arg-type]
+        value = float(lit.value)
         if math.isnan(value):
             return "CAST('nan' AS DOUBLE)"
         if math.isinf(value):
@@ -313,7 +314,7 @@ def _concat(parts: list[Any], dtype: Any) -> Any:
 def _infer_schema(dataset: Dataset) -> A.DataSchema:
     """Column types from the values, for hosts that pass a data set without its schema."""
 
-    def kind(value: Any) -> str:
+    def kind(value: Any) -> FieldType:
         if isinstance(value, bool):
             return "bool"
         if isinstance(value, float | int):
@@ -322,9 +323,9 @@ def _infer_schema(dataset: Dataset) -> A.DataSchema:
             return "date"
         return "text"
 
-    fields: dict[str, str] = {}
+    fields: dict[str, FieldType] = {}
     metrics: dict[str, None] = {}
-    events: dict[str, dict[str, str]] = {}
+    events: dict[str, dict[str, FieldType]] = {}
     for account in dataset.accounts.values():
         for name, value in account.fields.items():
             fields.setdefault(name, kind(value))
@@ -335,10 +336,10 @@ def _infer_schema(dataset: Dataset) -> A.DataSchema:
                 for field_name, value in row.items():
                     found.setdefault(field_name, kind(value))
     return A.DataSchema(
-        account=tuple(A.AccountField(name=n, type=t) for n, t in fields.items()),  # type: ignore[arg-type]
+        account=tuple(A.AccountField(name=n, type=t) for n, t in fields.items()),
         metrics=tuple(A.Metric(name=n) for n in metrics),
         events=tuple(
-            A.Event(name=n, fields=tuple(A.AccountField(name=f, type=t)  # type: ignore[arg-type]
+            A.Event(name=n, fields=tuple(A.AccountField(name=f, type=t)
                                          for f, t in fs.items()))
             for n, fs in events.items()
         ),

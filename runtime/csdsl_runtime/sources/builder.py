@@ -125,11 +125,11 @@ class DatasetBuilder:
             raise SourceError(f"{file}: the first column must be `id`")
         columns: list[tuple[int, AccountField]] = []
         for i, name in enumerate(header[1:], start=1):
-            field = self._fields.get(name)
-            if field is None:
+            declared = self._fields.get(name)
+            if declared is None:
                 self.bad(file, 1, f"column `{name}` is not a declared account field")
             else:
-                columns.append((i, field))
+                columns.append((i, declared))
         for name in sorted(set(self._fields) - set(header)):  # not a silent "always unknown"
             self.bad(file, 1, f"no column for the declared account field `{name}` "
                               "(every account's value would be unknown)")

@@ -5,24 +5,28 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from csdsl_runtime.artifact import DataSchema
 from csdsl_runtime.data import Dataset
 from csdsl_runtime.sources.builder import DatasetBuilder, Located, SourceError
 from csdsl_runtime.sources.fast import read_metrics_fast
 
+if TYPE_CHECKING:
+    from _csv import Reader
+
 _TEAM = ["account_id", "role", "user"]
 _METRICS = ["account_id", "metric", "date", "value"]
 _POOLS = ["pool", "user"]
 
 
-def _rows(reader: Iterator[list[str]]) -> Iterator[Located]:
+def _rows(reader: Reader) -> Iterator[Located]:
     for row in reader:
         if row:  # a blank line is not a row
-            yield reader.line_num, row  # type: ignore[attr-defined]
+            yield reader.line_num, row
 
 
-def _open(path: Path) -> tuple[object, Iterator[list[str]], list[str]]:
+def _open(path: Path) -> tuple[TextIO, Reader, list[str]]:
     handle = path.open(newline="", encoding="utf-8-sig")
     reader = csv.reader(handle)
     header = [h.strip() for h in next(reader, [])]
@@ -45,7 +49,7 @@ def read_csv_dir(directory: Path, schema: DataSchema, fast: bool = True) -> Data
         label = str(path)
         try:
             handle, reader, header = _open(path)
-            with handle:  # type: ignore[attr-defined]
+            with handle:
                 rows = _rows(reader)
                 if name == "accounts":
                     builder.accounts(label, header, rows)

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 from array import array
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from csdsl_runtime.data import MetricSeries
 from csdsl_runtime.sources.builder import DatasetBuilder
+
+if TYPE_CHECKING:  # both optional: imported where used, and only if installed
+    import duckdb
+    import numpy as np
+    import numpy.typing as npt
 
 _NUMBER = r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?|-?\.[0-9]+([eE][-+]?[0-9]+)?"
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _ORDINAL_OF_EPOCH = 719163  # date(1970, 1, 1).toordinal()
 
 
-def _grouped(key, days) -> bool:  # type: ignore[no-untyped-def]
+def _grouped(key: npt.NDArray[np.int64], days: npt.NDArray[np.int64]) -> bool:
     """Each (account, metric) key in one run, its days strictly ascending."""
     import numpy as np
 
@@ -34,7 +40,7 @@ def _grouped(key, days) -> bool:  # type: ignore[no-untyped-def]
     return len(np.unique(runs)) == len(runs)
 
 
-def _enum(con, name: str, values: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+def _enum(con: duckdb.DuckDBPyConnection, name: str, values: list[str]) -> list[str]:
     """A DuckDB ENUM of `values`; returns them in code order (so code i is values[i])."""
     import numpy as np
 
@@ -101,8 +107,8 @@ def read_metrics_fast(path: Path, builder: DatasetBuilder) -> bool:
             return False  # a day twice: the row reader names the line
     starts = np.concatenate(([0], np.flatnonzero(key[1:] != key[:-1]) + 1))
     ends = np.append(starts[1:], len(key))
-    day_bytes = memoryview(np.ascontiguousarray(days)).cast("B")  # views, not copies
-    value_bytes = memoryview(np.ascontiguousarray(values)).cast("B")
+    day_bytes = np.ascontiguousarray(days).data.cast("B")  # views, not copies
+    value_bytes = np.ascontiguousarray(values).data.cast("B")
     for start, end, k in zip(starts.tolist(), ends.tolist(), key[starts].tolist(),
                              strict=True):
         series = MetricSeries(array("l"), array("d"))

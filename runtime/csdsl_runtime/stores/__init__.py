@@ -8,13 +8,8 @@ so that concurrent hosts cannot create duplicates.
 
 from __future__ import annotations
 
-from csdsl_runtime.stores.sql import (
-    CtaRecord,
-    PlanRecord,
-    SqlStore,
-    StoreError,
-    TaskRecord,
-)
+from csdsl_runtime.records import CtaRecord, PlanRecord, TaskRecord
+from csdsl_runtime.stores.sql import SqlStore, StoreError
 
 DEFAULT_STORE_URL = "sqlite:///csdsl.db"
 

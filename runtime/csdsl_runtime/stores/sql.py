@@ -9,134 +9,38 @@ duplicates. A run is one transaction: killed at any point, it leaves nothing beh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from csdsl_runtime.records import (
+    CTA_OUTCOMES,
+    OPEN_PLAN_STATUSES,
+    PLAN_STATUSES,
+    CtaRecord,
+    PlanRecord,
+    RunState,
+    TaskRecord,
+)
+
 SCHEMA_VERSION = 1
 
-PLAN_STATUSES = ("active", "on_hold", "completed", "cancelled")
-OPEN_PLAN_STATUSES = ("active", "on_hold")
-CTA_OUTCOMES = ("success", "not_valid", "resolved")
+_MAX_ID = 2**63 - 1
+"""Ids are 64-bit integers (BIGINT, SQLite's INTEGER): a larger number names no row."""
 
 
 class StoreError(Exception):
     """The store cannot be used (unreachable, newer schema, unknown id...)."""
 
 
-@dataclass(slots=True)
-class TaskRecord:
-    key: str
-    title: str
-    owner: str | None
-    type: str
-    priority: str
-    start: date
-    due: date
-    description: str | None = None
-    status: str = "open"
-    completed: date | None = None
-    id: int | None = None
-    cta_id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "key": self.key, "title": self.title, "owner": self.owner,
-            "type": self.type, "priority": self.priority, "description": self.description,
-            "start": self.start.isoformat(), "due": self.due.isoformat(),
-            "status": self.status,
-            "completed": self.completed.isoformat() if self.completed else None,
-        }
-
-
-@dataclass(slots=True)
-class CtaRecord:
-    rule: str
-    account_id: str
-    action: int
-    type: str
-    title: str
-    priority: str
-    owner: str | None
-    created: date
-    due: date
-    spec_hash: str
-    reason: str | None = None
-    playbook: str | None = None
-    plan: str | None = None
-    objective: str | None = None
-    status: str = "open"
-    outcome: str | None = None
-    outcome_reason: str | None = None
-    closed: date | None = None
-    success: bool | None = None
-    success_date: date | None = None
-    plan_id: int | None = None
-    id: int | None = None
-    tasks: list[TaskRecord] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        """The CTA object of `csdsl ctas --format json` (RUNTIME.md), tasks by due, key."""
-        tasks = sorted(self.tasks, key=lambda t: (t.due, t.key))
-        return {
-            "id": self.id, "rule": self.rule, "account_id": self.account_id,
-            "type": self.type, "title": self.title, "priority": self.priority,
-            "reason": self.reason, "owner": self.owner, "status": self.status,
-            "outcome": self.outcome, "outcome_reason": self.outcome_reason,
-            "created": self.created.isoformat(), "due": self.due.isoformat(),
-            "closed": self.closed.isoformat() if self.closed else None,
-            "playbook": self.playbook, "plan": self.plan, "plan_id": self.plan_id,
-            "objective": self.objective, "spec_hash": self.spec_hash,
-            "success": self.success,
-            "success_date": self.success_date.isoformat() if self.success_date else None,
-            "tasks": [t.to_json() for t in tasks],
-        }
-
-
-@dataclass(slots=True)
-class PlanRecord:
-    rule: str
-    account_id: str
-    action: int
-    plan: str
-    title: str
-    owner: str | None
-    created: date
-    due: date
-    spec_hash: str
-    status: str = "active"
-    closed: date | None = None
-    id: int | None = None
-    objectives: list[CtaRecord] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "rule": self.rule, "account_id": self.account_id,
-            "plan": self.plan, "title": self.title, "owner": self.owner,
-            "status": self.status, "created": self.created.isoformat(),
-            "due": self.due.isoformat(),
-            "closed": self.closed.isoformat() if self.closed else None,
-            "spec_hash": self.spec_hash,
-            "objectives": [o.to_json() for o in self.objectives],
-        }
-
-
-@dataclass(slots=True)
-class RunState:
-    """What the store knows before a run, for the rules being run."""
-
-    open_ctas: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    open_plans: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    last_closed: dict[tuple[str, str], date] = field(default_factory=dict)
-    # closed CTAs whose success is still undecided: (id, rule, account_id, created)
-    pending_success: list[tuple[int, str, str, date]] = field(default_factory=list)
-    pool_cursors: dict[str, int] = field(default_factory=dict)
-
-    def is_open(self, rule: str, account_id: str) -> bool:
-        key = (rule, account_id)
-        return key in self.open_ctas or key in self.open_plans
+def _schema_version(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # a row edited by hand
+        raise StoreError(
+            f"the store is damaged: its schema version `{text}` is not a number"
+        ) from None
 
 
 def _ddl(dialect: str) -> list[str]:
@@ -215,7 +119,7 @@ class SqlStore:
         cur.execute(self._sql(query), params)
         return cur
 
-    def _many(self, query: str, rows: list[Sequence[Any]]) -> None:
+    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.conn.cursor().executemany(self._sql(query), rows)
 
@@ -226,9 +130,19 @@ class SqlStore:
 
     @staticmethod
     def _read_day(value: Any) -> date | None:
-        if value is None or isinstance(value, date):
+        if value is None:
+            return None
+        return SqlStore._read_date(value)
+
+    @staticmethod
+    def _read_date(value: Any) -> date:
+        """A `NOT NULL` day column: a date (PostgreSQL) or its ISO text (SQLite)."""
+        if isinstance(value, date):
             return value
-        return date.fromisoformat(value)
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):  # a row edited by hand
+            raise StoreError(f"the store is damaged: `{value}` is not a date") from None
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[None]:
@@ -260,7 +174,7 @@ class SqlStore:
                     "INSERT INTO csdsl_meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-            elif int(row[0]) > SCHEMA_VERSION:
+            elif _schema_version(row[0]) > SCHEMA_VERSION:
                 raise StoreError(
                     f"the store was created by a newer csdsl (schema {row[0]}, this one "
                     f"knows {SCHEMA_VERSION}): upgrade csdsl-runtime"
@@ -321,7 +235,7 @@ class SqlStore:
             "WHERE success IS NULL AND plan_id IS NULL"
         ).fetchall():
             if rule in wanted:
-                state.pending_success.append((cta_id, rule, account_id, self._read_day(created)))
+                state.pending_success.append((cta_id, rule, account_id, self._read_date(created)))
         state.pool_cursors = dict(
             self._exec("SELECT pool, position FROM csdsl_pool_cursors").fetchall()
         )
@@ -336,10 +250,6 @@ class SqlStore:
             )
 
     # ------------------------------------------------------------ writing
-    def insert_cta(self, cta: CtaRecord, run_id: int | None = None) -> int | None:
-        """Insert a CTA and its tasks; None when one is already open (another host won)."""
-        return self.insert_ctas([cta], run_id)[0]
-
     def insert_ctas(self, ctas: Sequence[CtaRecord], run_id: int | None = None) -> list[int | None]:
         """Insert CTAs with their tasks in one batch; None for each one already open.
 
@@ -373,7 +283,7 @@ class SqlStore:
                 ids.append(None if found is None else int(found[0]))
                 if not cur.nextset():
                     break
-        tasks = []
+        tasks: list[tuple[int, TaskRecord]] = []
         for cta, cta_id in zip(ctas, ids, strict=True):
             if cta_id is not None:
                 cta.id = cta_id
@@ -446,6 +356,13 @@ class SqlStore:
         )
 
     # ------------------------------------------------------------ host operations
+    def _status(self, table: str, row_id: int) -> str | None:
+        """The status of a CTA, task or plan by id; None when there is none."""
+        if not -_MAX_ID - 1 <= row_id <= _MAX_ID:  # SQLite would refuse to look it up
+            return None
+        row = self._exec(f"SELECT status FROM csdsl_{table} WHERE id = ?", (row_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def close_cta(self, cta_id: int, outcome: str, day: date, reason: str | None = None) -> None:
         """Close one open CTA by hand with `success` or `not_valid` (with a reason)."""
         if outcome not in ("success", "not_valid"):
@@ -453,21 +370,21 @@ class SqlStore:
         if outcome == "not_valid" and not (reason or "").strip():
             raise StoreError("closing a CTA as `not_valid` needs a reason (why it was not valid)")
         with self.transaction():
-            row = self._exec("SELECT status FROM csdsl_ctas WHERE id = ?", (cta_id,)).fetchone()
-            if row is None:
+            status = self._status("ctas", cta_id)
+            if status is None:
                 raise StoreError(f"no CTA with id {cta_id}")
-            if row[0] != "open":
+            if status != "open":
                 raise StoreError(f"CTA {cta_id} is already closed")
             self.close_ctas([cta_id], outcome, day, reason)
 
     def complete_task(self, task_id: int, day: date) -> None:
         """Mark an open task done."""
         with self.transaction():
-            row = self._exec("SELECT status FROM csdsl_tasks WHERE id = ?", (task_id,)).fetchone()
-            if row is None:
+            status = self._status("tasks", task_id)
+            if status is None:
                 raise StoreError(f"no task with id {task_id}")
-            if row[0] != "open":
-                raise StoreError(f"task {task_id} is {row[0]}, not open")
+            if status != "open":
+                raise StoreError(f"task {task_id} is {status}, not open")
             self._exec(
                 "UPDATE csdsl_tasks SET status = 'done', completed = ? WHERE id = ?",
                 (self._day(day), task_id),
@@ -478,11 +395,11 @@ class SqlStore:
         if status not in PLAN_STATUSES:
             raise StoreError(f"unknown plan status `{status}`: use {', '.join(PLAN_STATUSES)}")
         with self.transaction():
-            row = self._exec("SELECT status FROM csdsl_plans WHERE id = ?", (plan_id,)).fetchone()
-            if row is None:
+            current = self._status("plans", plan_id)
+            if current is None:
                 raise StoreError(f"no plan with id {plan_id}")
-            if row[0] not in OPEN_PLAN_STATUSES:
-                raise StoreError(f"plan {plan_id} is already {row[0]}")
+            if current not in OPEN_PLAN_STATUSES:
+                raise StoreError(f"plan {plan_id} is already {current}")
             if status in OPEN_PLAN_STATUSES:
                 self._exec("UPDATE csdsl_plans SET status = ? WHERE id = ?", (status, plan_id))
             else:
@@ -496,15 +413,15 @@ class SqlStore:
         return CtaRecord(
             rule=rule, account_id=account_id, action=action, type=type_, title=title,
             priority=priority, reason=reason, owner=owner, status=status, outcome=outcome,
-            outcome_reason=outcome_reason, created=self._read_day(created),  # type: ignore[arg-type]
-            due=self._read_day(due),  # type: ignore[arg-type]
+            outcome_reason=outcome_reason, created=self._read_date(created),
+            due=self._read_date(due),
             closed=self._read_day(closed), playbook=playbook, plan=plan, plan_id=plan_id,
             objective=objective, spec_hash=spec_hash,
             success=None if success is None else bool(success),
             success_date=self._read_day(success_date), id=cta_id,
         )
 
-    def _tasks_of(self, ctas: dict[int, CtaRecord]) -> None:
+    def _tasks_of(self, ctas: Mapping[int | None, CtaRecord]) -> None:
         for row in self._exec(f"SELECT {_TASK_COLUMNS} FROM csdsl_tasks ORDER BY id").fetchall():
             (key, title, owner, type_, priority, start, due, description, status, completed,
              task_id, cta_id) = row
@@ -512,7 +429,7 @@ class SqlStore:
             if cta is not None:
                 cta.tasks.append(TaskRecord(
                     key=key, title=title, owner=owner, type=type_, priority=priority,
-                    start=self._read_day(start), due=self._read_day(due),  # type: ignore[arg-type]
+                    start=self._read_date(start), due=self._read_date(due),
                     description=description, status=status,
                     completed=self._read_day(completed), id=task_id, cta_id=cta_id,
                 ))
@@ -531,7 +448,7 @@ class SqlStore:
             f"SELECT {_CTA_COLUMNS} FROM csdsl_ctas{clause} ORDER BY id", params
         ).fetchall()
         ctas = {cta.id: cta for cta in map(self._cta, rows)}
-        self._tasks_of(ctas)  # type: ignore[arg-type]
+        self._tasks_of(ctas)
         return list(ctas.values())
 
     def list_plans(self) -> list[PlanRecord]:
@@ -542,8 +459,8 @@ class SqlStore:
              closed, plan_id) = row
             plans[plan_id] = PlanRecord(
                 rule=rule, account_id=account_id, action=action, plan=plan, title=title,
-                owner=owner, created=self._read_day(created),  # type: ignore[arg-type]
-                due=self._read_day(due), spec_hash=spec_hash,  # type: ignore[arg-type]
+                owner=owner, created=self._read_date(created),
+                due=self._read_date(due), spec_hash=spec_hash,
                 status=status, closed=self._read_day(closed), id=plan_id,
             )
         for cta in self.list_ctas():

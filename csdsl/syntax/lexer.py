@@ -28,6 +28,10 @@ class Fallback(Exception):
     """The fast lexer cannot tokenise this text the way lark would: use lark's lexer."""
 
 
+class NoMatch(Fallback):
+    """No terminal matches here: a syntax error, which lark's lexer reports."""
+
+
 _Entry = tuple["re.Pattern[str]", dict[str, dict[str, str]], frozenset[str], frozenset[str]]
 
 
@@ -97,13 +101,13 @@ class FastContextualLexer(Lexer):
                 blank = self.skip_re.match(text, pos, end)
                 if blank is not None and blank.end() == end:
                     return
-                raise Fallback("no terminal matches here")
+                raise NoMatch("no terminal matches here")
             type_ = found.lastgroup
             assert type_ is not None
             if type_ in ignore:  # only blanks and comments were left
                 if found.end() == end:
                     return
-                raise Fallback("no terminal matches here")
+                raise NoMatch("no terminal matches here")
             start, stop = found.span(type_)
             if start > pos:
                 newlines = count("\n", pos, start)

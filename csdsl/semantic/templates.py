@@ -15,9 +15,7 @@ from functools import lru_cache
 from csdsl.ast import Str
 from csdsl.diagnostics import Diagnostic, did_you_mean, error
 from csdsl.source import Span
-
-TEMPLATE_ROOTS = ("account", "rule", "asof")
-RULE_ATTRIBUTES = ("name", "title")
+from csdsl_runtime.vocabulary import ACCOUNT_ID_ATTRIBUTE, RULE_TEMPLATE_ATTRIBUTES, TEMPLATE_ROOTS
 _MARKERS = ("{{", "{%", "{#")
 _QUOTED = re.compile(r"'([^']*)'")  # Jinja quotes names in its messages; we use backticks
 
@@ -105,7 +103,8 @@ def _read_problem(root: str, attribute: str | None, fields: frozenset[str]) -> P
             return ("CS0501", f"`asof.{attribute}` is not available",
                     "`asof` is the evaluation day as YYYY-MM-DD text", None, attribute)
         return None
-    known = (*sorted(fields), "id") if root == "account" else RULE_ATTRIBUTES
+    known = (*sorted(fields), ACCOUNT_ID_ATTRIBUTE) if root == "account" \
+        else RULE_TEMPLATE_ATTRIBUTES
     if attribute is None:
         return ("CS0501", f"use `{root}.<attribute>`, not `{root}` alone",
                 f"`{root}` has: " + ", ".join(known), None, root)

@@ -7,32 +7,16 @@ and a "did you mean" when a declared name is close.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, did_you_mean, error
-from csdsl.resolve import FieldInfo, SymbolTable
+from csdsl.semantic.model import BOOL, DATE, NUMBER, TEXT, Field, Reference, Symbol, Type
+from csdsl.semantic.symbols import Declarations
+from csdsl.source import Span
+from csdsl_runtime.vocabulary import FUNCTIONS
 
-WINDOW_FUNCTIONS = ("avg", "sum", "min", "max")
-FUNCTIONS = (*WINDOW_FUNCTIONS, "count", "change", "days_until", "days_since")
-
-
-@dataclass(frozen=True, slots=True)
-class Type:
-    name: str  # number | text | date | bool | enum
-    values: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        return self.name
-
-
-NUMBER = Type("number")
-TEXT = Type("text")
-DATE = Type("date")
-BOOL = Type("bool")
-
-_LITERAL_TYPES = {
+_LITERAL_TYPES: dict[ast.LiteralKind, Type] = {
     "number": NUMBER, "percent": NUMBER, "duration": NUMBER, "date": DATE,
     "string": TEXT, "bool": BOOL,
 }
@@ -49,29 +33,49 @@ def _describe(expr: ast.Expr) -> str:
 
 
 class ConditionChecker:
-    """Types one condition; collects diagnostics rather than stopping at the first."""
+    """Types conditions; collects diagnostics rather than stopping at the first.
 
-    def __init__(self, symbols: SymbolTable, diagnostics: list[Diagnostic]) -> None:
+    It records what it learns: the type of every expression (by its span) and the symbol
+    every name resolves to, which lowering then reads instead of resolving again.
+    """
+
+    def __init__(self, symbols: Declarations, diagnostics: list[Diagnostic]) -> None:
         self.symbols = symbols
         self.diagnostics = diagnostics
-        self.event_scope: dict[str, FieldInfo] | None = None
+        self.event_scope: Mapping[str, Field] | None = None
+        self.event_name = ""
+        self.types: dict[Span, Type] = {}
+        self.references: list[Reference] = []
+        self.resolved: dict[Span, Symbol] = {}
 
-    def _err(self, code: str, node: object, message: str, *help_lines: str,
+    def _err(self, code: str, node: ast.Expr | ast.Name, message: str, *help_lines: str,
              suggestion: str | None = None) -> None:
         self.diagnostics.append(
-            error(code, node.span, message, *help_lines, suggestion=suggestion)  # type: ignore[attr-defined]
+            error(code, node.span, message, *help_lines, suggestion=suggestion)
         )
 
-    def check_condition(self, expr: ast.Expr) -> None:
-        """A `when`-like condition must be true or false."""
+    def _refer(self, name: ast.Name, qualified: str | None = None) -> None:
+        """Record that `name` names a declared symbol (`qualified`: an event field)."""
+        symbol = self.symbols.symbols.get(qualified or name.value)
+        if symbol is not None:
+            self.references.append(Reference(name.span, symbol))
+            self.resolved[name.span] = symbol
+
+    def check_condition(self, expr: ast.Expr) -> bool:
+        """A `when`-like condition must be true or false. True when it checked clean."""
+        before = len(self.diagnostics)
         t = self.type_of(expr)
         if t is not None and t.name != "bool":
             self._err("CS0305", expr, f"a condition must be true or false, found {_a(t)}",
                       "compare it, for example `usage > 10`")
+        return len(self.diagnostics) == before
 
     def type_of(self, expr: ast.Expr) -> Type | None:
         method: Callable[[ast.Expr], Type | None] = getattr(self, "_" + type(expr).__name__)
-        return method(expr)
+        found = method(expr)
+        if found is not None:
+            self.types[expr.span] = found
+        return found
 
     # -- leaves
     def _Literal(self, expr: ast.Literal) -> Type | None:
@@ -80,10 +84,13 @@ class ConditionChecker:
     def _NameRef(self, expr: ast.NameRef) -> Type | None:
         name = expr.name.value
         if self.event_scope is not None and name in self.event_scope:
-            return _field_type(self.event_scope[name])
+            self._refer(expr.name, f"{self.event_name}.{name}")
+            return self.event_scope[name].value_type
         kind = self.symbols.data_kind(name)
+        if kind is not None:
+            self._refer(expr.name)
         if kind == "field":
-            return _field_type(self.symbols.fields[name])
+            return self.symbols.fields[name].value_type
         if kind == "metric":
             return NUMBER
         if kind == "event":
@@ -112,6 +119,8 @@ class ConditionChecker:
     # -- data references used by functions and sugar
     def _expect_metric(self, name: ast.Name, what: str) -> bool:
         kind = self.symbols.data_kind(name.value)
+        if kind is not None:
+            self._refer(name)
         if kind == "metric":
             return True
         if kind == "event":
@@ -133,6 +142,8 @@ class ConditionChecker:
 
     def _expect_event(self, name: ast.Name, what: str) -> bool:
         kind = self.symbols.data_kind(name.value)
+        if kind is not None:
+            self._refer(name)
         if kind == "event":
             return True
         if kind == "metric":
@@ -168,7 +179,8 @@ class ConditionChecker:
                       f"condition in parentheses, as in `where ({func} ...)`")
             )
             return None
-        if func not in FUNCTIONS:
+        function = FUNCTIONS.get(func)
+        if function is None:
             self.diagnostics.append(
                 error("CS0209", expr.func.span, f"unknown function `{func}`",
                       "functions: " + ", ".join(FUNCTIONS),
@@ -178,28 +190,30 @@ class ConditionChecker:
                 if not isinstance(arg, ast.NameRef):
                     self.type_of(arg)
             return None
-        arity = 1 if func in ("days_until", "days_since") else 2
+        arity = len(function.args)
         if len(expr.args) != arity:
-            shape = f"{func}(name)" if arity == 1 else f"{func}(name, 30d)"
             self._err("CS0307", expr, f"`{func}` takes {arity} argument{'s' * (arity > 1)}, "
-                      f"got {len(expr.args)}", f"write `{shape}`")
+                      f"got {len(expr.args)}", f"write `{function.shape}`")
             return None
         target = expr.args[0]
         if not isinstance(target, ast.NameRef):
             self._err("CS0304", target, f"the first argument of `{func}` must be a name")
             return None
         name = target.name
-        if arity == 2:
+        if "window" in function.args:
             window = expr.args[1]
             if not (isinstance(window, ast.Literal) and window.kind == "duration"):
                 self._err("CS0304", window, f"the window of `{func}` must be a duration",
                           "write it as days or weeks, for example `30d` or `4w`")
-            elif window.value <= 0:
+            elif float(window.value) <= 0:
                 self._err("CS0308", window, "a window must be at least one day long")
-            if func == "count":
-                return NUMBER if self._expect_event(name, "`count`") else None
+            if function.args[0] == "event":
+                return NUMBER if self._expect_event(name, f"`{func}`") else None
             return NUMBER if self._expect_metric(name, f"`{func}`") else None
         kind = self.symbols.data_kind(name.value)
+        if kind is not None:
+            self._refer(name)
+        with_events = function.args[0] == "date_field_or_event"
         if kind == "field":
             if self.symbols.fields[name.value].type != "date":
                 self.diagnostics.append(
@@ -209,18 +223,18 @@ class ConditionChecker:
                 )
                 return None
             return NUMBER
-        if kind == "event" and func == "days_since":
+        if kind == "event" and with_events:
             return NUMBER
         if kind == "metric":
             self.diagnostics.append(
                 error("CS0304", name.span, f"`{func}` needs a date field"
-                      f"{' or an event' if func == 'days_since' else ''}; "
+                      f"{' or an event' if with_events else ''}; "
                       f"`{name.value}` is a metric")
             )
             return None
         if kind == "event":
             self.diagnostics.append(
-                error("CS0304", name.span, f"`days_until` needs a date field; "
+                error("CS0304", name.span, f"`{func}` needs a date field; "
                       f"`{name.value}` is an event",
                       f"`days_since({name.value})` counts days since its last occurrence")
             )
@@ -228,9 +242,9 @@ class ConditionChecker:
         if name.value in self.symbols.broken:
             return None
         dates = [n for n, f in self.symbols.fields.items() if f.type == "date"]
-        if func == "days_since":
+        if with_events:
             dates.extend(self.symbols.events)
-        what = "date field or event" if func == "days_since" else "date field"
+        what = "date field or event" if with_events else "date field"
         self.diagnostics.append(
             error("CS0201", name.span, f"unknown {what} `{name.value}`",
                   suggestion=did_you_mean(name.value, dates))
@@ -250,6 +264,8 @@ class ConditionChecker:
     def _NoActivity(self, expr: ast.NoActivity) -> Type | None:
         self._check_window(expr.window)
         kind = self.symbols.data_kind(expr.name.value)
+        if kind is not None:
+            self._refer(expr.name)
         if kind in ("event", "metric"):
             return BOOL
         if kind == "field":
@@ -270,14 +286,13 @@ class ConditionChecker:
         self._check_window(expr.window)
         ok = self._expect_event(expr.event, "`event ... within`")
         if expr.where is not None:
-            outer = self.event_scope
-            self.event_scope = (
-                self.symbols.events[expr.event.value].fields if ok else {}
-            )
+            outer, outer_name = self.event_scope, self.event_name
+            self.event_scope = self.symbols.events[expr.event.value].fields if ok else {}
+            self.event_name = expr.event.value
             try:
                 self.check_condition(expr.where)
             finally:
-                self.event_scope = outer
+                self.event_scope, self.event_name = outer, outer_name
         return BOOL
 
     # -- operators
@@ -324,7 +339,7 @@ class ConditionChecker:
         self._compatible(expr, expr.op, expr.left, left, expr.right, right)
         return BOOL
 
-    def _compatible(self, node: object, op: str, lexpr: ast.Expr, left: Type,
+    def _compatible(self, node: ast.Expr, op: str, lexpr: ast.Expr, left: Type,
                     rexpr: ast.Expr, right: Type) -> None:
         textual = ("text", "enum")
         if left.name in textual and right.name in textual:
@@ -377,12 +392,6 @@ def _arith_help(t: Type) -> str:
     if t.name == "date":
         return "count days with `days_until(...)` or `days_since(...)`"
     return ""
-
-
-def _field_type(info: FieldInfo) -> Type:
-    if info.type == "enum":
-        return Type("enum", info.values)
-    return Type(info.type)
 
 
 def _compare_help(left: Type, right: Type) -> str:

@@ -1,0 +1,714 @@
+"""The checks of a spec as a declared sequence of small passes that build the model.
+
+`analyze` declares every name (`symbols.declare`), then runs `PASSES` in order. Each
+pass reads the declarations and the model so far, appends its diagnostics, and returns
+the model with what it resolved. None stops at the first problem.
+
+- `resolve_playbooks`: tasks, their properties and `after`, schedules (cycles are errors)
+- `resolve_plans`: objectives, the playbooks they bring, cross-objective `after`, overshoot
+- `resolve_rules`: properties, actions, the playbook a rule applies
+- `type_conditions`: the type of every expression, the symbol of every name
+- `lower_conditions`: conditions that checked clean → IR, each node with its span
+- `check_usage`: playbooks and roles that nothing uses
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from csdsl import ast
+from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error, warning
+from csdsl.semantic.lower import Unresolved, lower
+from csdsl.semantic.model import (
+    Action,
+    Condition,
+    CtaAction,
+    Objective,
+    Owner,
+    OwnerChoice,
+    Plan,
+    PlanAction,
+    Playbook,
+    Reference,
+    Rule,
+    Schedule,
+    SpecModel,
+    SuccessCriterion,
+    Symbol,
+    Task,
+)
+from csdsl.semantic.schedule import build_graph, cycle_diagnostic, find_cycles, schedule
+from csdsl.semantic.symbols import Declarations, declare, reserved_name
+from csdsl.semantic.templates import check_template
+from csdsl.semantic.types import ConditionChecker
+from csdsl.source import Span
+from csdsl_runtime.vocabulary import (
+    CALENDARS,
+    CTA_TYPES,
+    DEFAULT_CALENDAR,
+    DEFAULT_PRIORITY,
+    DEFAULT_TASK_TYPE,
+    OBJECTIVE_CTA_TYPE,
+    PRIORITIES,
+    TASK_TYPES,
+    Calendar,
+    CtaType,
+    Priority,
+    TaskType,
+)
+
+Pass = Callable[[Declarations, SpecModel, list[Diagnostic]], SpecModel]
+
+
+def analyze(files: Sequence[ast.File]) -> tuple[SpecModel, list[Diagnostic]]:
+    """Declare, then run every pass: the model of a spec and every diagnostic."""
+    diagnostics: list[Diagnostic] = []
+    decls = declare(files, diagnostics)
+    model = SpecModel(fields=decls.fields, metrics=decls.metrics, events=decls.events,
+                      roles=decls.roles, symbols=decls.symbols)
+    for run in PASSES:
+        model = run(decls, model, diagnostics)
+    return model, diagnostics
+
+
+# ---------------------------------------------------------------- shared pieces
+
+
+@dataclass(slots=True)
+class _Scope:
+    """What resolving one declaration collects: diagnostics, references, new symbols."""
+
+    decls: Declarations
+    diagnostics: list[Diagnostic]
+    references: list[Reference] = field(default_factory=list)
+    symbols: dict[str, Symbol] = field(default_factory=dict)
+
+    def report(self, found: Diagnostic | Iterable[Diagnostic] | None) -> None:
+        if isinstance(found, Diagnostic):
+            self.diagnostics.append(found)
+        elif found is not None:
+            self.diagnostics.extend(found)
+
+    def refer(self, span: Span, symbol: Symbol | None) -> None:
+        if symbol is not None:
+            self.references.append(Reference(span, symbol))
+
+    def declare(self, symbol: Symbol) -> None:
+        self.symbols.setdefault(symbol.name, symbol)
+
+    def model(self, model: SpecModel, **resolved: object) -> SpecModel:
+        """The model with this pass's resolutions, references and symbols added."""
+        return dataclasses.replace(
+            model, references=(*model.references, *self.references),
+            symbols={**model.symbols, **self.symbols} if self.symbols else model.symbols,
+            **resolved,
+        )
+
+    # -- properties
+    def props(self, items: Iterable[object], where: str,
+              free: frozenset[str] = frozenset()) -> dict[str, ast.Prop]:
+        """Properties by key (each may be given once; a repeat shows both places); value
+        words, owner roles and templates checked, but for the keys in `free`."""
+        found: dict[str, ast.Prop] = {}
+        for item in items:
+            if not isinstance(item, ast.PROP_TYPES):
+                continue
+            if item.key in found:
+                self.report(error("CS0701", item.span, f"`{item.key}` is given twice in {where}",
+                                  "keep one",
+                                  related=(Related(found[item.key].span, "first given here"),)))
+                continue
+            found[item.key] = item
+            if item.key not in free:
+                self.value_words(item)
+        return found
+
+    def value_words(self, prop: ast.Prop) -> None:
+        match prop:
+            case ast.ForProp(value=names):
+                for name in names:
+                    self.word(name, (*CTA_TYPES, OBJECTIVE_CTA_TYPE), "CTA type")
+            case ast.OwnerProp(value=choices):
+                self.owner(choices)
+            case ast.TextProp(value=text):
+                self.template(text)
+            case ast.WordProp(key="type", value=name):
+                self.word(name, TASK_TYPES, "task type")
+            case ast.WordProp(key="priority", value=name):
+                self.word(name, PRIORITIES, "priority")
+            case ast.WordProp(key="calendar", value=name):
+                self.word(name, CALENDARS, "calendar")
+
+    def word(self, name: ast.Name, allowed: Sequence[str], what: str) -> bool:
+        if name.value in allowed:
+            return True
+        self.report(error("CS0212", name.span, f"unknown {what} `{name.value}`",
+                          f"{_plural(what)}: " + ", ".join(allowed),
+                          suggestion=did_you_mean(name.value, allowed)))
+        return False
+
+    def owner(self, choices: tuple[ast.OwnerChoice, ...]) -> None:
+        roles = self.decls.roles
+        for choice in choices:
+            if choice.kind != "role":
+                continue
+            if choice.name in roles:
+                self.refer(choice.span, self.decls.symbols.get(choice.name))
+            elif choice.name not in self.decls.broken:
+                self.report(error("CS0204", choice.span, f"unknown role `{choice.name}`",
+                                  "declare it with `role " + choice.name + "`, or write a user "
+                                  "in quotes or `pool NAME`",
+                                  suggestion=did_you_mean(choice.name, roles)))
+
+    def template(self, text: ast.Str | None) -> None:
+        if text is not None:
+            self.report(check_template(text, self.decls.fields))
+
+    def reserved(self, name: ast.Name, kind: str) -> None:
+        self.report(reserved_name(name, kind))
+
+    def playbook_ref(self, ref: ast.Name, playbooks: Mapping[str, Playbook]) -> Playbook | None:
+        """The playbook a `playbook NAME` names; an unknown one is an error."""
+        found = playbooks.get(ref.value)
+        if found is not None:
+            self.refer(ref.span, self.decls.symbols.get(ref.value))
+        elif ref.value not in self.decls.broken:  # a syntax error is reported already
+            self.report(error("CS0205", ref.span, f"unknown playbook `{ref.value}`",
+                              suggestion=did_you_mean(ref.value, self.decls.playbooks)))
+        return found
+
+    def playbook_for(self, playbook: Playbook, allowed: ast.ForProp | None, cta_type: str,
+                     at: ast.Name) -> None:
+        if allowed is None or cta_type in playbook.for_types:
+            return
+        self.report(error("CS0401", at.span,
+                          f"playbook `{playbook.name}` is not for {cta_type} CTAs",
+                          f"it is `for {', '.join(playbook.for_types)}`",
+                          related=(Related(allowed.span, "its `for` is here"),)))
+
+    def unknown_task(self, ref: ast.Ref, candidates: Iterable[str], where: str,
+                     help_text: str = "") -> None:
+        self.report(error("CS0207", ref.span, f"unknown task `{ref.text}` in {where}", help_text,
+                          suggestion=did_you_mean(ref.text, candidates)))
+
+    def schedule_or_cycle(self, tasks: list[Task], what: str, span_of: dict[str, Span],
+                          objective_after: dict[str, tuple[str, ...]] | None
+                          ) -> Schedule | None:
+        graph = build_graph(tasks, objective_after)
+        cycles = find_cycles(graph)
+        for cycle in cycles:
+            first = next(span_of[s] for s in cycle if s in span_of)
+            self.report(cycle_diagnostic(cycle, first, what))
+        return None if cycles else schedule(graph)
+
+
+def _plural(word: str) -> str:
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+
+
+def _text(value: ast.Str | None) -> str | None:
+    return value.value if value is not None else None
+
+
+def _prop_text(props: Mapping[str, ast.Prop], key: ast.TextKey) -> str | None:
+    prop = props.get(key)
+    return prop.value.value if isinstance(prop, ast.TextProp) else None
+
+
+def _prop_word(props: Mapping[str, ast.Prop], key: ast.WordKey) -> ast.Name | None:
+    prop = props.get(key)
+    return prop.value if isinstance(prop, ast.WordProp) else None
+
+
+def _prop_days(props: Mapping[str, ast.Prop], key: ast.DaysKey) -> int | None:
+    prop = props.get(key)
+    return prop.value.days if isinstance(prop, ast.DaysProp) else None
+
+
+def _owner(props: Mapping[str, ast.Prop]) -> Owner | None:
+    prop = props.get("owner")
+    if not isinstance(prop, ast.OwnerProp):
+        return None
+    return tuple(OwnerChoice(c.kind, c.name) for c in prop.value)
+
+
+def _priority(props: Mapping[str, ast.Prop]) -> Priority:
+    name = _prop_word(props, "priority")
+    return next((p for p in PRIORITIES if name is not None and p == name.value),
+                DEFAULT_PRIORITY)
+
+
+def _calendar(props: Mapping[str, ast.Prop]) -> Calendar:
+    name = _prop_word(props, "calendar")
+    return next((c for c in CALENDARS if name is not None and c == name.value),
+                DEFAULT_CALENDAR)
+
+
+def _task_type(props: Mapping[str, ast.Prop]) -> TaskType:
+    name = _prop_word(props, "type")
+    return next((t for t in TASK_TYPES if name is not None and t == name.value),
+                DEFAULT_TASK_TYPE)
+
+
+def _after_refs(task: ast.TaskDecl) -> tuple[ast.Ref, ...]:
+    return tuple(ref for prop in task.props if isinstance(prop, ast.AfterProp)
+                 for ref in prop.value)
+
+
+def _after_span(items: Iterable[object], name: ast.Name) -> Span:
+    """Where a cycle through this task or objective is reported: its `after`, or its name."""
+    for item in items:
+        if isinstance(item, ast.AfterProp):
+            return item.span
+    return name.span
+
+
+def _task(scope: _Scope, decl: ast.TaskDecl, key: str, after: tuple[str, ...],
+          objective: str | None, playbook: str | None) -> Task:
+    props = scope.props(decl.props, f"task `{decl.name.value}`")
+    day = props.get("day")
+    return Task(
+        key=key,
+        title=decl.title.value if decl.title else decl.name.value,
+        type=_task_type(props),
+        priority=_priority(props),
+        owner=_owner(props),
+        description=_prop_text(props, "description"),
+        day=day.value if isinstance(day, ast.DayProp) else 0,
+        duration=_prop_days(props, "duration") or 0,
+        after=after,
+        objective=objective,
+        playbook=playbook,
+        span=decl.name.span,
+    )
+
+
+def _members(scope: _Scope, items: Iterable[object], kind: str, where: str
+             ) -> dict[str, ast.TaskDecl]:
+    """Tasks by name, the first of each; a repeat is an error showing both."""
+    found: dict[str, ast.TaskDecl] = {}
+    for task in items:
+        if not isinstance(task, ast.TaskDecl):
+            continue
+        scope.reserved(task.name, kind)
+        if task.name.value in found:
+            scope.report(error("CS0200", task.name.span,
+                               f"{kind} `{task.name.value}` is declared twice in {where}",
+                               related=(Related(found[task.name.value].name.span,
+                                                "first declared here"),)))
+            continue
+        found[task.name.value] = task
+    return found
+
+
+# ---------------------------------------------------------------- playbooks
+
+
+def resolve_playbooks(decls: Declarations, model: SpecModel,
+                      diagnostics: list[Diagnostic]) -> SpecModel:
+    """Every playbook: its tasks with defaults, resolved `after`, and its schedule."""
+    scope = _Scope(decls, diagnostics)
+    playbooks: dict[str, Playbook] = {}
+    for name, decl in decls.playbooks.items():
+        playbooks[name] = _playbook(scope, decl)
+    return scope.model(model, playbooks=playbooks)
+
+
+def _playbook(scope: _Scope, decl: ast.PlaybookDecl) -> Playbook:
+    name = decl.name.value
+    partial = name in scope.decls.partial
+    props = scope.props(decl.items, f"playbook `{name}`")
+    scope.template(decl.title)
+    keys = _members(scope, decl.items, "task", f"playbook `{name}`")
+    for task in keys.values():
+        scope.declare(Symbol("task", f"{name}.{task.name.value}", task.name.span, None,
+                             _text(task.title)))
+    tasks = []
+    for task in keys.values():
+        scope.template(task.title)
+        after = []
+        for ref in _after_refs(task):
+            if ref.objective is None and ref.task.value in keys:
+                after.append(ref.task.value)
+                scope.refer(ref.span, scope.symbols.get(f"{name}.{ref.task.value}"))
+            elif not partial:  # in a declaration cut by a syntax error it may be lost
+                scope.unknown_task(
+                    ref, keys, f"playbook `{name}`",
+                    "`objective.task` names a task of another objective, only inside a plan"
+                    if ref.objective is not None else "")
+        tasks.append(_task(scope, task, task.name.value, tuple(after), None, name))
+    spans = {t.name.value: _after_span(t.props, t.name) for t in keys.values()}
+    sched = scope.schedule_or_cycle(tasks, f"playbook `{name}`", spans, None)
+    for_prop = props.get("for")
+    return Playbook(
+        name=name,
+        title=_text(decl.title),
+        description=_prop_text(props, "description"),
+        for_types=tuple(n.value for n in for_prop.value)
+        if isinstance(for_prop, ast.ForProp) else (),
+        calendar=_calendar(props),
+        tasks=tuple(tasks),
+        schedule=sched,
+        span=decl.name.span,
+    )
+
+
+# ---------------------------------------------------------------- plans
+
+
+def resolve_plans(decls: Declarations, model: SpecModel,
+                  diagnostics: list[Diagnostic]) -> SpecModel:
+    """Every plan: objectives, their tasks (own and from playbooks), the schedule."""
+    scope = _Scope(decls, diagnostics)
+    plans = {name: _plan(scope, decl, model.playbooks) for name, decl in decls.plans.items()}
+    return scope.model(model, plans=plans)
+
+
+@dataclass(slots=True)
+class _Member:
+    """A task of an objective: declared there, or brought by the objective's playbook."""
+
+    decl: ast.TaskDecl | None
+    name: ast.Name
+    from_playbook: Task | None
+
+
+def _plan(scope: _Scope, decl: ast.PlanDecl, playbooks: Mapping[str, Playbook]) -> Plan:
+    name = decl.name.value
+    where = f"plan `{name}`"
+    partial = name in scope.decls.partial
+    props = scope.props(decl.items, where, free=frozenset({"type"}))  # plan types are free
+    scope.template(decl.title)
+    objective_decls: dict[str, ast.ObjectiveDecl] = {}
+    for item in decl.items:
+        if isinstance(item, ast.ObjectiveDecl):
+            scope.reserved(item.name, "objective")
+            if item.name.value in objective_decls:
+                scope.report(error("CS0200", item.name.span,
+                                   f"objective `{item.name.value}` is declared twice in {where}",
+                                   related=(Related(objective_decls[item.name.value].name.span,
+                                                    "first declared here"),)))
+                continue
+            objective_decls[item.name.value] = item
+            scope.declare(Symbol("objective", f"{name}.{item.name.value}", item.name.span,
+                                 None, _text(item.title)))
+    # every objective's tasks, its own and those its playbook brings
+    members: dict[str, dict[str, _Member]] = {}
+    objectives: list[Objective] = []
+    for oname, odecl in objective_decls.items():
+        oprops = scope.props(odecl.items, f"objective `{oname}`")
+        scope.template(odecl.title)
+        tasks: dict[str, _Member] = {}
+        playbook_name = None
+        ref = _prop_word(oprops, "playbook")
+        if ref is not None:
+            playbook = scope.playbook_ref(ref, playbooks)
+            if playbook is not None:
+                playbook_name = playbook.name
+                for_prop = scope.decls.playbooks[playbook.name].items
+                scope.playbook_for(playbook, _for_prop(for_prop), OBJECTIVE_CTA_TYPE, ref)
+                for task in playbook.tasks:
+                    tasks[task.key] = _Member(None, ast.Name(task.key, task.span), task)
+        for item in odecl.items:
+            if isinstance(item, ast.TaskDecl):
+                scope.reserved(item.name, "task")
+                if item.name.value in tasks:
+                    first = tasks[item.name.value].name
+                    scope.report(error("CS0200", item.name.span,
+                                       f"task `{item.name.value}` is declared twice in "
+                                       f"objective `{oname}`",
+                                       related=(Related(first.span, "first declared here"),)))
+                    continue
+                scope.template(item.title)
+                tasks[item.name.value] = _Member(item, item.name, None)
+                scope.declare(Symbol("task", f"{name}.{oname}.{item.name.value}",
+                                     item.name.span, None, _text(item.title)))
+        members[oname] = tasks
+        after: list[str] = []
+        for prop in odecl.items:
+            if isinstance(prop, ast.AfterProp):
+                for oref in prop.value:
+                    if oref.objective is None and oref.task.value in objective_decls:
+                        after.append(oref.task.value)
+                        scope.refer(oref.span, scope.symbols.get(f"{name}.{oref.task.value}"))
+                    elif not partial:
+                        scope.report(error("CS0208", oref.span,
+                                           f"unknown objective `{oref.text}` in {where}",
+                                           "an objective's `after` names other objectives",
+                                           suggestion=did_you_mean(oref.text, objective_decls)))
+        title = _text(odecl.title)
+        objectives.append(Objective(
+            key=oname,
+            title=title or oname,
+            category=(c.value if (c := _prop_word(oprops, "category")) else None),
+            success=_prop_text(oprops, "success"),
+            description=_prop_text(oprops, "description"),
+            priority=_priority(oprops),
+            owner=_owner(oprops),
+            after=tuple(after),
+            playbook=playbook_name,
+            span=odecl.name.span,
+        ))
+    nodes: list[Task] = []
+    spans: dict[str, Span] = {}
+    all_keys = [f"{o}.{t}" for o, ts in members.items() for t in ts]
+    for oname, tasks in members.items():
+        for tname, member in tasks.items():
+            key = f"{oname}.{tname}"
+            if member.decl is None:  # from a playbook: its refs were checked with it
+                brought = member.from_playbook
+                assert brought is not None
+                after_keys = tuple(f"{oname}.{a}" for a in brought.after)
+                spans[key] = _after_span(objective_decls[oname].items, objective_decls[oname].name)
+                nodes.append(dataclasses.replace(brought, key=key, after=after_keys,
+                                                 objective=oname))
+                continue
+            after = []
+            for ref in _after_refs(member.decl):
+                if ref.objective is None:
+                    if ref.task.value in tasks:
+                        after.append(f"{oname}.{ref.task.value}")
+                        scope.refer(ref.span, _task_symbol(scope, name, oname, tasks[ref.task.value]))
+                        continue
+                    candidates = list(tasks)
+                elif ref.objective.value in members and ref.task.value in members[
+                    ref.objective.value
+                ]:
+                    after.append(ref.text)
+                    target = members[ref.objective.value][ref.task.value]
+                    scope.refer(ref.span, _task_symbol(scope, name, ref.objective.value, target))
+                    continue
+                else:
+                    candidates = all_keys
+                if partial:
+                    continue
+                missing = ref.objective is not None and ref.objective.value not in members
+                scope.unknown_task(
+                    ref, candidates, f"objective `{oname}`",
+                    f"{where} has no objective `{ref.objective.value}`"
+                    if missing and ref.objective is not None else "")
+            spans[key] = _after_span(member.decl.props, member.decl.name)
+            nodes.append(_task(scope, member.decl, key, tuple(after), oname, None))
+    for objective in objectives:
+        odecl = objective_decls[objective.key]
+        spans[f"objective {objective.key}"] = _after_span(odecl.items, odecl.name)
+    objective_after = {o.key: o.after for o in objectives}
+    sched = scope.schedule_or_cycle(nodes, where, spans, objective_after)
+    due = _prop_days(props, "due")
+    if sched is not None and due is not None and sched.length > due:
+        path = " → ".join(f"`{k}`" for k in sched.critical_path)
+        late = sched.length - due
+        scope.report(warning("CS0402", props["due"].span,
+                             f"the schedule of {where} ends on day {sched.length}, "
+                             f"{late} day{'s' if late != 1 else ''} after its due {due}d",
+                             f"critical path: {path}" if path else "",
+                             "shorten a task on that path, or move the plan's `due` out"))
+    plan_type = _prop_word(props, "type")
+    return Plan(
+        name=name,
+        title=_text(decl.title),
+        description=_prop_text(props, "description"),
+        type=plan_type.value if plan_type is not None else None,
+        owner=_owner(props),
+        due=due,
+        calendar=_calendar(props),
+        objectives=tuple(objectives),
+        tasks=tuple(nodes),
+        schedule=sched,
+        span=decl.name.span,
+    )
+
+
+def _for_prop(items: Iterable[object]) -> ast.ForProp | None:
+    return next((i for i in items if isinstance(i, ast.ForProp)), None)
+
+
+def _task_symbol(scope: _Scope, plan: str, objective: str, member: _Member) -> Symbol | None:
+    """The symbol of a plan task: its own declaration, or the playbook task it came from."""
+    if member.from_playbook is not None:
+        playbook = member.from_playbook.playbook
+        return scope.decls.symbols.get(f"{playbook}.{member.from_playbook.key}")
+    return scope.symbols.get(f"{plan}.{objective}.{member.name.value}")
+
+
+# ---------------------------------------------------------------- rules
+
+
+def resolve_rules(decls: Declarations, model: SpecModel,
+                  diagnostics: list[Diagnostic]) -> SpecModel:
+    """Every rule: properties with defaults, actions, the playbook it applies. Its
+    conditions are typed and lowered by the next passes."""
+    scope = _Scope(decls, diagnostics)
+    rules = {name: _rule(scope, decl, model.playbooks) for name, decl in decls.rules.items()}
+    return scope.model(model, rules=rules)
+
+
+_CONDITION_WORDS = {"when": "when", "close": "close when", "success": "success within"}
+
+
+def _rule(scope: _Scope, decl: ast.RuleDecl, playbooks: Mapping[str, Playbook]) -> Rule:
+    name = decl.name.value
+    where = f"rule `{name}`"
+    partial = name in scope.decls.partial
+    props = scope.props(decl.items, where)
+    conditions: dict[str, ast.Condition] = {}
+    actions: list[Action] = []
+    then_items: list[ast.Then] = []
+    for item in decl.items:
+        if isinstance(item, ast.Condition):
+            if item.key in conditions:
+                scope.report(error("CS0701", item.span, f"`{_CONDITION_WORDS[item.key]}` is "
+                                   f"given twice in {where}",
+                                   "combine the conditions with `and` or `or`",
+                                   related=(Related(conditions[item.key].span,
+                                                    "first given here"),)))
+                continue
+            conditions[item.key] = item
+            if item.within is not None and item.within.days <= 0:
+                scope.report(error("CS0308", item.within.span,
+                                   "a window must be at least one day long"))
+        elif isinstance(item, ast.Then):
+            then_items.append(item)
+            if item.kind == "cta":
+                ok = scope.word(item.target, CTA_TYPES, "CTA type")
+                scope.template(item.title)
+                cta_type: CtaType = next((t for t in CTA_TYPES if t == item.target.value),
+                                         CTA_TYPES[0])
+                if ok and item.title is not None:
+                    actions.append(CtaAction(cta_type, item.title.value))
+            elif item.target.value in scope.decls.plans:
+                scope.refer(item.target.span, scope.decls.symbols.get(item.target.value))
+                actions.append(PlanAction(item.target.value))
+            elif item.target.value not in scope.decls.broken:
+                scope.report(error("CS0206", item.target.span,
+                                   f"unknown plan `{item.target.value}`",
+                                   suggestion=did_you_mean(item.target.value,
+                                                           scope.decls.plans)))
+    if "when" not in conditions and not partial:
+        scope.report(error("CS0700", decl.name.span, f"{where} has no `when` condition",
+                           "add `when CONDITION`, for example `when usage drops 30% over 30d`"))
+    if not then_items and not partial:
+        scope.report(error("CS0702", decl.name.span, f"{where} has no `then` action",
+                           'add `then cta risk "Title"` or `then plan PLAN`'))
+    ref = _prop_word(props, "playbook")
+    if ref is not None:
+        playbook = scope.playbook_ref(ref, playbooks)
+        if playbook is not None:
+            ctas = [a for a in then_items if a.kind == "cta"]
+            if then_items and not ctas:
+                scope.report(error("CS0703", ref.span,
+                                   f"{where} applies playbook `{ref.value}` but opens no CTA",
+                                   "a playbook's tasks belong to a CTA: add `then cta TYPE "
+                                   "\"Title\"`"))
+            allowed = _for_prop(scope.decls.playbooks[playbook.name].items)
+            for action in ctas:
+                scope.playbook_for(playbook, allowed, action.target.value, ref)
+    enabled = props.get("enabled")
+    success = conditions.get("success")
+    when = conditions.get("when")
+    close = conditions.get("close")
+    return Rule(
+        name=name,
+        title=_text(decl.title),
+        description=_prop_text(props, "description"),
+        enabled=enabled.value if isinstance(enabled, ast.EnabledProp) else True,
+        when=Condition(when.expr.span) if when is not None else None,
+        actions=tuple(actions),
+        priority=_priority(props),
+        reason=_prop_text(props, "reason"),
+        owner=_owner(props),
+        due=_prop_days(props, "due"),
+        playbook=ref.value if ref is not None else None,
+        cooldown=_prop_days(props, "cooldown") or 0,
+        close_when=Condition(close.expr.span) if close is not None else None,
+        success=SuccessCriterion(success.within.days, Condition(success.expr.span))
+        if success is not None and success.within is not None else None,
+        span=decl.name.span,
+    )
+
+
+def _rule_conditions(decl: ast.RuleDecl) -> dict[str, ast.Expr]:
+    """The first `when`, `close when` and `success within` of a rule's declaration."""
+    found: dict[str, ast.Expr] = {}
+    for item in decl.items:
+        if isinstance(item, ast.Condition):
+            found.setdefault(item.key, item.expr)
+    return found
+
+
+def type_conditions(decls: Declarations, model: SpecModel,
+                    diagnostics: list[Diagnostic]) -> SpecModel:
+    """The type of every expression of every condition, and the symbol of every name."""
+    checker = ConditionChecker(decls, diagnostics)
+    for decl in decls.rules.values():
+        for expr in _rule_conditions(decl).values():
+            checker.check_condition(expr)
+    return dataclasses.replace(model, types=checker.types,
+                               references=(*model.references, *checker.references))
+
+
+def lower_conditions(decls: Declarations, model: SpecModel,
+                     diagnostics: list[Diagnostic]) -> SpecModel:
+    """Conditions that no error points into → IR, each node with its source span."""
+    resolved = {ref.span: ref.symbol for ref in model.references}
+    errors: dict[str, list[Span]] = {}
+    for d in diagnostics:
+        if d.is_error:
+            errors.setdefault(d.span.file, []).append(d.span)
+
+    def lowered(condition: Condition | None, expr: ast.Expr | None) -> Condition | None:
+        if condition is None or expr is None:
+            return condition
+        span = condition.span
+        if any(span.start <= e.start < span.end for e in errors.get(span.file, ())):
+            return condition
+        try:
+            return Condition(span, lower(expr, resolved))
+        except Unresolved:  # it names a declaration a syntax error dropped
+            return condition
+
+    rules = {}
+    for name, rule in model.rules.items():
+        exprs = _rule_conditions(decls.rules[name])
+        success = rule.success
+        if success is not None:
+            when = lowered(success.when, exprs.get("success"))
+            assert when is not None
+            success = SuccessCriterion(success.within, when)
+        rules[name] = dataclasses.replace(
+            rule, when=lowered(rule.when, exprs.get("when")),
+            close_when=lowered(rule.close_when, exprs.get("close")), success=success)
+    return dataclasses.replace(model, rules=rules)
+
+
+# ---------------------------------------------------------------- usage
+
+
+def check_usage(decls: Declarations, model: SpecModel,
+                diagnostics: list[Diagnostic]) -> SpecModel:
+    """Warnings for playbooks and roles that nothing names."""
+    if decls.incomplete:  # a use may sit in a declaration that did not parse
+        return model
+    used = {(r.symbol.kind, r.symbol.name) for r in model.references}
+    for name, playbook in model.playbooks.items():
+        if ("playbook", name) not in used:
+            diagnostics.append(
+                warning("CS0600", playbook.span, f"playbook `{name}` is never used",
+                        "apply it with `playbook " + name + "` in a rule or an objective"))
+    for name, role in model.roles.items():
+        if ("role", name) not in used:
+            diagnostics.append(warning("CS0601", role.span, f"role `{name}` is never used",
+                                       "name it in an `owner`, or remove it"))
+    return model
+
+
+PASSES: tuple[Pass, ...] = (
+    resolve_playbooks,
+    resolve_plans,
+    resolve_rules,
+    type_conditions,
+    lower_conditions,
+    check_usage,
+)

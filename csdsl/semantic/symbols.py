@@ -1,0 +1,218 @@
+"""The first pass: every declaration of every file of a spec, by kind and name.
+
+All files of a spec share one namespace. Account fields, metrics and events share the
+names a condition can read, so a clash among them is a duplicate too. The data
+declarations become model records here; playbooks, plans and rules are indexed for the
+passes that resolve them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from csdsl import ast
+from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error
+from csdsl.semantic.model import NUMBER, Event, Field, Metric, Role, Symbol
+from csdsl.source import Span
+from csdsl.syntax.keywords import RESERVED
+from csdsl_runtime.vocabulary import FIELD_TYPES, FieldType
+
+
+@dataclass(slots=True)
+class Declarations:
+    """The declarations of a spec, first of each name, for the passes to resolve."""
+
+    fields: dict[str, Field] = field(default_factory=dict)
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    playbooks: dict[str, ast.PlaybookDecl] = field(default_factory=dict)
+    plans: dict[str, ast.PlanDecl] = field(default_factory=dict)
+    rules: dict[str, ast.RuleDecl] = field(default_factory=dict)
+    symbols: dict[str, Symbol] = field(default_factory=dict)
+    # declared, but dropped (a syntax error, or a clash with a name of another kind):
+    # uses of these names are not reported again
+    broken: frozenset[str] = frozenset()
+    # kept in part around a syntax error: what is missing from them is not reported
+    partial: frozenset[str] = frozenset()
+
+    def data_kind(self, name: str) -> str | None:
+        """What a bare name in a condition is: field, metric, event, or None."""
+        if name in self.fields:
+            return "field"
+        if name in self.metrics:
+            return "metric"
+        if name in self.events:
+            return "event"
+        return None
+
+    @property
+    def incomplete(self) -> bool:
+        """Did a syntax error drop or cut any declaration?"""
+        return bool(self.broken or self.partial)
+
+
+def reserved_name(name: ast.Name, kind: str) -> Diagnostic | None:
+    """A declared name that is a reserved word (the contextual lexer lets some through)."""
+    if name.value not in RESERVED:
+        return None
+    return error(
+        "CS0100", name.span,
+        f"`{name.value}` is a reserved word and cannot be used as the name of "
+        f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}",
+        "words that open a declaration, clause or property are reserved; rename it",
+    )
+
+
+def _label(label: ast.Str | None) -> str | None:
+    return label.value if label is not None else None
+
+
+def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declarations:
+    """Collect declarations across files; report duplicates with both places."""
+    table = Declarations(broken=frozenset(n for f in files for n in f.broken),
+                         partial=frozenset(n for f in files for n in f.partial))
+    clashed: set[str] = set()
+
+    def duplicate(kind: str, name: ast.Name, first: Span,
+                  help_text: str = "names are shared by every file of a spec; "
+                  "rename one of them") -> None:
+        diagnostics.append(
+            error("CS0200", name.span, f"{kind} `{name.value}` is declared twice", help_text,
+                  related=(Related(first, "first declared here"),))
+        )
+
+    def claimer(shared: str) -> Callable[[str, ast.Name], bool]:
+        """A claim on one namespace: the first of a name wins; any other is a diagnostic."""
+        names: dict[str, tuple[str, Span]] = {}
+
+        def claim(kind: str, name: ast.Name) -> bool:
+            previous = names.get(name.value)
+            if previous is None:
+                names[name.value] = (kind, name.span)
+                return True
+            prev_kind, prev_span = previous
+            if prev_kind == kind:
+                duplicate(kind, name, prev_span)
+            else:
+                clashed.add(name.value)  # the second one is dropped: do not cascade
+                first = Related(prev_span, f"{prev_kind} `{name.value}` is declared here")
+                diagnostics.append(
+                    error("CS0200", name.span,
+                          f"{kind} `{name.value}` has the same name as {prev_kind} `{name.value}`",
+                          shared, related=(first,))
+                )
+            return False
+
+        return claim
+
+    # Every top-level declaration shares one namespace, whatever its kind; account
+    # fields, metrics and events also share the names a condition reads.
+    claim = claimer("every declaration of a spec shares one namespace; rename one of them")
+    claim_data = claimer("account fields, metrics and events share the names conditions read")
+
+    def check_reserved(name: ast.Name, kind: str) -> None:
+        found = reserved_name(name, kind)
+        if found is not None:
+            diagnostics.append(found)
+
+    def add(symbol: Symbol) -> None:
+        table.symbols.setdefault(symbol.name, symbol)
+
+    for file in files:
+        for decl in file.decls:
+            match decl:
+                case ast.AccountDecl():
+                    for f in decl.fields:
+                        check_reserved(f.name, "field")
+                        info = _field(f, diagnostics)
+                        if claim_data("account field", f.name):
+                            table.fields[f.name.value] = info
+                            add(Symbol("field", info.name, info.span, info.value_type))
+                case ast.MetricDecl():
+                    check_reserved(decl.name, "metric")
+                    if claim_data("metric", decl.name) and claim("metric", decl.name):
+                        metric = Metric(decl.name.value, _label(decl.label), decl.name.span)
+                        table.metrics[metric.name] = metric
+                        add(Symbol("metric", metric.name, metric.span, NUMBER, metric.label))
+                case ast.EventDecl():
+                    check_reserved(decl.name, "event")
+                    for f in decl.fields:
+                        check_reserved(f.name, "field")
+                    if claim_data("event", decl.name) and claim("event", decl.name):
+                        fields: dict[str, Field] = {}
+                        for f in decl.fields:
+                            info = _field(f, diagnostics)
+                            if f.name.value in fields:
+                                duplicate("event field", f.name, fields[f.name.value].span,
+                                          f"the fields of event `{decl.name.value}` need "
+                                          "distinct names")
+                            else:
+                                fields[f.name.value] = info
+                                add(Symbol("event_field", f"{decl.name.value}.{info.name}",
+                                           info.span, info.value_type))
+                        event = Event(decl.name.value, _label(decl.label), fields,
+                                      decl.name.span)
+                        table.events[event.name] = event
+                        add(Symbol("event", event.name, event.span, None, event.label))
+                case ast.RoleDecl():
+                    check_reserved(decl.name, "role")
+                    if claim("role", decl.name):
+                        role = Role(decl.name.value, _label(decl.label), decl.external,
+                                    decl.name.span)
+                        table.roles[role.name] = role
+                        add(Symbol("role", role.name, role.span, None, role.label))
+                case ast.PlaybookDecl():
+                    check_reserved(decl.name, "playbook")
+                    if claim("playbook", decl.name):
+                        table.playbooks[decl.name.value] = decl
+                        add(Symbol("playbook", decl.name.value, decl.name.span, None,
+                                   _label(decl.title)))
+                case ast.PlanDecl():
+                    check_reserved(decl.name, "plan")
+                    if claim("plan", decl.name):
+                        table.plans[decl.name.value] = decl
+                        add(Symbol("plan", decl.name.value, decl.name.span, None,
+                                   _label(decl.title)))
+                case ast.RuleDecl():
+                    check_reserved(decl.name, "rule")
+                    if claim("rule", decl.name):
+                        table.rules[decl.name.value] = decl
+                        add(Symbol("rule", decl.name.value, decl.name.span, None,
+                                   _label(decl.title)))
+    table.broken = table.broken | clashed
+    return table
+
+
+def _field(f: ast.FieldDecl, diagnostics: list[Diagnostic]) -> Field:
+    kind = f.type.kind
+    if kind == "enum":
+        values = tuple(v.value for v in f.type.values)
+        seen: dict[str, Span] = {}
+        for v in f.type.values:
+            if v.value in seen:
+                diagnostics.append(
+                    error("CS0200", v.span, f"enum value `\"{v.value}\"` is listed twice",
+                          "remove one of them",
+                          related=(Related(seen[v.value], "first listed here"),))
+                )
+            else:
+                seen[v.value] = v.span
+        return Field(f.name.value, "enum", values, f.name.span)
+    scalar = _SCALAR_TYPES.get(kind)
+    if scalar is None:
+        diagnostics.append(
+            error(
+                "CS0211",
+                f.type.span,
+                f"unknown type `{kind}`",
+                "field types are text, number, date, bool and enum(...)",
+                suggestion=did_you_mean(kind, FIELD_TYPES),
+            )
+        )
+        scalar = "text"
+    return Field(f.name.value, scalar, (), f.name.span)
+
+
+_SCALAR_TYPES: dict[str, FieldType] = {t: t for t in FIELD_TYPES if t != "enum"}

@@ -1,0 +1,130 @@
+"""The domain records a run creates and a host reads back: CTAs, tasks, success plans.
+
+Plain data, no SQL: the actions build them (`actions.ActionBuilder`), the stores write
+and read them (`stores.sql.SqlStore`), and `to_json` gives the objects of
+`csdsl ctas --format json` and `csdsl plans --format json` (RUNTIME.md). `RunState` is
+what a run needs to know about earlier runs before it acts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+PLAN_STATUSES: Final = ("active", "on_hold", "completed", "cancelled")
+OPEN_PLAN_STATUSES: Final = ("active", "on_hold")
+CTA_OUTCOMES: Final = ("success", "not_valid", "resolved")
+
+
+@dataclass(slots=True)
+class TaskRecord:
+    key: str
+    title: str
+    owner: str | None
+    type: str
+    priority: str
+    start: date
+    due: date
+    description: str | None = None
+    status: str = "open"
+    completed: date | None = None
+    id: int | None = None
+    cta_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "key": self.key, "title": self.title, "owner": self.owner,
+            "type": self.type, "priority": self.priority, "description": self.description,
+            "start": self.start.isoformat(), "due": self.due.isoformat(),
+            "status": self.status,
+            "completed": self.completed.isoformat() if self.completed else None,
+        }
+
+
+@dataclass(slots=True)
+class CtaRecord:
+    rule: str
+    account_id: str
+    action: int
+    type: str
+    title: str
+    priority: str
+    owner: str | None
+    created: date
+    due: date
+    spec_hash: str
+    reason: str | None = None
+    playbook: str | None = None
+    plan: str | None = None
+    objective: str | None = None
+    status: str = "open"
+    outcome: str | None = None
+    outcome_reason: str | None = None
+    closed: date | None = None
+    success: bool | None = None
+    success_date: date | None = None
+    plan_id: int | None = None
+    id: int | None = None
+    tasks: list[TaskRecord] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The CTA object of `csdsl ctas --format json` (RUNTIME.md), tasks by due, key."""
+        tasks = sorted(self.tasks, key=lambda t: (t.due, t.key))
+        return {
+            "id": self.id, "rule": self.rule, "account_id": self.account_id,
+            "type": self.type, "title": self.title, "priority": self.priority,
+            "reason": self.reason, "owner": self.owner, "status": self.status,
+            "outcome": self.outcome, "outcome_reason": self.outcome_reason,
+            "created": self.created.isoformat(), "due": self.due.isoformat(),
+            "closed": self.closed.isoformat() if self.closed else None,
+            "playbook": self.playbook, "plan": self.plan, "plan_id": self.plan_id,
+            "objective": self.objective, "spec_hash": self.spec_hash,
+            "success": self.success,
+            "success_date": self.success_date.isoformat() if self.success_date else None,
+            "tasks": [t.to_json() for t in tasks],
+        }
+
+
+@dataclass(slots=True)
+class PlanRecord:
+    rule: str
+    account_id: str
+    action: int
+    plan: str
+    title: str
+    owner: str | None
+    created: date
+    due: date
+    spec_hash: str
+    status: str = "active"
+    closed: date | None = None
+    id: int | None = None
+    objectives: list[CtaRecord] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "rule": self.rule, "account_id": self.account_id,
+            "plan": self.plan, "title": self.title, "owner": self.owner,
+            "status": self.status, "created": self.created.isoformat(),
+            "due": self.due.isoformat(),
+            "closed": self.closed.isoformat() if self.closed else None,
+            "spec_hash": self.spec_hash,
+            "objectives": [o.to_json() for o in self.objectives],
+        }
+
+
+@dataclass(slots=True)
+class RunState:
+    """What the store knows before a run, for the rules being run."""
+
+    open_ctas: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    open_plans: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    last_closed: dict[tuple[str, str], date] = field(default_factory=dict)
+    # closed CTAs whose success is still undecided: (id, rule, account_id, created)
+    pending_success: list[tuple[int, str, str, date]] = field(default_factory=list)
+    pool_cursors: dict[str, int] = field(default_factory=dict)
+
+    def is_open(self, rule: str, account_id: str) -> bool:
+        key = (rule, account_id)
+        return key in self.open_ctas or key in self.open_plans
