@@ -29,7 +29,16 @@ _EXPORTS = {
     "Symbol": "csdsl.semantic.model",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Diagnostic",
+    "Severity",
+    "Span",
+    "SpecModel",
+    "Symbol",
+    "check_spec",
+    "compile_spec",
+    "format_text",
+]
 
 if TYPE_CHECKING:
     from csdsl.diagnostics import Diagnostic, Severity

@@ -7,8 +7,8 @@ keep their source order, so the formatter can print them back with their comment
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import typing
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 from csdsl.source import NO_SPAN, Span

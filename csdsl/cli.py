@@ -167,7 +167,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         return _status(result, strict=False)
     item = graph.find(artifact, args.name)
     if item is None:
-        names = [p.name for p in (*artifact.playbooks, *artifact.plans)]
+        names = [p.name for p in artifact.playbooks] + [p.name for p in artifact.plans]
         hint = did_you_mean(args.name, names)
         sys.stderr.write(
             f"csdsl: no playbook or plan named `{args.name}`"

@@ -87,13 +87,16 @@ def _quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-def _header_end(decl: object) -> int:
+_Block = ast.Decl | ast.TaskDecl | ast.ObjectiveDecl
+
+
+def _header_end(decl: _Block) -> int:
     """The source line of the last token before a declaration's `{`."""
-    title = getattr(decl, "title", None) or getattr(decl, "label", None)
-    if title is not None:
-        return title.span.end_line
-    name = getattr(decl, "name", None)
-    return name.span.end_line if name is not None else decl.span.line  # type: ignore[attr-defined]
+    if isinstance(decl, ast.AccountDecl):
+        return decl.span.line
+    title = decl.label if isinstance(decl, ast.MetricDecl | ast.EventDecl | ast.RoleDecl) \
+        else decl.title
+    return (title or decl.name).span.end_line
 
 
 def _with_label(words: str, label: ast.Str | None) -> str:
@@ -178,7 +181,8 @@ class _Printer:
             return True
         return isinstance(decl, ast.EventDecl) and self._braceless(decl, decl.fields)
 
-    def _braceless(self, node: ast.EventDecl | ast.TaskDecl, members: tuple) -> bool:
+    def _braceless(self, node: ast.EventDecl | ast.TaskDecl, members: tuple[object, ...]
+                   ) -> bool:
         """An event or task with no members is written without braces (unless commented)."""
         if members:
             return False
@@ -212,14 +216,14 @@ class _Printer:
                 raise TypeError(f"not a declaration: {decl!r}")
 
     def maybe_block(self, indent: str, header: str, node: ast.EventDecl | ast.TaskDecl,
-                    members: tuple) -> None:
+                    members: tuple[object, ...]) -> None:
         if self._braceless(node, members):
             self.line(indent, header, node.span.line, node.span.end_line)
         else:
             self.block(indent, header, node, members)
 
-    def block(self, indent: str, header: str, node: object, members: Sequence[object]) -> None:
-        span = node.span  # type: ignore[attr-defined]
+    def block(self, indent: str, header: str, node: _Block, members: Sequence[object]) -> None:
+        span = node.span
         self.line(indent, header + " {", span.line, _header_end(node))
         self.blank_ok = False
         inner = indent + INDENT

@@ -12,10 +12,9 @@ from csdsl_runtime.dates import add_days
 
 
 def find(artifact: Artifact, name: str) -> Playbook | Plan | None:
-    for item in (*artifact.playbooks, *artifact.plans):
-        if item.name == name:
-            return item
-    return None
+    """The playbook or plan of that name."""
+    items: list[Playbook | Plan] = [*artifact.playbooks, *artifact.plans]
+    return next((item for item in items if item.name == name), None)
 
 
 def _label(text: str) -> str:

@@ -51,10 +51,10 @@ class _Lowering:
                     return C.Lit("bool", bool(value), span)
                 return C.Lit("number", float(value), span)
             case ast.NameRef(name=name):
-                kind = self.kind(name)
-                if kind == "event_field":
+                symbol_kind = self.kind(name)
+                if symbol_kind == "event_field":
                     return C.EventFieldRef(name.value, span)
-                if kind == "metric":
+                if symbol_kind == "metric":
                     return C.Latest(name.value, span)
                 return C.FieldRef(name.value, span)
             case ast.Call(func=func, args=args):
@@ -92,8 +92,8 @@ class _Lowering:
                     return C.Compare("==", C.Count(name.value, window.days, span), zero, span)
                 return C.Compare("==", C.Window("sum", name.value, window.days, span), zero, span)
             case ast.EventWithin(event=event, window=window, where=where):
-                inner = self.lower(where) if where is not None else None
-                return C.Exists(event.value, window.days, inner, span)
+                condition = self.lower(where) if where is not None else None
+                return C.Exists(event.value, window.days, condition, span)
             case ast.BoolOp(op=op, args=args):
                 lowered: list[C.Cond] = []
                 for arg in args:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error, warning
@@ -82,8 +83,12 @@ class _Scope:
 
     decls: Declarations
     diagnostics: list[Diagnostic]
+    known: Mapping[str, Symbol] = field(default_factory=dict)  # the model's, so far
     references: list[Reference] = field(default_factory=list)
     symbols: dict[str, Symbol] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> Symbol | None:
+        return self.symbols.get(name) or self.known.get(name)
 
     def report(self, found: Diagnostic | Iterable[Diagnostic] | None) -> None:
         if isinstance(found, Diagnostic):
@@ -98,7 +103,7 @@ class _Scope:
     def declare(self, symbol: Symbol) -> None:
         self.symbols.setdefault(symbol.name, symbol)
 
-    def model(self, model: SpecModel, **resolved: object) -> SpecModel:
+    def model(self, model: SpecModel, **resolved: Any) -> SpecModel:
         """The model with this pass's resolutions, references and symbols added."""
         return dataclasses.replace(
             model, references=(*model.references, *self.references),
@@ -309,7 +314,7 @@ def _members(scope: _Scope, items: Iterable[object], kind: str, where: str
 def resolve_playbooks(decls: Declarations, model: SpecModel,
                       diagnostics: list[Diagnostic]) -> SpecModel:
     """Every playbook: its tasks with defaults, resolved `after`, and its schedule."""
-    scope = _Scope(decls, diagnostics)
+    scope = _Scope(decls, diagnostics, model.symbols)
     playbooks: dict[str, Playbook] = {}
     for name, decl in decls.playbooks.items():
         playbooks[name] = _playbook(scope, decl)
@@ -332,7 +337,7 @@ def _playbook(scope: _Scope, decl: ast.PlaybookDecl) -> Playbook:
         for ref in _after_refs(task):
             if ref.objective is None and ref.task.value in keys:
                 after.append(ref.task.value)
-                scope.refer(ref.span, scope.symbols.get(f"{name}.{ref.task.value}"))
+                scope.refer(ref.task.span, scope.lookup(f"{name}.{ref.task.value}"))
             elif not partial:  # in a declaration cut by a syntax error it may be lost
                 scope.unknown_task(
                     ref, keys, f"playbook `{name}`",
@@ -361,7 +366,7 @@ def _playbook(scope: _Scope, decl: ast.PlaybookDecl) -> Playbook:
 def resolve_plans(decls: Declarations, model: SpecModel,
                   diagnostics: list[Diagnostic]) -> SpecModel:
     """Every plan: objectives, their tasks (own and from playbooks), the schedule."""
-    scope = _Scope(decls, diagnostics)
+    scope = _Scope(decls, diagnostics, model.symbols)
     plans = {name: _plan(scope, decl, model.playbooks) for name, decl in decls.plans.items()}
     return scope.model(model, plans=plans)
 
@@ -382,18 +387,19 @@ def _plan(scope: _Scope, decl: ast.PlanDecl, playbooks: Mapping[str, Playbook]) 
     props = scope.props(decl.items, where, free=frozenset({"type"}))  # plan types are free
     scope.template(decl.title)
     objective_decls: dict[str, ast.ObjectiveDecl] = {}
-    for item in decl.items:
-        if isinstance(item, ast.ObjectiveDecl):
-            scope.reserved(item.name, "objective")
-            if item.name.value in objective_decls:
-                scope.report(error("CS0200", item.name.span,
-                                   f"objective `{item.name.value}` is declared twice in {where}",
-                                   related=(Related(objective_decls[item.name.value].name.span,
+    for member in decl.items:
+        if isinstance(member, ast.ObjectiveDecl):
+            scope.reserved(member.name, "objective")
+            if member.name.value in objective_decls:
+                scope.report(error("CS0200", member.name.span,
+                                   f"objective `{member.name.value}` is declared twice in "
+                                   f"{where}",
+                                   related=(Related(objective_decls[member.name.value].name.span,
                                                     "first declared here"),)))
                 continue
-            objective_decls[item.name.value] = item
-            scope.declare(Symbol("objective", f"{name}.{item.name.value}", item.name.span,
-                                 None, _text(item.title)))
+            objective_decls[member.name.value] = member
+            scope.declare(Symbol("objective", f"{name}.{member.name.value}", member.name.span,
+                                 None, _text(member.title)))
     # every objective's tasks, its own and those its playbook brings
     members: dict[str, dict[str, _Member]] = {}
     objectives: list[Objective] = []
@@ -432,7 +438,7 @@ def _plan(scope: _Scope, decl: ast.PlanDecl, playbooks: Mapping[str, Playbook]) 
                 for oref in prop.value:
                     if oref.objective is None and oref.task.value in objective_decls:
                         after.append(oref.task.value)
-                        scope.refer(oref.span, scope.symbols.get(f"{name}.{oref.task.value}"))
+                        scope.refer(oref.task.span, scope.lookup(f"{name}.{oref.task.value}"))
                     elif not partial:
                         scope.report(error("CS0208", oref.span,
                                            f"unknown objective `{oref.text}` in {where}",
@@ -455,10 +461,10 @@ def _plan(scope: _Scope, decl: ast.PlanDecl, playbooks: Mapping[str, Playbook]) 
     spans: dict[str, Span] = {}
     all_keys = [f"{o}.{t}" for o, ts in members.items() for t in ts]
     for oname, tasks in members.items():
-        for tname, member in tasks.items():
+        for tname, task_member in tasks.items():
             key = f"{oname}.{tname}"
-            if member.decl is None:  # from a playbook: its refs were checked with it
-                brought = member.from_playbook
+            if task_member.decl is None:  # from a playbook: its refs were checked with it
+                brought = task_member.from_playbook
                 assert brought is not None
                 after_keys = tuple(f"{oname}.{a}" for a in brought.after)
                 spans[key] = _after_span(objective_decls[oname].items, objective_decls[oname].name)
@@ -466,31 +472,31 @@ def _plan(scope: _Scope, decl: ast.PlanDecl, playbooks: Mapping[str, Playbook]) 
                                                  objective=oname))
                 continue
             after = []
-            for ref in _after_refs(member.decl):
-                if ref.objective is None:
-                    if ref.task.value in tasks:
-                        after.append(f"{oname}.{ref.task.value}")
-                        scope.refer(ref.span, _task_symbol(scope, name, oname, tasks[ref.task.value]))
+            for task_ref in _after_refs(task_member.decl):
+                other = task_ref.objective
+                if other is None:
+                    if task_ref.task.value in tasks:
+                        after.append(f"{oname}.{task_ref.task.value}")
+                        scope.refer(task_ref.task.span, _task_symbol(scope, name, oname,
+                                                                     tasks[task_ref.task.value]))
                         continue
                     candidates = list(tasks)
-                elif ref.objective.value in members and ref.task.value in members[
-                    ref.objective.value
-                ]:
-                    after.append(ref.text)
-                    target = members[ref.objective.value][ref.task.value]
-                    scope.refer(ref.span, _task_symbol(scope, name, ref.objective.value, target))
+                elif other.value in members and task_ref.task.value in members[other.value]:
+                    after.append(task_ref.text)
+                    target = members[other.value][task_ref.task.value]
+                    scope.refer(other.span, scope.lookup(f"{name}.{other.value}"))
+                    scope.refer(task_ref.task.span, _task_symbol(scope, name, other.value, target))
                     continue
                 else:
                     candidates = all_keys
                 if partial:
                     continue
-                missing = ref.objective is not None and ref.objective.value not in members
                 scope.unknown_task(
-                    ref, candidates, f"objective `{oname}`",
-                    f"{where} has no objective `{ref.objective.value}`"
-                    if missing and ref.objective is not None else "")
-            spans[key] = _after_span(member.decl.props, member.decl.name)
-            nodes.append(_task(scope, member.decl, key, tuple(after), oname, None))
+                    task_ref, candidates, f"objective `{oname}`",
+                    f"{where} has no objective `{other.value}`"
+                    if other is not None and other.value not in members else "")
+            spans[key] = _after_span(task_member.decl.props, task_member.decl.name)
+            nodes.append(_task(scope, task_member.decl, key, tuple(after), oname, None))
     for objective in objectives:
         odecl = objective_decls[objective.key]
         spans[f"objective {objective.key}"] = _after_span(odecl.items, odecl.name)
@@ -529,8 +535,8 @@ def _task_symbol(scope: _Scope, plan: str, objective: str, member: _Member) -> S
     """The symbol of a plan task: its own declaration, or the playbook task it came from."""
     if member.from_playbook is not None:
         playbook = member.from_playbook.playbook
-        return scope.decls.symbols.get(f"{playbook}.{member.from_playbook.key}")
-    return scope.symbols.get(f"{plan}.{objective}.{member.name.value}")
+        return scope.lookup(f"{playbook}.{member.from_playbook.key}")
+    return scope.lookup(f"{plan}.{objective}.{member.name.value}")
 
 
 # ---------------------------------------------------------------- rules
@@ -540,7 +546,7 @@ def resolve_rules(decls: Declarations, model: SpecModel,
                   diagnostics: list[Diagnostic]) -> SpecModel:
     """Every rule: properties with defaults, actions, the playbook it applies. Its
     conditions are typed and lowered by the next passes."""
-    scope = _Scope(decls, diagnostics)
+    scope = _Scope(decls, diagnostics, model.symbols)
     rules = {name: _rule(scope, decl, model.playbooks) for name, decl in decls.rules.items()}
     return scope.model(model, rules=rules)
 

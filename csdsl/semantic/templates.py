@@ -16,6 +16,7 @@ from csdsl.ast import Str
 from csdsl.diagnostics import Diagnostic, did_you_mean, error
 from csdsl.source import Span
 from csdsl_runtime.vocabulary import ACCOUNT_ID_ATTRIBUTE, RULE_TEMPLATE_ATTRIBUTES, TEMPLATE_ROOTS
+
 _MARKERS = ("{{", "{%", "{#")
 _QUOTED = re.compile(r"'([^']*)'")  # Jinja quotes names in its messages; we use backticks
 

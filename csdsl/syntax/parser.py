@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -34,6 +34,7 @@ from csdsl.diagnostics import Diagnostic, Related, error
 from csdsl.source import SourceFile, Span
 from csdsl.syntax.keywords import DECLARATION_WORDS, RESERVED
 from csdsl.syntax.lexer import Fallback, FastContextualLexer, NoMatch
+from csdsl_runtime.vocabulary import ArithOp, Comparison
 
 _TOKEN_WORDS = {
     "NAME": "a name",
@@ -110,7 +111,19 @@ class _Context:
 _CONTEXT: ContextVar[_Context] = ContextVar("csdsl_parse")
 
 
-class _Builder(Transformer):
+class _Positioned(Protocol):
+    """A lark token as this parser sees it: lark always sets its positions here (its
+    stubs call them optional)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start_pos: int
+    end_pos: int
+
+
+class _Builder(Transformer[Token, Any]):
     """Builds our AST while lark parses (an embedded LALR transformer: no lark tree).
 
     The grammar keeps every token (`keep_all_tokens`), so each callback sees its
@@ -127,27 +140,29 @@ class _Builder(Transformer):
         if last is None:
             last = next(c for c in reversed(children) if c is not None)
         if isinstance(first, Token):
-            line, column, start = first.line, first.column, first.start_pos
+            head = cast(_Positioned, first)
+            line, column, start = head.line, head.column, head.start_pos
         else:
             line, column, start = first.span.line, first.span.column, first.span.start
         if isinstance(last, Token):
-            return Span(path, line, column, last.end_line, last.end_column, start, last.end_pos)
+            tail = cast(_Positioned, last)
+            return Span(path, line, column, tail.end_line, tail.end_column, start, tail.end_pos)
         end = last.span
         return Span(path, line, column, end.end_line, end.end_column, start, end.end)
 
-    def _tok_span(self, tok: Token) -> Span:
+    def _tok_span(self, tok: Any) -> Span:
         return Span(_CONTEXT.get().path, tok.line, tok.column, tok.end_line, tok.end_column,
                     tok.start_pos, tok.end_pos)
 
-    def _name(self, tok: Token) -> ast.Name:
+    def _name(self, tok: Any) -> ast.Name:
         return ast.Name(str(tok), self._tok_span(tok))
 
-    def _str(self, tok: Token | None) -> ast.Str | None:
+    def _str(self, tok: Any) -> ast.Str | None:
         if tok is None:
             return None
         return ast.Str(self._decode(tok), str(tok), self._tok_span(tok))
 
-    def _decode(self, tok: Token) -> str:
+    def _decode(self, tok: Any) -> str:
         raw = str(tok)[1:-1]
         if "\\" not in raw:
             return raw
@@ -179,14 +194,14 @@ class _Builder(Transformer):
     def _report(self, code: str, span: Span, message: str, help_text: str) -> None:
         _CONTEXT.get().diagnostics.append(error(code, span, message, help_text))
 
-    def _days(self, days: int, tok: Token) -> int:
+    def _days(self, days: int, tok: Any) -> int:
         """A number of days, refused (CS0309) beyond MAX_DAYS: no date is that far away."""
         if days > MAX_DAYS:
             self._report("CS0309", self._tok_span(tok), f"`{tok}` is too many days",
                          f"day counts go up to {MAX_DAYS:,} (100 years)")
         return days
 
-    def _duration(self, tok: Token) -> ast.DurationLit:
+    def _duration(self, tok: Any) -> ast.DurationLit:
         text = str(tok)
         n = int(text[:-1])
         days = self._days(n * 7 if text.endswith("w") else n, tok)
@@ -205,7 +220,7 @@ class _Builder(Transformer):
         return ast.Literal("bool", False, "false", expr.span)
 
     # -- declarations
-    def start(self, c: list[Any]) -> tuple:
+    def start(self, c: list[Any]) -> tuple[ast.Decl, ...]:
         return tuple(c)
 
     def account_decl(self, c: list[Any]) -> ast.AccountDecl:
@@ -365,7 +380,7 @@ class _Builder(Transformer):
         return ast.Not(c[1], self._span(c))
 
     def compare(self, c: list[Any]) -> ast.Compare:
-        return ast.Compare(str(c[1]), c[0], c[2], self._span(c))
+        return ast.Compare(cast(Comparison, str(c[1])), c[0], c[2], self._span(c))
 
     def in_op(self, c: list[Any]) -> ast.InList:
         # expr "in" "(" literal ("," literal)* [","] ")"
@@ -378,7 +393,8 @@ class _Builder(Transformer):
 
     def trend(self, c: list[Any]) -> ast.Trend:
         # NAME (DROPS|RISES) amount "over" DURATION
-        return ast.Trend(self._name(c[0]), str(c[1]), c[2], self._duration(c[4]), self._span(c))
+        direction = cast(typing.Literal["drops", "rises"], str(c[1]))
+        return ast.Trend(self._name(c[0]), direction, c[2], self._duration(c[4]), self._span(c))
 
     def no_op(self, c: list[Any]) -> ast.NoActivity:
         # "no" NAME "for" DURATION
@@ -390,7 +406,7 @@ class _Builder(Transformer):
         return ast.EventWithin(self._name(c[1]), self._duration(c[3]), where, self._span(c))
 
     def arith(self, c: list[Any]) -> ast.Arith:
-        return ast.Arith(str(c[1]), c[0], c[2], self._span(c))
+        return ast.Arith(cast(ArithOp, str(c[1])), c[0], c[2], self._span(c))
 
     def neg(self, c: list[Any]) -> ast.Neg:
         return ast.Neg(c[1], self._span(c))
@@ -407,7 +423,7 @@ class _Builder(Transformer):
         return ast.Paren(c[1], self._span(c))
 
     # -- literals
-    def _lit(self, kind: str, value: float | str | bool, tok: Token) -> ast.Literal:
+    def _lit(self, kind: ast.LiteralKind, value: float | str | bool, tok: Any) -> ast.Literal:
         return ast.Literal(kind, value, str(tok), self._tok_span(tok))
 
     def negative_literal(self, c: list[Any]) -> ast.Literal:
@@ -417,7 +433,7 @@ class _Builder(Transformer):
         span = self._span(c)
         return ast.Literal(positive.kind, -positive.value, f"-{tok}", span)  # type: ignore[operator]
 
-    def _finite(self, value: float, tok: Token) -> float:
+    def _finite(self, value: float, tok: Any) -> float:
         if not math.isfinite(value):
             shown = f"`{tok}`" if len(tok) <= 24 else "this number"
             self._report("CS0309", self._tok_span(tok), f"{shown} is too large",
@@ -462,7 +478,7 @@ def _lark(lexer: str | type[FastContextualLexer]) -> Lark:
     return Lark(
         grammar,
         parser="lalr",
-        lexer=lexer,  # type: ignore[arg-type]  # lark's stub names only its own lexers
+        lexer=lexer,
         keep_all_tokens=True,
         maybe_placeholders=True,
         transformer=_BUILDER,
@@ -546,8 +562,8 @@ def _parse_once(source: SourceFile, fast: bool) -> tuple[tuple[ast.Decl, ...], l
     ctx = _Context(source)
     reset = _CONTEXT.set(ctx)
     try:
-        decls: tuple[ast.Decl, ...] = (_fast_parser() if fast else _parser()).parse(source.text)
-        return decls, ctx.diagnostics
+        decls = (_fast_parser() if fast else _parser()).parse(source.text)
+        return cast(tuple[ast.Decl, ...], decls), ctx.diagnostics
     finally:
         _CONTEXT.reset(reset)
 
@@ -580,12 +596,13 @@ class _Recovery:
         thread = self.interactive.lexer_thread
         while True:
             try:
-                yield from thread.lex(self.state)
+                yield from thread.lex(self.state)  # type: ignore[no-untyped-call]
                 return
             except UnexpectedToken as exc:  # lexed by lark's root lexer: no use here
                 yield exc.token
             except UnexpectedCharacters as exc:  # no token starts here: step over it
                 yield exc
+                assert thread.state is not None
                 line_counter = thread.state.line_ctr
                 at = line_counter.char_pos
                 line_counter.feed(self.source.text[at:at + 1])
@@ -703,10 +720,12 @@ class _Recovery:
         return None
 
     def _close_block(self, brace: Token) -> bool:
-        """Pop to the innermost block body and close it with `brace`; False at top level."""
-        self._resync()
-        if "RBRACE" not in self.table[self.state.position]:
-            return False
+        """Close the innermost block with `brace`, keeping its last item if it is whole;
+        False at the top level."""
+        if "RBRACE" not in self.table[self.state.position]:  # the last item is unfinished
+            self._resync()
+            if "RBRACE" not in self.table[self.state.position]:
+                return False
         self.state.feed_token(brace)
         return True
 
@@ -715,12 +734,13 @@ class _Recovery:
         opened = self._open_block()
         if opened is not None:
             what, brace = opened
-            self.offsets.append(brace.start_pos)
+            at, found = cast(_Positioned, brace), cast(_Positioned, token)
+            self.offsets.append(at.start_pos)
             self.errors.append(error(
-                "CS0107", self.source.span(brace.start_pos, brace.end_pos),
+                "CS0107", self.source.span(at.start_pos, at.end_pos),
                 f"the `{{` of {what} is never closed",
-                f"close it with `}}` before `{token}` on line {token.line}",
-                related=(Related(self.source.span(token.start_pos, token.end_pos),
+                f"close it with `}}` before `{token}` on line {found.line}",
+                related=(Related(self.source.span(found.start_pos, found.end_pos),
                                  "the next declaration starts here"),)))
         synthetic = Token("RBRACE", "", token.start_pos, token.line, token.column, token.line,
                           token.column, token.start_pos)
@@ -741,7 +761,7 @@ class _Recovery:
 
 def _syntax_error(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
-        start = exc.pos_in_stream
+        start: int = exc.pos_in_stream or 0
         ch = source.text[start : start + 1]
         if ch == '"':
             return error("CS0102", source.span(start, start + 1), "unterminated string",
