@@ -300,12 +300,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> None:
     """The `csdsl` console script: `main` with the collector tuned for a short process.
 
-    A command allocates hundreds of thousands of small objects (tokens, AST nodes, rows)
-    and makes few cycles: the default collector thresholds spend a fifth of a large
-    check scanning them. Collect less often; refcounting still frees garbage.
+    A command allocates millions of small objects (tokens, AST nodes, model records,
+    rows) and makes few cycles: the default collector thresholds spend a fifth of a
+    large check scanning them. Collect rarely; refcounting still frees the garbage. (A
+    first collection after 1,000,000 allocations, not 100,000: the 43k-line check 1.91 s
+    -> 1.79 s, the same peak memory.)
     """
     gc.freeze()
-    gc.set_threshold(100_000, 50, 50)
+    gc.set_threshold(1_000_000, 50, 50)
     sys.exit(main())
 
 

@@ -7,7 +7,8 @@ source it came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from csdsl import ast
 from csdsl.semantic import conditions as C
@@ -28,6 +29,8 @@ def lower(expr: ast.Expr, resolved: Mapping[Span, Symbol]) -> C.Cond:
 
 
 class _Lowering:
+    """One method per expression class, found by a dict on the class (the walk is hot)."""
+
     def __init__(self, resolved: Mapping[Span, Symbol]) -> None:
         self.resolved = resolved
 
@@ -38,87 +41,109 @@ class _Lowering:
         return symbol.kind
 
     def lower(self, expr: ast.Expr) -> C.Cond:
-        span = expr.span
-        match expr:
-            case ast.Paren(expr=inner):
-                return self.lower(inner)
-            case ast.Literal(kind=kind, value=value):
-                if kind == "date":
-                    return C.Lit("date", str(value), span)
-                if kind == "string":
-                    return C.Lit("text", str(value), span)
-                if kind == "bool":
-                    return C.Lit("bool", bool(value), span)
-                return C.Lit("number", float(value), span)
-            case ast.NameRef(name=name):
-                symbol_kind = self.kind(name)
-                if symbol_kind == "event_field":
-                    return C.EventFieldRef(name.value, span)
-                if symbol_kind == "metric":
-                    return C.Latest(name.value, span)
-                return C.FieldRef(name.value, span)
-            case ast.Call(func=func, args=args):
-                function = FUNCTIONS[func.value]
-                first = args[0]
-                assert isinstance(first, ast.NameRef)
-                target = first.name.value
-                match function.op:
-                    case "window":
-                        return C.Window(_WINDOW_FNS[func.value], target, _window(args[1]), span)
-                    case "count":
-                        return C.Count(target, _window(args[1]), span)
-                    case "change":
-                        return C.Change(target, _window(args[1]), span)
-                    case "days_until":
-                        return C.DaysUntil(target, span)
-                if self.kind(first.name) == "event":
-                    return C.DaysSince(event=target, span=span)
-                return C.DaysSince(field=target, span=span)
-            case ast.Compare(op=op, left=left, right=right):
-                return C.Compare(op, self.lower(left), self.lower(right), span)
-            case ast.InList(arg=arg, values=values, negated=negated):
-                lits = tuple(self.literal(v) for v in values)
-                return C.InList(self.lower(arg), lits, negated, span)
-            case ast.Trend(metric=metric, direction=direction, amount=amount, window=window):
-                change = C.Change(metric.value, window.days, span)
-                if direction == "drops":
-                    return C.Compare("<=", change, C.Lit("number", -float(amount.value),
-                                                         amount.span), span)
-                return C.Compare(">=", change, C.Lit("number", float(amount.value), amount.span),
-                                 span)
-            case ast.NoActivity(name=name, window=window):
-                zero = C.Lit("number", 0.0, span)
-                if self.kind(name) == "event":
-                    return C.Compare("==", C.Count(name.value, window.days, span), zero, span)
-                return C.Compare("==", C.Window("sum", name.value, window.days, span), zero, span)
-            case ast.EventWithin(event=event, window=window, where=where):
-                condition = self.lower(where) if where is not None else None
-                return C.Exists(event.value, window.days, condition, span)
-            case ast.BoolOp(op=op, args=args):
-                lowered: list[C.Cond] = []
-                for arg in args:
-                    node = self.lower(arg)
-                    # flatten nested and/or of the same kind: one n-ary node
-                    if isinstance(node, C.And | C.Or) and node.op == op:
-                        lowered.extend(node.args)
-                    else:
-                        lowered.append(node)
-                return C.And(tuple(lowered), span) if op == "and" else C.Or(tuple(lowered), span)
-            case ast.Not(arg=arg):
-                return C.Not(self.lower(arg), span)
-            case ast.Arith(op=op, left=left, right=right):
-                return C.Arith(op, self.lower(left), self.lower(right), span)
-            case ast.Neg(arg=arg):
-                inner_node = self.lower(arg)
-                if isinstance(inner_node, C.Lit) and inner_node.type == "number":
-                    return C.Lit("number", -float(inner_node.value), span)
-                return C.Neg(inner_node, span)
-        raise AssertionError(f"cannot lower {type(expr).__name__}")
+        return _RULES[type(expr)](self, expr)
 
-    def literal(self, value: ast.Literal) -> C.Lit:
-        node = self.lower(value)
-        assert isinstance(node, C.Lit)
-        return node
+    def _paren(self, expr: ast.Paren) -> C.Cond:
+        return self.lower(expr.expr)
+
+    def _literal(self, expr: ast.Literal) -> C.Lit:
+        kind, value, span = expr.kind, expr.value, expr.span
+        if kind == "date":
+            return C.Lit("date", str(value), span)
+        if kind == "string":
+            return C.Lit("text", str(value), span)
+        if kind == "bool":
+            return C.Lit("bool", bool(value), span)
+        return C.Lit("number", float(value), span)
+
+    def _name_ref(self, expr: ast.NameRef) -> C.Cond:
+        name = expr.name
+        kind = self.kind(name)
+        if kind == "event_field":
+            return C.EventFieldRef(name.value, expr.span)
+        if kind == "metric":
+            return C.Latest(name.value, expr.span)
+        return C.FieldRef(name.value, expr.span)
+
+    def _call(self, expr: ast.Call) -> C.Cond:
+        func, args, span = expr.func, expr.args, expr.span
+        first = args[0]
+        assert isinstance(first, ast.NameRef)
+        target = first.name.value
+        match FUNCTIONS[func.value].op:
+            case "window":
+                return C.Window(_WINDOW_FNS[func.value], target, _window(args[1]), span)
+            case "count":
+                return C.Count(target, _window(args[1]), span)
+            case "change":
+                return C.Change(target, _window(args[1]), span)
+            case "days_until":
+                return C.DaysUntil(target, span)
+        if self.kind(first.name) == "event":
+            return C.DaysSince(event=target, span=span)
+        return C.DaysSince(field=target, span=span)
+
+    def _compare(self, expr: ast.Compare) -> C.Cond:
+        return C.Compare(expr.op, self.lower(expr.left), self.lower(expr.right), expr.span)
+
+    def _in_list(self, expr: ast.InList) -> C.Cond:
+        values = tuple(self._literal(v) for v in expr.values)
+        return C.InList(self.lower(expr.arg), values, expr.negated, expr.span)
+
+    def _trend(self, expr: ast.Trend) -> C.Cond:
+        span, amount = expr.span, expr.amount
+        change = C.Change(expr.metric.value, expr.window.days, span)
+        if expr.direction == "drops":
+            return C.Compare("<=", change, C.Lit("number", -float(amount.value), amount.span),
+                             span)
+        return C.Compare(">=", change, C.Lit("number", float(amount.value), amount.span), span)
+
+    def _no_activity(self, expr: ast.NoActivity) -> C.Cond:
+        span, name, days = expr.span, expr.name, expr.window.days
+        zero = C.Lit("number", 0.0, span)
+        if self.kind(name) == "event":
+            return C.Compare("==", C.Count(name.value, days, span), zero, span)
+        return C.Compare("==", C.Window("sum", name.value, days, span), zero, span)
+
+    def _event_within(self, expr: ast.EventWithin) -> C.Cond:
+        where = self.lower(expr.where) if expr.where is not None else None
+        return C.Exists(expr.event.value, expr.window.days, where, expr.span)
+
+    def _bool_op(self, expr: ast.BoolOp) -> C.Cond:
+        op = expr.op
+        lowered: list[C.Cond] = []
+        for arg in expr.args:
+            node = self.lower(arg)
+            # flatten nested and/or of the same kind: one n-ary node
+            if isinstance(node, C.And | C.Or) and node.op == op:
+                lowered.extend(node.args)
+            else:
+                lowered.append(node)
+        if op == "and":
+            return C.And(tuple(lowered), expr.span)
+        return C.Or(tuple(lowered), expr.span)
+
+    def _not(self, expr: ast.Not) -> C.Cond:
+        return C.Not(self.lower(expr.arg), expr.span)
+
+    def _arith(self, expr: ast.Arith) -> C.Cond:
+        return C.Arith(expr.op, self.lower(expr.left), self.lower(expr.right), expr.span)
+
+    def _neg(self, expr: ast.Neg) -> C.Cond:
+        inner = self.lower(expr.arg)
+        if isinstance(inner, C.Lit) and inner.type == "number":
+            return C.Lit("number", -float(inner.value), expr.span)
+        return C.Neg(inner, expr.span)
+
+
+_RULES: dict[type, Callable[[_Lowering, Any], C.Cond]] = {
+    ast.Paren: _Lowering._paren, ast.Literal: _Lowering._literal,
+    ast.NameRef: _Lowering._name_ref, ast.Call: _Lowering._call,
+    ast.Compare: _Lowering._compare, ast.InList: _Lowering._in_list,
+    ast.Trend: _Lowering._trend, ast.NoActivity: _Lowering._no_activity,
+    ast.EventWithin: _Lowering._event_within, ast.BoolOp: _Lowering._bool_op,
+    ast.Not: _Lowering._not, ast.Arith: _Lowering._arith, ast.Neg: _Lowering._neg,
+}
 
 
 def _window(arg: ast.Expr) -> int:

@@ -256,6 +256,13 @@ class Rule:
     success: SuccessCriterion | None
     span: Span
 
+    def with_conditions(self, when: Condition | None, close_when: Condition | None,
+                        success: SuccessCriterion | None) -> Rule:
+        """The rule with its conditions replaced (`dataclasses.replace`, but cheaper)."""
+        return Rule(self.name, self.title, self.description, self.enabled, when,
+                    self.actions, self.priority, self.reason, self.owner, self.due,
+                    self.playbook, self.cooldown, close_when, success, self.span)
+
     def conditions(self) -> dict[str, Condition]:
         """`when`, `close` and `success` conditions, those the rule has."""
         found = {"when": self.when, "close": self.close_when,

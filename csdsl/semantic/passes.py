@@ -7,8 +7,8 @@ the model with what it resolved. None stops at the first problem.
 - `resolve_playbooks`: tasks, their properties and `after`, schedules (cycles are errors)
 - `resolve_plans`: objectives, the playbooks they bring, cross-objective `after`, overshoot
 - `resolve_rules`: properties, actions, the playbook a rule applies
-- `type_conditions`: the type of every expression, the symbol of every name
-- `lower_conditions`: conditions that checked clean → IR, each node with its span
+- `check_conditions`: the type of every expression, the symbol of every name, and the
+  conditions that checked clean lowered to IR, each node with its span
 - `check_usage`: playbooks and roles that nothing uses
 """
 
@@ -169,7 +169,7 @@ class _Scope:
 
     def template(self, text: ast.Str | None) -> None:
         if text is not None:
-            self.report(check_template(text, self.decls.fields))
+            self.report(check_template(text, self.decls.field_names))
 
     def reserved(self, name: ast.Name, kind: str) -> None:
         self.report(reserved_name(name, kind))
@@ -239,22 +239,26 @@ def _owner(props: Mapping[str, ast.Prop]) -> Owner | None:
     return tuple(OwnerChoice(c.kind, c.name) for c in prop.value)
 
 
+# The words as their Literal types, for lookups that keep the type.
+_PRIORITIES: dict[str, Priority] = {p: p for p in PRIORITIES}
+_CALENDARS: dict[str, Calendar] = {c: c for c in CALENDARS}
+_TASK_TYPES: dict[str, TaskType] = {t: t for t in TASK_TYPES}
+_CTA_TYPES: dict[str, CtaType] = {t: t for t in CTA_TYPES}
+
+
 def _priority(props: Mapping[str, ast.Prop]) -> Priority:
     name = _prop_word(props, "priority")
-    return next((p for p in PRIORITIES if name is not None and p == name.value),
-                DEFAULT_PRIORITY)
+    return _PRIORITIES.get(name.value, DEFAULT_PRIORITY) if name else DEFAULT_PRIORITY
 
 
 def _calendar(props: Mapping[str, ast.Prop]) -> Calendar:
     name = _prop_word(props, "calendar")
-    return next((c for c in CALENDARS if name is not None and c == name.value),
-                DEFAULT_CALENDAR)
+    return _CALENDARS.get(name.value, DEFAULT_CALENDAR) if name else DEFAULT_CALENDAR
 
 
 def _task_type(props: Mapping[str, ast.Prop]) -> TaskType:
     name = _prop_word(props, "type")
-    return next((t for t in TASK_TYPES if name is not None and t == name.value),
-                DEFAULT_TASK_TYPE)
+    return _TASK_TYPES.get(name.value, DEFAULT_TASK_TYPE) if name else DEFAULT_TASK_TYPE
 
 
 def _after_refs(task: ast.TaskDecl) -> tuple[ast.Ref, ...]:
@@ -578,11 +582,11 @@ def _rule(scope: _Scope, decl: ast.RuleDecl, playbooks: Mapping[str, Playbook]) 
         elif isinstance(item, ast.Then):
             then_items.append(item)
             if item.kind == "cta":
-                ok = scope.word(item.target, CTA_TYPES, "CTA type")
+                cta_type = _CTA_TYPES.get(item.target.value)
+                if cta_type is None:
+                    scope.word(item.target, CTA_TYPES, "CTA type")
                 scope.template(item.title)
-                cta_type: CtaType = next((t for t in CTA_TYPES if t == item.target.value),
-                                         CTA_TYPES[0])
-                if ok and item.title is not None:
+                if cta_type is not None and item.title is not None:
                     actions.append(CtaAction(cta_type, item.title.value))
             elif item.target.value in scope.decls.plans:
                 scope.refer(item.target.span, scope.decls.symbols.get(item.target.value))
@@ -644,34 +648,20 @@ def _rule_conditions(decl: ast.RuleDecl) -> dict[str, ast.Expr]:
     return found
 
 
-def type_conditions(decls: Declarations, model: SpecModel,
-                    diagnostics: list[Diagnostic]) -> SpecModel:
-    """The type of every expression of every condition, and the symbol of every name."""
-    checker = ConditionChecker(decls, diagnostics)
-    for decl in decls.rules.values():
-        for expr in _rule_conditions(decl).values():
-            checker.check_condition(expr)
-    return dataclasses.replace(model, types=checker.types,
-                               references=(*model.references, *checker.references))
-
-
-def lower_conditions(decls: Declarations, model: SpecModel,
+def check_conditions(decls: Declarations, model: SpecModel,
                      diagnostics: list[Diagnostic]) -> SpecModel:
-    """Conditions that no error points into → IR, each node with its source span."""
-    resolved = {ref.span: ref.symbol for ref in model.references}
-    errors: dict[str, list[Span]] = {}
-    for d in diagnostics:
-        if d.is_error:
-            errors.setdefault(d.span.file, []).append(d.span)
+    """Every condition: the type of each expression and the symbol of each name; then
+    the conditions that checked clean are lowered to IR, each node with its span.
+    (One pass: lowering reads the names this walk resolved, while they are at hand.)"""
+    checker = ConditionChecker(decls, diagnostics)
 
-    def lowered(condition: Condition | None, expr: ast.Expr | None) -> Condition | None:
+    def checked(condition: Condition | None, expr: ast.Expr | None) -> Condition | None:
         if condition is None or expr is None:
             return condition
-        span = condition.span
-        if any(span.start <= e.start < span.end for e in errors.get(span.file, ())):
+        if not checker.check_condition(expr):
             return condition
         try:
-            return Condition(span, lower(expr, resolved))
+            return Condition(condition.span, lower(expr, checker.resolved))
         except Unresolved:  # it names a declaration a syntax error dropped
             return condition
 
@@ -680,13 +670,14 @@ def lower_conditions(decls: Declarations, model: SpecModel,
         exprs = _rule_conditions(decls.rules[name])
         success = rule.success
         if success is not None:
-            when = lowered(success.when, exprs.get("success"))
+            when = checked(success.when, exprs.get("success"))
             assert when is not None
             success = SuccessCriterion(success.within, when)
-        rules[name] = dataclasses.replace(
-            rule, when=lowered(rule.when, exprs.get("when")),
-            close_when=lowered(rule.close_when, exprs.get("close")), success=success)
-    return dataclasses.replace(model, rules=rules)
+        rules[name] = rule.with_conditions(checked(rule.when, exprs.get("when")),
+                                           checked(rule.close_when, exprs.get("close")),
+                                           success)
+    return dataclasses.replace(model, rules=rules, types=checker.types,
+                               references=(*model.references, *checker.references))
 
 
 # ---------------------------------------------------------------- usage
@@ -714,7 +705,6 @@ PASSES: tuple[Pass, ...] = (
     resolve_playbooks,
     resolve_plans,
     resolve_rules,
-    type_conditions,
-    lower_conditions,
+    check_conditions,
     check_usage,
 )

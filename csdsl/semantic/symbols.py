@@ -36,6 +36,8 @@ class Declarations:
     broken: frozenset[str] = frozenset()
     # kept in part around a syntax error: what is missing from them is not reported
     partial: frozenset[str] = frozenset()
+    # the account fields a template may read (built once: a cache key of template checks)
+    field_names: frozenset[str] = frozenset()
 
     def data_kind(self, name: str) -> str | None:
         """What a bare name in a condition is: field, metric, event, or None."""
@@ -182,6 +184,7 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                         add(Symbol("rule", decl.name.value, decl.name.span, None,
                                    _label(decl.title)))
     table.broken = table.broken | clashed
+    table.field_names = frozenset(table.fields)
     return table
 
 

@@ -9,7 +9,6 @@ here, before a host ever renders it in its sandbox.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 
 from csdsl.ast import Str
@@ -28,15 +27,15 @@ def _environment():  # type: ignore[no-untyped-def]
     return SandboxedEnvironment()
 
 
-def check_template(text: Str, account_fields: Iterable[str]) -> list[Diagnostic]:
-    """Diagnostics for one template string; plain strings cost nothing."""
-    if not any(m in text.value for m in _MARKERS):
+def check_template(text: Str, account_fields: frozenset[str]) -> list[Diagnostic]:
+    """Diagnostics for one template string; plain strings cost nothing, and a template
+    seen before costs a cache lookup."""
+    value = text.value
+    if "{" not in value or not any(m in value for m in _MARKERS):
         return []
     return [
         _at(text, code, message, help_text, suggestion, needle)
-        for code, message, help_text, suggestion, needle in _problems(
-            text.value, frozenset(account_fields)
-        )
+        for code, message, help_text, suggestion, needle in _problems(value, account_fields)
     ]
 
 

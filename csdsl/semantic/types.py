@@ -7,7 +7,9 @@ and a "did you mean" when a declared name is close.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, did_you_mean, error
@@ -71,8 +73,7 @@ class ConditionChecker:
         return len(self.diagnostics) == before
 
     def type_of(self, expr: ast.Expr) -> Type | None:
-        method: Callable[[ast.Expr], Type | None] = getattr(self, "_" + type(expr).__name__)
-        found = method(expr)
+        found = _RULES[type(expr)](self, expr)
         if found is not None:
             self.types[expr.span] = found
         return found
@@ -380,6 +381,12 @@ class ConditionChecker:
             vt = _LITERAL_TYPES[value.kind]
             self._compatible(value, "==", expr.arg, t, value, vt)
         return BOOL
+
+
+_RULES: dict[type, Callable[[ConditionChecker, Any], Type | None]] = {
+    cls: getattr(ConditionChecker, "_" + cls.__name__) for cls in typing.get_args(ast.Expr)
+}
+"""The typing rule of each expression class (a dict: faster than a lookup by name)."""
 
 
 def _a(t: Type) -> str:

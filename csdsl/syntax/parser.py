@@ -123,6 +123,17 @@ class _Positioned(Protocol):
     end_pos: int
 
 
+class _Inline:
+    """What a rule lark inlines into its parent (`_item`, and its own helper rules for
+    `x*`) builds: just its children, which the parent's filter splices in. Cheaper than
+    the `Tree` lark would build for it (a tenth of the tokens' parse time)."""
+
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[Any]) -> None:
+        self.children = children
+
+
 class _Builder(Transformer[Token, Any]):
     """Builds our AST while lark parses (an embedded LALR transformer: no lark tree).
 
@@ -130,6 +141,13 @@ class _Builder(Transformer[Token, Any]):
     keywords and braces and can give its node a span from its first to its last token.
     Children are read by position, following the grammar rule the callback is named for.
     """
+
+    def __getattr__(self, name: str) -> Any:
+        """lark asks for a callback per rule (and per terminal, in upper case): the rules
+        it inlines, `_item` and its `__x_star_N` helpers, get `_Inline`."""
+        if name.startswith("_") and not name.endswith("__") and name.lstrip("_")[:1].islower():
+            return _Inline
+        raise AttributeError(name)
 
     # -- spans and leaves
     def _span(self, children: list[Any]) -> Span:
