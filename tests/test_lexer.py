@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csdsl.syntax import parser as P
 from csdsl.source import SourceFile
+from csdsl.syntax import parser as P
 from tests.test_spans import spans_of
 
 ROOT = Path(__file__).resolve().parent.parent

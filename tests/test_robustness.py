@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csdsl.semantic import analyze
 from csdsl.diagnostics import render_text
+from csdsl.semantic import analyze
 from csdsl.syntax.parser import parse_text
 
 from .test_compile import ALL_FORMS

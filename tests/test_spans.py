@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from csdsl.syntax.parser import parse_source
 from csdsl.source import NO_SPAN, SourceFile, Span
+from csdsl.syntax.parser import parse_source
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted([*ROOT.glob("examples/spec/*.cs"), *ROOT.glob("tests/golden/*/*.cs")])
