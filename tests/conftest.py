@@ -1,10 +1,21 @@
-"""Shared helpers for the compiler tests."""
+"""Shared helpers for the compiler tests, and the Hypothesis profiles.
+
+`HYPOTHESIS_PROFILE=ci` runs the property tests thoroughly; the default, `dev`, runs a
+few examples each for the inner loop. A test's own `@settings(max_examples=...)` wins
+over either.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("dev", max_examples=25, deadline=None)
+settings.register_profile("ci", max_examples=300, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "spec"

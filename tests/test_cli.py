@@ -1,21 +1,22 @@
-"""End to end: the installed `csdsl` command, its outputs and exit statuses."""
+"""End to end: the `csdsl` command line, its outputs and exit statuses.
+
+The tests call `csdsl.cli.main` in-process (tests/clikit.py); the smoke tests at the end
+run the installed console script as a real process."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from .clikit import csdsl, spawn
 from .conftest import EXAMPLES, ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "graph"
-CSDSL = shutil.which("csdsl") or str(Path(sys.executable).parent / "csdsl")
 
 BAD = """rule r {
   when segment == "Enterprize" and usage > "high"
@@ -23,12 +24,6 @@ BAD = """rule r {
   owner CSMM
 }
 """
-
-
-def csdsl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([CSDSL, *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=120)
 
 
 @pytest.fixture
@@ -151,3 +146,37 @@ def test_graph_unknown_name_suggests() -> None:
     result = csdsl("graph", "Onbording", str(EXAMPLES))
     assert result.returncode == 2
     assert "did you mean `Onboarding`?" in result.stderr
+
+
+def test_color_only_when_asked_or_on_a_terminal(bad_spec: Path) -> None:
+    always = csdsl("check", ".", "--color", "always", cwd=bad_spec)
+    assert "\x1b[" in always.stdout
+    # auto: captured output is no terminal, so no colour even without NO_COLOR
+    auto = csdsl("check", ".", cwd=bad_spec, env={"NO_COLOR": None, "TERM": "xterm"})
+    assert auto.returncode == 1 and "\x1b[" not in auto.stdout
+    assert auto.stdout == csdsl("check", ".", "--color", "never", cwd=bad_spec).stdout
+
+
+def test_version() -> None:
+    from csdsl import __version__
+
+    result = csdsl("--version")
+    assert (result.returncode, result.stdout) == (0, f"csdsl {__version__}\n")
+
+
+# ------------------------------------------------------------ the installed command
+
+
+def test_the_installed_command_checks_and_prints_its_version(bad_spec: Path) -> None:
+    """Smoke test: the console script starts, finds its package and exits as in-process."""
+    from csdsl import __version__
+
+    version = spawn("csdsl", "--version")
+    assert (version.returncode, version.stdout) == (0, f"csdsl {__version__}\n")
+    clean = spawn("csdsl", "check", str(EXAMPLES))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout == "" and clean.stderr.startswith("no problems in ")
+    bad = spawn("csdsl", "check", ".", cwd=bad_spec)
+    assert bad.returncode == 1 and "error[CS0301]" in bad.stdout
+    in_process = csdsl("check", ".", cwd=bad_spec)
+    assert (bad.stdout, bad.stderr) == (in_process.stdout, in_process.stderr)

@@ -249,7 +249,7 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(_JSON)
 def test_canonical_json_is_json_dumps_with_indent_and_sorted_keys(data: object) -> None:
     expected = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)

@@ -26,6 +26,7 @@ from csdsl import diagnostics as D
 from csdsl.codes import CODES
 from csdsl.driver import check_sources, read_sources
 
+from . import clikit
 from .conftest import ROOT
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "diagnostics"
@@ -141,13 +142,20 @@ def test_messages_follow_the_style() -> None:
 @pytest.mark.parametrize("code", ["CS0301", "CS0200"])
 def test_cli_prints_the_golden(code: str) -> None:
     target = code if (GOLDEN / code).is_dir() else f"{code}.cs"
+    result = clikit.csdsl("check", "--color", "never", target, cwd=GOLDEN)
+    assert result.returncode == 1
+    assert result.stdout + result.stderr == (GOLDEN / f"{code}.txt").read_text(encoding="utf-8")
+
+
+def test_python_m_csdsl_cli_prints_the_golden() -> None:
+    """Smoke test: `python -m csdsl.cli` as a real process, from the source tree."""
     proc = subprocess.run(
-        [sys.executable, "-m", "csdsl.cli", "check", "--color", "never", target],
+        [sys.executable, "-m", "csdsl.cli", "check", "--color", "never", "CS0301.cs"],
         cwd=GOLDEN, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.returncode == 1
-    assert proc.stdout + proc.stderr == (GOLDEN / f"{code}.txt").read_text(encoding="utf-8")
+    assert proc.stdout + proc.stderr == (GOLDEN / "CS0301.txt").read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------ I/O errors
@@ -255,7 +263,7 @@ def test_specs_diagnostics_examples_are_the_goldens() -> None:
 
 def test_specs_language_lists_the_reserved_words() -> None:
     """The reserved words in specs/language.md are the parser's RESERVED, no more, no less."""
-    from csdsl.parser import RESERVED
+    from csdsl.syntax.keywords import RESERVED
 
     text = (ROOT / "specs" / "language.md").read_text(encoding="utf-8")
     block = text.split("- **Reserved words**", 1)[1].split("Using one where", 1)[0]

@@ -189,7 +189,7 @@ def datasets(draw: st.DrawFn) -> Dataset:
 # ------------------------------------------------------------------ properties
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=datasets(), conditions=st.lists(CONDITIONS, min_size=1, max_size=4))
 def test_sql_engine_agrees_with_the_interpreter(data: Dataset, conditions: list) -> None:
     named = {f"c{i}": c for i, c in enumerate(conditions)}

@@ -27,9 +27,10 @@ CASES = sorted(p.name.removesuffix(".in.cs") for p in GOLDEN.glob("*.in.cs"))
 UPDATE = bool(os.environ.get("CSDSL_UPDATE_GOLDEN"))
 
 
-def _examples(default: int) -> int:
-    """Hypothesis examples per property; `CSDSL_FMT_EXAMPLES=5000` for a long local run."""
-    return int(os.environ.get("CSDSL_FMT_EXAMPLES", default))
+def _examples() -> int:
+    """Hypothesis examples per property: the profile's (tests/conftest.py), or
+    `CSDSL_FMT_EXAMPLES=5000` for a long local run."""
+    return int(os.environ.get("CSDSL_FMT_EXAMPLES", settings.default.max_examples))
 
 
 # ---------------------------------------------------------------- helpers
@@ -279,7 +280,7 @@ def _mangled(draw: st.DrawFn) -> str:
     return _respace(draw, draw(st.sampled_from(_INPUTS)), comments=True)
 
 
-@settings(max_examples=_examples(60), deadline=None,
+@settings(max_examples=_examples(), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(_mangled())
 def test_property_mangled_inputs_round_trip(text: str) -> None:
@@ -393,7 +394,7 @@ def _conditions(draw: st.DrawFn) -> ast.Expr:
     return _Conditions(draw).or_expr(draw(st.integers(0, 4)))
 
 
-@settings(max_examples=_examples(150), deadline=None,
+@settings(max_examples=_examples(), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(_conditions(), st.sampled_from(["when", "close", "success"]))
 def test_property_generated_conditions_round_trip(expr: ast.Expr, key: str) -> None:

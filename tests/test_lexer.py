@@ -92,7 +92,7 @@ _PIECES = [
 ]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(_PIECES), max_size=30).map(" ".join))
 def test_same_outcome_on_token_soup(text: str) -> None:
     _same(text)
@@ -107,7 +107,7 @@ def _spliced(draw: st.DrawFn) -> str:
     return text[:start] + draw(st.sampled_from(_PIECES)) + text[stop:]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_spliced())
 def test_same_outcome_on_spliced_examples(text: str) -> None:
     _same(text)

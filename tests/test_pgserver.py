@@ -27,6 +27,7 @@ from tests.pgserver import (
 )
 
 psycopg = pytest.importorskip("psycopg")
+pytestmark = pytest.mark.slow  # PostgreSQL servers, started and killed; pytest in pytest
 ROOT = Path(__file__).resolve().parent.parent
 OWN_SERVER = not os.environ.get("CSDSL_TEST_POSTGRES_URL")
 

@@ -46,7 +46,7 @@ def _front_end(text: str) -> list:
     return everything
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutations_never_raise(text: str) -> None:
     diagnostics = _front_end(text)
@@ -54,7 +54,7 @@ def test_mutations_never_raise(text: str) -> None:
         assert d.code.startswith("CS") and d.span.line >= 1 and d.span.column >= 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_text_never_raises(text: str) -> None:
     _front_end(text)

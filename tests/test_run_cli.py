@@ -1,26 +1,28 @@
-"""`csdsl run`, `csdsl ctas` and the other runtime commands, run as real processes."""
+"""`csdsl run`, `csdsl ctas` and the other runtime commands.
+
+They run in-process (tests/clikit.py); `test_run_then_ctas` also runs the installed
+console scripts as real processes, and one test installs the runtime into a new venv."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests import clikit
 from tests.rtkit import ASOF, compile_spec_text
 from tests.test_runtime import RULES, drop_data
 
-BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
+Ran = clikit.Result | subprocess.CompletedProcess[str]
 
 
-def run(*args: str, cwd: Path, tool: str = "csdsl") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / tool), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "NO_COLOR": "1"})
+def run(*args: str, cwd: Path, tool: str = "csdsl") -> clikit.Result:
+    return clikit.run(tool, *args, cwd=cwd)
 
 
 @pytest.fixture
@@ -30,11 +32,14 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_run_then_ctas(project: Path) -> None:
-    done = run("run", "spec", "--data", "data", "--as-of", ASOF.isoformat(), cwd=project)
+@pytest.mark.parametrize("runner", [clikit.run, clikit.spawn], ids=["in-process", "process"])
+def test_run_then_ctas(project: Path, runner: Callable[..., Ran]) -> None:
+    """In-process, and once through the installed console script as a smoke test."""
+    done = runner("csdsl", "run", "spec", "--data", "data", "--as-of", ASOF.isoformat(),
+                  cwd=project)
     assert done.returncode == 0, done.stderr
     assert "opened 1 CTAs" in done.stdout and (project / "csdsl.db").exists()
-    listed = run("ctas", "--format", "json", cwd=project)
+    listed = runner("csdsl", "ctas", "--format", "json", cwd=project)
     assert listed.returncode == 0
     (cta,) = json.loads(listed.stdout)
     required = {"id", "rule", "account_id", "type", "title", "priority", "owner", "status",
@@ -42,7 +47,7 @@ def test_run_then_ctas(project: Path) -> None:
     assert required <= cta.keys()
     assert [set(t) >= {"key", "title", "owner", "type", "start", "due", "status"}
             for t in cta["tasks"]] == [True, True]
-    text = run("ctas", cwd=project).stdout
+    text = runner("csdsl", "ctas", cwd=project).stdout
     assert "Usage dropped for Acme" in text and "1 CTAs (1 open)" in text
 
 
@@ -118,6 +123,7 @@ def test_spec_errors_exit_1(project: Path) -> None:
     assert done.returncode == 1 and "error[CS0300]" in done.stdout
 
 
+@pytest.mark.slow
 def test_the_runtime_installs_and_runs_alone(tmp_path: Path, project: Path) -> None:
     """A host installs only csdsl-runtime (no lark, no compiler) and runs an artifact."""
     run("compile", "spec", "-o", "spec.json", cwd=project)

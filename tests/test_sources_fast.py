@@ -140,8 +140,7 @@ _numbers = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(_numbers, min_size=1, max_size=6))
 def test_numbers_parse_the_same_or_the_fast_path_declines(
     tmp_path_factory: pytest.TempPathFactory, schema, values: list[str]

@@ -19,7 +19,7 @@ _pieces = st.sampled_from([
 ])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(st.lists(_pieces, max_size=6).map("".join))
 def test_quick_path_agrees_with_jinja(template: str) -> None:
     assert _problems.__wrapped__(template, FIELDS) == _jinja_problems(template, FIELDS)
