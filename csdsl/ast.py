@@ -394,3 +394,5 @@ class File:
     # names of declarations kept in part around a syntax error: what is missing from
     # them (a `when`, a `then`) is not reported on top of that error
     partial: tuple[str, ...] = field(default=(), compare=False)
+    # the file had a syntax error (a use may sit in text that did not parse)
+    recovered: bool = field(default=False, compare=False)

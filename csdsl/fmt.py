@@ -23,7 +23,7 @@ CONTINUATION = "    "
 # Codes that mean the text does not parse as a whole (the parser then recovered).
 # Errors after which the AST does not hold the whole text: formatting would lose some.
 # (CS0106 replaces a too-deep condition by `false`.)
-SYNTAX_ERRORS = frozenset({"CS0100", "CS0101", "CS0102", "CS0104", "CS0106"})
+SYNTAX_ERRORS = frozenset({"CS0100", "CS0101", "CS0102", "CS0104", "CS0106", "CS0107"})
 
 
 def format_text(path: str, text: str) -> tuple[str | None, list[Diagnostic]]:

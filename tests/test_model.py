@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import csdsl
+from csdsl.ast import Expr as _AST_EXPR
 from csdsl.semantic import PASSES
 from csdsl.semantic import conditions as C
 from csdsl.semantic.conditions import walk
@@ -133,6 +134,43 @@ def test_every_expression_has_its_type(model: csdsl.SpecModel) -> None:
     types = {model.type_of(node.span) for _, node in walk(condition.ir)}
     assert {t.name for t in types if t} >= {"bool", "number"}
     assert model.type_of(condition.span) == csdsl.semantic.model.BOOL  # type: ignore[attr-defined]
+
+
+def test_every_expression_of_the_examples_has_a_type() -> None:
+    """Every expression node, function arguments, windows, amounts and list items
+    included, has a type (event names alone are no values)."""
+    from csdsl import ast
+    from csdsl.driver import check_paths
+
+    result = check_paths([EXAMPLES])
+    assert result.model is not None
+    untyped = []
+    for file in result.files:
+        for decl in file.decls:
+            if not isinstance(decl, ast.RuleDecl):
+                continue
+            for item in decl.items:
+                if isinstance(item, ast.Condition):
+                    for node in _expressions(item.expr):
+                        if result.model.type_of(node.span) is None and not (
+                                isinstance(node, ast.NameRef)
+                                and node.name.value in result.model.events):
+                            untyped.append((decl.name.value, node))
+    assert untyped == []
+
+
+def _expressions(expr: object) -> list[object]:
+    found = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, typing.get_args(_AST_EXPR)):
+            found.append(node)
+        if dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                value = getattr(node, f.name)
+                stack.extend(value if isinstance(value, tuple) else (value,))
+    return found
 
 
 def test_defaults_come_from_the_vocabulary(model: csdsl.SpecModel) -> None:

@@ -36,6 +36,8 @@ class Declarations:
     broken: frozenset[str] = frozenset()
     # kept in part around a syntax error: what is missing from them is not reported
     partial: frozenset[str] = frozenset()
+    # a file had a syntax error: a use may sit in text that did not parse
+    recovered: bool = False
     # the account fields a template may read (built once: a cache key of template checks)
     field_names: frozenset[str] = frozenset()
 
@@ -51,8 +53,8 @@ class Declarations:
 
     @property
     def incomplete(self) -> bool:
-        """Did a syntax error drop or cut any declaration?"""
-        return bool(self.broken or self.partial)
+        """Did a syntax error drop or cut anything?"""
+        return bool(self.broken or self.partial or self.recovered)
 
 
 def reserved_name(name: ast.Name, kind: str) -> Diagnostic | None:
@@ -74,7 +76,8 @@ def _label(label: ast.Str | None) -> str | None:
 def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declarations:
     """Collect declarations across files; report duplicates with both places."""
     table = Declarations(broken=frozenset(n for f in files for n in f.broken),
-                         partial=frozenset(n for f in files for n in f.partial))
+                         partial=frozenset(n for f in files for n in f.partial),
+                         recovered=any(f.recovered for f in files))
     clashed: set[str] = set()
 
     def duplicate(kind: str, name: ast.Name, first: Span,
@@ -184,7 +187,8 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                         add(Symbol("rule", decl.name.value, decl.name.span, None,
                                    _label(decl.title)))
     table.broken = table.broken | clashed
-    table.field_names = frozenset(table.fields)
+    # a field a syntax error dropped is still known to templates: no cascade
+    table.field_names = frozenset(table.fields) | table.broken
     return table
 
 

@@ -201,6 +201,7 @@ class ConditionChecker:
             self._err("CS0304", target, f"the first argument of `{func}` must be a name")
             return None
         name = target.name
+        self._argument_type(target)
         if "window" in function.args:
             window = expr.args[1]
             if not (isinstance(window, ast.Literal) and window.kind == "duration"):
@@ -208,6 +209,8 @@ class ConditionChecker:
                           "write it as days or weeks, for example `30d` or `4w`")
             elif float(window.value) <= 0:
                 self._err("CS0308", window, "a window must be at least one day long")
+            else:
+                self.types[window.span] = NUMBER
             if function.args[0] == "event":
                 return NUMBER if self._expect_event(name, f"`{func}`") else None
             return NUMBER if self._expect_metric(name, f"`{func}`") else None
@@ -252,6 +255,15 @@ class ConditionChecker:
         )
         return None
 
+    def _argument_type(self, target: ast.NameRef) -> None:
+        """A function's first argument is a name, not read as a value: its type is the
+        metric's (number) or the field's; an event has none."""
+        kind = self.symbols.data_kind(target.name.value)
+        if kind == "metric":
+            self.types[target.span] = NUMBER
+        elif kind == "field":
+            self.types[target.span] = self.symbols.fields[target.name.value].value_type
+
     # -- sugar forms
     def _Trend(self, expr: ast.Trend) -> Type | None:
         self._expect_metric(expr.metric, f"`{expr.direction}`")
@@ -260,6 +272,8 @@ class ConditionChecker:
             self._err("CS0304", expr.amount,
                       f"the amount of `{expr.direction}` must be a percentage",
                       f"write `{expr.amount.text}%`")
+        else:
+            self.types[expr.amount.span] = NUMBER
         return BOOL
 
     def _NoActivity(self, expr: ast.NoActivity) -> Type | None:
@@ -379,6 +393,7 @@ class ConditionChecker:
             return BOOL
         for value in expr.values:
             vt = _LITERAL_TYPES[value.kind]
+            self.types[value.span] = vt
             self._compatible(value, "==", expr.arg, t, value, vt)
         return BOOL
 

@@ -1,6 +1,6 @@
 """The words of the language, without lark: what is reserved and what is contextual.
 
-`tests/test_keywords.py` holds this list to the grammar: every keyword in
+`tests/test_model.py` holds this list to the grammar: every keyword in
 `csdsl.lark` is either reserved here or listed as contextual.
 """
 

@@ -13,6 +13,7 @@ diagnostics found so far) lives in a context variable, so threads can parse at o
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import re
@@ -564,14 +565,21 @@ def parse_source(source: SourceFile, stats: ParseStats | None = None
         _CONTEXT.reset(reset)
     if stats is not None and recovery.errors:
         stats.recovered += 1
+    offsets = sorted(recovery.offsets)
     partial = tuple(sorted({
         d.name.value for d in decls
-        if not isinstance(d, ast.AccountDecl)
-        and any(d.span.start <= at <= d.span.end for at in recovery.offsets)
+        if not isinstance(d, ast.AccountDecl) and _has_offset(offsets, d.span)
     }))
     parsed = ast.File(source.path, decls, _comments(source), span,
-                      broken=tuple(recovery.broken), partial=partial)
+                      broken=tuple(recovery.broken), partial=partial,
+                      recovered=bool(recovery.errors))
     return parsed, sorted([*ctx.diagnostics, *recovery.errors], key=Diagnostic.sort_key)
+
+
+def _has_offset(offsets: list[int], span: Span) -> bool:
+    """Does a sorted list of offsets hold one inside the span?"""
+    i = bisect.bisect_left(offsets, span.start)
+    return i < len(offsets) and offsets[i] <= span.end
 
 
 def _parse_once(source: SourceFile, fast: bool) -> tuple[tuple[ast.Decl, ...], list[Diagnostic]]:
@@ -595,26 +603,30 @@ class _Recovery:
     """One parse of a file with a syntax error, by lark's interactive parser.
 
     At an error the parser state drops back to the innermost block body (a state that
-    shifts `}`), or to the top level; then tokens are skipped, with the blocks they open,
-    until one fits there. A declaration word at the start of a line inside a block
-    closes the blocks still open (the `}` was forgotten), so the next declaration parses.
+    shifts `}`), or to the top level. Then tokens are skipped, with the blocks they open,
+    until one that fits there starts a line (a property), or is a `}`. A declaration
+    word at the start of a line inside a block closes the blocks still open (the `}`
+    was forgotten), so the next declaration parses.
     """
 
     def __init__(self, source: SourceFile) -> None:
         self.source = source
+        self.text = source.text
         self.interactive = _parser().parse_interactive(source.text)
         self.state = self.interactive.parser_state
         self.table = self.state.parse_conf.parse_table.states
         self.errors: list[Diagnostic] = []
         self.offsets: list[int] = []  # where the errors are, to tell the partial declarations
-        self.broken: list[str] = []  # names of declarations dropped whole
+        self.broken: list[str] = []  # names of declarations (and fields) dropped whole
+        self._popped: object = None  # the value popped last
 
     # -- the token stream, lexer errors included
     def _tokens(self) -> Iterator[Token | UnexpectedCharacters]:
         thread = self.interactive.lexer_thread
         while True:
             try:
-                yield from thread.lex(self.state)  # type: ignore[no-untyped-call]
+                for token in thread.lex(self.state):  # type: ignore[no-untyped-call]
+                    yield self._declaration_word(token)
                 return
             except UnexpectedToken as exc:  # lexed by lark's root lexer: no use here
                 yield exc.token
@@ -623,7 +635,16 @@ class _Recovery:
                 assert thread.state is not None
                 line_counter = thread.state.line_ctr
                 at = line_counter.char_pos
-                line_counter.feed(self.source.text[at:at + 1])
+                line_counter.feed(self.text[at:at + 1])
+
+    @staticmethod
+    def _declaration_word(token: Token) -> Token:
+        """A declaration word at the start of a line, lexed as a name because a block
+        that takes names (`account {`, an event's fields) is still open: the keyword it
+        is. (Declaration words are reserved, so no name is lost.)"""
+        if token.type == "NAME" and token.column == 1 and token.value in DECLARATION_WORDS:
+            return Token.new_borrow_pos(token.value.upper(), token.value, token)
+        return token
 
     def parse(self) -> tuple[ast.Decl, ...]:
         skipping = False
@@ -644,26 +665,21 @@ class _Recovery:
                 if depth and token.type == "RBRACE":
                     depth -= 1
                     continue
-                if depth and not self._starts_declaration(token):
-                    continue
-                if not self._fits(token) and not self._starts_declaration(token):
+                if not self._starts_declaration(token) and (depth or not self._resumes(token)):
                     continue
                 depth = 0
-            try:
-                self._feed(token)
-                skipping = False
+            fed = self._feed(token, report=not skipping)
+            skipping = not fed
+            if fed:
                 last = token
-            except UnexpectedToken as exc:
-                self._report(exc)
-                self._resync()
-                skipping = not self._fits(token)
-                if not skipping:
-                    self._feed(token)
-                    last = token
+            elif token.type == "LBRACE":
+                depth = 1  # the block the unexpected `{` opens is skipped whole
         return self._finish(last)
 
     def _finish(self, last: Token | None) -> tuple[ast.Decl, ...]:
-        end = len(self.source.text)
+        end = len(self.text)
+        line, column = self.source.position(end)
+        brace = Token("RBRACE", "", end, line, column, line, column, end)
         reported = False
         while True:
             eof = Token.new_borrow_pos("$END", "", last) if last is not None else \
@@ -677,18 +693,49 @@ class _Recovery:
                     opened = self._open_block()
                     self._report(exc, f"the `{{` of {opened[0]} on line {opened[1].line} is "
                                       "never closed" if opened else "")
-                if not self._close_block(Token("RBRACE", "", end, *self.source.position(end),
-                                               *self.source.position(end), end)):
+                if not self._close_block(brace):
+                    if len(self.state.state_stack) <= 1:
+                        return ()  # nothing to keep (cannot happen: the start state ends)
                     self._pop_to_top()
+                    if self._shifts(self.state.position, "RULE") and "$END" not in \
+                            self.table[self.state.position]:
+                        self._pop()
 
     # -- parser state
-    def _feed(self, token: Token) -> None:
-        if token.type in _DECLARATION_TYPES and token.column == 1 and not self._fits(token):
+    def _feed(self, token: Token, report: bool) -> bool:
+        """Feed one token. At an error: report it (unless resynchronising), drop the
+        unfinished item, and feed the token there if it resumes the parse. True when
+        the token went in."""
+        if self._starts_declaration(token) and not self._fits(token) \
+                and self._open_block() is not None:
             self._close_blocks_before(token)
-        self.state.feed_token(token)
+        try:
+            self.state.feed_token(token)
+            return True
+        except UnexpectedToken as exc:
+            if report:
+                self._report(exc)
+        self._resync()
+        if self._starts_declaration(token) or self._resumes(token):
+            try:
+                self.state.feed_token(token)
+                return True
+            except UnexpectedToken:
+                self._resync()
+        return False
 
     def _fits(self, token: Token) -> bool:
         return token.type in self.table[self.state.position]
+
+    def _resumes(self, token: Token) -> bool:
+        """May the parse go on at this token: it fits, and is a `}` or starts a line (a
+        token in the middle of a broken line may belong to the broken property)."""
+        if not self._fits(token):
+            return False
+        if token.type == "RBRACE":
+            return True
+        start = cast(_Positioned, token).start_pos
+        return self.text[self.text.rfind("\n", 0, start) + 1:start].strip() == ""
 
     def _starts_declaration(self, token: Token) -> bool:
         return token.type in _DECLARATION_TYPES and token.column == 1
@@ -715,19 +762,32 @@ class _Recovery:
             self._pop()
 
     def _pop(self) -> None:
+        """Drop the top of the parser's stacks, noting the names of what is lost whole:
+        a declaration (`rule NAME`) or an account or event field (`NAME :`)."""
         self.state.state_stack.pop()
         value = self.state.value_stack.pop()
         if isinstance(value, Token) and value.type == "NAME":
             below = self.state.value_stack[-1] if self.state.value_stack else None
-            if isinstance(below, Token) and below.type in _DECLARATION_TYPES:
+            above = self._popped
+            if (isinstance(below, Token) and below.type in _DECLARATION_TYPES) or \
+                    (isinstance(above, Token) and above.type == "COLON"):
                 self.broken.append(str(value))
+        self._popped = value
 
     def _open_block(self) -> tuple[str, Token] | None:
-        """The innermost `{` still open, and what opened it: `rule `x``, `task `y``."""
+        """The innermost `{` still open, and what opened it: `rule `x``, `task `y``. A
+        `{` whose `}` is on the stack too (its block not reduced yet) is closed."""
         values = self.state.value_stack
+        closed = 0
         for i in range(len(values) - 1, -1, -1):
             brace = values[i]
-            if isinstance(brace, Token) and brace.type == "LBRACE":
+            if not isinstance(brace, Token):
+                continue
+            if brace.type == "RBRACE":
+                closed += 1
+            elif brace.type == "LBRACE" and closed:
+                closed -= 1
+            elif brace.type == "LBRACE":
                 for j in range(i - 1, -1, -1):
                     word = values[j]
                     if isinstance(word, Token) and word.type in _BLOCK_WORDS:
@@ -740,16 +800,24 @@ class _Recovery:
     def _close_block(self, brace: Token) -> bool:
         """Close the innermost block with `brace`, keeping its last item if it is whole;
         False at the top level."""
-        if "RBRACE" not in self.table[self.state.position]:  # the last item is unfinished
-            self._resync()
-            if "RBRACE" not in self.table[self.state.position]:
-                return False
-        self.state.feed_token(brace)
-        return True
+        for attempt in range(2):
+            if "RBRACE" in self.table[self.state.position]:
+                try:
+                    self.state.feed_token(brace)
+                    return True
+                except UnexpectedToken:
+                    pass  # a lookahead LALR merged in: this item cannot end here
+            if attempt == 0:
+                self._resync()  # the item is unfinished: drop it whole
+        return False
 
     def _close_blocks_before(self, token: Token) -> None:
-        """A declaration starts inside a block: report the block, close every open one."""
+        """A declaration starts inside a block: report what is unfinished and the block,
+        and close every open one."""
         opened = self._open_block()
+        if "RBRACE" not in self.table[self.state.position]:  # in the middle of an item
+            expected = {t for t in self.table[self.state.position] if t.isupper()}
+            self._report(UnexpectedToken(token, expected, state=self.state))  # type: ignore[no-untyped-call]
         if opened is not None:
             what, brace = opened
             at, found = cast(_Positioned, brace), cast(_Positioned, token)
