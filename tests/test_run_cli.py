@@ -6,7 +6,9 @@ console scripts as real processes, and one test installs the runtime into a new 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import venv
 from collections.abc import Callable
 from pathlib import Path
@@ -164,3 +166,34 @@ def test_both_engines_open_the_same_ctas_on_the_example_data(tmp_path: Path) -> 
         listed[engine] = sorted((c["rule"], c["account_id"], c["title"], c["due"]) for c in ctas)
     assert len(listed["interpreter"]) > 100
     assert listed["duckdb"] == listed["interpreter"]
+
+
+@pytest.mark.slow
+def test_the_built_wheel_holds_the_whole_compiler(tmp_path: Path) -> None:
+    """The wheel (not the checkout) has every module, the grammar and py.typed: a
+    `csdsl check` run from the unpacked wheel alone works."""
+    import zipfile
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+         "--disable-pip-version-check", "-w", str(tmp_path / "dist"), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("csdsl-*.whl")
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(unpacked)
+    for module in ROOT.joinpath("csdsl").rglob("*.py"):
+        assert module.relative_to(ROOT).as_posix() in names
+    assert {"csdsl/grammar/csdsl.lark", "csdsl/py.typed"} <= names
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, csdsl.cli; print(csdsl.cli.__file__, "
+         "file=sys.stderr); sys.exit(csdsl.cli.main(sys.argv[1:]))", "check",
+         str(ROOT / "examples" / "spec")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(unpacked)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert str(unpacked) in done.stderr.splitlines()[0]
