@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from csdsl_runtime import ArtifactError, load, load_data
+from csdsl_runtime.artifact import meaning_hash
 from tests.rtkit import compile_spec_text
 
 RULE = 'rule r { when arr > 0  then cta risk "R" }\n'
@@ -26,25 +28,56 @@ def test_a_compiled_artifact_loads(artifact_file: Path) -> None:
     assert artifact.compute_hash() == artifact.spec_hash
 
 
-def _edit(path: Path, change) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _edit(path: Path, change, rehash: bool = False) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The artifact's data, changed; `rehash` recomputes its hash as a forger would."""
     data = json.loads(path.read_text(encoding="utf-8"))
     change(data)
+    if rehash:
+        data["spec_hash"] = meaning_hash(data)
     return data
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "rehash", "message"),
     [
-        (lambda d: d["rules"][0].update(priority="high"), "spec_hash does not match"),
-        (lambda d: d.update(format_version="2.0"), "newer than this runtime"),
-        (lambda d: d["rules"][0].update(priority="urgent"), "invalid at rules/0/priority"),
-        (lambda d: d.pop("format_version"), "no format_version"),
-        (lambda d: d["rules"][0]["when"].update(op="eval"), "invalid at rules/0/when"),
+        (lambda d: d["rules"][0].update(priority="high"), False, "spec_hash does not match"),
+        (lambda d: d.update(format_version="2.0"), False, "newer than this runtime"),
+        (lambda d: d["rules"][0].update(priority="urgent"), False, "spec_hash does not match"),
+        (lambda d: d["rules"][0].update(priority="urgent"), True,
+         "invalid at rules/0/priority"),
+        (lambda d: d.pop("format_version"), False, "no format_version"),
+        (lambda d: d["rules"][0]["when"].update(op="eval"), True, "invalid at rules/0/when"),
+        (lambda d: d["rules"][0]["when"]["left"].update(name=7), True,
+         "invalid at rules/0/when/left/name"),
+        (lambda d: d["rules"][0]["when"]["right"].update(value="0", type="date"), True,
+         "invalid at rules/0/when/right"),
+        (lambda d: d["rules"][0].pop("actions"), True, "invalid at rules/0/actions"),
+        (lambda d: d["rules"][0].update(cooldown="30"), True, "invalid at rules/0/cooldown"),
     ],
 )
-def test_refused_artifacts(artifact_file: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_refused_artifacts(artifact_file: Path, change, rehash: bool, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ArtifactError, match=message):
-        load_data(_edit(artifact_file, change))
+        load_data(_edit(artifact_file, change, rehash))
+
+
+def test_deep_json_is_refused_before_anything_recurses(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    for levels in (450, 50_000):  # past pydantic's JSON limit; past json.loads's
+        text = _deep_text(levels)
+        if levels < 900:  # a forger re-hashes what json can still write
+            data = json.loads(text)
+            data["spec_hash"] = meaning_hash(data)
+            text = json.dumps(data)
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ArtifactError, match="nests too deeply"):
+            load(path)
+
+
+def _deep_text(levels: int) -> str:
+    """An artifact-looking JSON text nested `levels` deep (json.dumps would recurse)."""
+    inner = '{"op": "lit", "type": "bool", "value": true}'
+    return ('{"format_version": "1.0", "rules": [{"when": ' + '{"op": "not", "arg": ' * levels
+            + inner + "}" * levels + "}]}")
 
 
 def test_a_newer_minor_version_with_the_same_meaning_loads(artifact_file: Path) -> None:
@@ -63,3 +96,59 @@ def test_not_an_artifact(tmp_path: Path, text: str) -> None:
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="cannot read"):
         load(tmp_path / "nope.json")
+
+
+def test_the_loader_and_the_published_schema_agree(artifact_file: Path) -> None:
+    """The loader validates with the models (linear time); the published JSON Schema says
+    the same about every mutated, re-hashed artifact."""
+    import random
+
+    import jsonschema
+
+    from csdsl_runtime.artifact import json_schema
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    original = json.loads(artifact_file.read_text(encoding="utf-8"))
+    values = [None, True, 0, -1, 1.5, "", "x", "2026-13-01", [], {}, "lit", "cmp", "risk"]
+    rng = random.Random(7)
+    disagreements = []
+    checked = refused = 0
+    for _ in range(400):
+        data = json.loads(json.dumps(original))
+        for _ in range(rng.randint(1, 3)):
+            _mutate(data, rng, values)
+        data["spec_hash"] = meaning_hash(data) if isinstance(data, dict) else None
+        schema_ok = validator.is_valid(data)
+        try:
+            load_data(data)
+            loader_ok, why = True, ""
+        except ArtifactError as exc:
+            loader_ok, why = False, str(exc)
+        # what the schema cannot say: a date or number literal that is no real value, a
+        # format_version that is not major.minor
+        beyond = re.search(r"`.*` is not a (date|number)$|bad format_version", why) is not None
+        if schema_ok != loader_ok and not (schema_ok and beyond):
+            disagreements.append((schema_ok, why, data))
+        checked += 1
+        refused += not loader_ok
+    assert disagreements == []
+    assert checked == 400 and 100 < refused < 400  # the mutations reach both outcomes
+
+
+def _mutate(node: object, rng, values: list) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """Replace, drop or add one value somewhere in the JSON tree."""
+    path = []
+    while isinstance(node, dict | list) and node and rng.random() < 0.8:
+        key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+        path.append((node, key))
+        node = node[key]
+    if not path:
+        return
+    parent, key = path[-1]
+    action = rng.random()
+    if action < 0.6:
+        parent[key] = rng.choice(values)
+    elif action < 0.8 and isinstance(parent, dict) and key not in ("format_version",):
+        del parent[key]
+    elif isinstance(parent, dict):
+        parent["extra_" + str(rng.randrange(3))] = rng.choice(values)

@@ -1,23 +1,29 @@
-"""Loading a compiled artifact: schema, format version and integrity are all checked.
+"""Loading a compiled artifact: format version, integrity, shape and literals, in linear time.
 
-A host must never run an artifact it does not understand or that was edited by hand:
-the JSON is validated against the published schema, a newer major `format_version` is
-refused, and the `spec_hash` is recomputed and compared. What the schema cannot say
-(a number too large for the model, a `date` literal that is no date) is refused here
-too, so that a run never meets it half-way through.
+A host must never run an artifact it does not understand or that was edited by hand.
+The checks run cheapest first, so a tampered or foreign file is refused before any
+deep work: the major `format_version`, the `spec_hash` recomputed over the content,
+and only then the artifact models, validated strictly (no coercion: what the published
+JSON Schema would refuse is refused) with `op` as the discriminator of every condition
+node, so the cost is linear in the size of the artifact. (The JSON Schema itself is published for
+other tools; validating with it here was exponential in condition depth: its `oneOf`
+tries every alternative at every level.) What neither can say (a `date` literal that is
+no date) is refused here too, so that a run never meets it half-way through. JSON that
+nests deeper than the parsers' limits (pydantic's about 250 levels; the compiler writes
+at most about 200, CS0106) is refused as too deep, never a RecursionError.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from csdsl_runtime.artifact import FORMAT_VERSION, Artifact, Lit, json_schema, meaning_hash
+from csdsl_runtime.artifact import FORMAT_VERSION, Artifact, Lit, meaning_hash
 from csdsl_runtime.ir import literal_value
 
 
@@ -25,11 +31,7 @@ class ArtifactError(Exception):
     """The artifact cannot be run: unreadable, invalid, too new or tampered with."""
 
 
-@cache
-def _validator() -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(json_schema())
+_TOO_DEEP = "{origin}: nests too deeply: not an artifact the compiler wrote"
 
 
 def _major(version: Any) -> int:
@@ -41,6 +43,10 @@ def _major(version: Any) -> int:
 
 def load_data(data: Any, origin: str = "artifact") -> Artifact:
     """Validate artifact JSON data (already parsed) and build the model."""
+    return _load(data, None, origin)
+
+
+def _load(data: Any, text: str | None, origin: str) -> Artifact:
     if not isinstance(data, dict):
         raise ArtifactError(f"{origin}: not a csdsl artifact (expected a JSON object)")
     version = data.get("format_version")
@@ -51,32 +57,59 @@ def load_data(data: Any, origin: str = "artifact") -> Artifact:
             f"{origin}: format {version} is newer than this runtime understands "
             f"({FORMAT_VERSION}); upgrade csdsl-runtime"
         )
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "(top)"
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ArtifactError(f"{origin}: invalid at {where}: {first.message}{more}")
-    expected = meaning_hash(data)
+    try:
+        expected = meaning_hash(data)
+        if text is None:
+            text = json.dumps(data)
+    except (TypeError, ValueError) as exc:  # not JSON data (a host passed Python objects)
+        raise ArtifactError(f"{origin}: not JSON data ({exc})") from None
+    except RecursionError:
+        raise ArtifactError(_TOO_DEEP.format(origin=origin)) from None
     if data.get("spec_hash") != expected:
         raise ArtifactError(
             f"{origin}: spec_hash does not match the content: the artifact was changed "
             "after compilation; compile it again from the spec"
         )
     try:
-        artifact = Artifact.model_validate(data)
-    except ValidationError as exc:  # what the JSON Schema admits but the models do not
+        artifact = Artifact.model_validate_json(text, strict=True)
+    except ValidationError as exc:
         first = exc.errors()[0]
-        where = "/".join(str(p) for p in first["loc"]) or "(top)"
-        raise ArtifactError(f"{origin}: invalid at {where}: {first['msg']}") from None
+        if first["type"] == "json_invalid" and "recursion" in first["msg"]:
+            raise ArtifactError(_TOO_DEEP.format(origin=origin)) from None
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ArtifactError(f"{origin}: invalid at {_json_path(data, first['loc'])}: "
+                            f"{first['msg']}{more}") from None
     for where, lit in _literals(artifact):
         try:
-            literal_value(lit)
+            value = literal_value(lit)
+            if isinstance(value, float) and not math.isfinite(value):  # 1e400 reads as inf
+                raise ValueError(value)
         except (ValueError, OverflowError):
             raise ArtifactError(
                 f"{origin}: invalid at {where}: `{lit.value}` is not a {lit.type}"
             ) from None
     return artifact
+
+
+def _json_path(data: Any, loc: tuple[int | str, ...]) -> str:
+    """pydantic's error location as a path in the JSON (`rules/0/when/left/days`): the
+    tag a discriminated union puts right after a node's place (`cmp`, `window`) is its
+    `op` (or `kind`), not a key, and is left out."""
+    parts = []
+    node = data
+    keys = list(loc)
+    while keys:
+        key = keys.pop(0)
+        parts.append(str(key))
+        in_list = isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        if in_list or (isinstance(node, dict) and key in node):
+            node = node[key]
+        else:
+            break
+        if isinstance(node, dict) and keys and keys[0] in (node.get("op"), node.get("kind")):
+            keys.pop(0)
+    parts.extend(str(k) for k in keys)
+    return "/".join(parts) or "(top)"
 
 
 def _literals(artifact: Artifact) -> Iterator[tuple[str, Lit]]:
@@ -110,4 +143,6 @@ def load(path: str | Path) -> Artifact:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"{path}: not JSON ({exc})") from None
-    return load_data(data, str(path))
+    except RecursionError:
+        raise ArtifactError(_TOO_DEEP.format(origin=path)) from None
+    return _load(data, text, str(path))
