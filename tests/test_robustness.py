@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -67,3 +68,22 @@ def test_every_syntax_error_in_a_file_is_reported() -> None:
     diagnostics = _front_end(text)
     syntax = [d for d in diagnostics if d.code == "CS0100"]
     assert len(syntax) == 2
+
+
+@pytest.mark.parametrize("spec", [
+    'rule r {{ when arr > 1  then cta risk "x"  due {digits}d }}',
+    'rule r {{ when arr > 1  then cta risk "x"  cooldown {digits}w }}',
+    'playbook P {{ task t {{ day {digits} }} }}\nrule r {{ when arr > 1  then cta risk "x"'
+    "  playbook P }}",
+    'rule r {{ when arr > {digits}  then cta risk "x" }}',
+    'rule r {{ when avg(usage, {digits}d) > 1  then cta risk "x" }}',
+])
+def test_huge_numbers_are_cs0309_with_a_place(tmp_path, spec: str) -> None:  # type: ignore[no-untyped-def]
+    """Past Python's 4,300-digit limit for int(): a located CS0309, no internal error."""
+    from .conftest import compile_text
+
+    artifact, diagnostics = compile_text(tmp_path, spec.format(digits="9" * 5000))
+    assert artifact is None
+    errors = [d for d in diagnostics if d.is_error]
+    assert [d.code for d in errors] == ["CS0309"]
+    assert errors[0].span.file.endswith("main.cs") and errors[0].span.line >= 1

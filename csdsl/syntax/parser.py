@@ -213,17 +213,20 @@ class _Builder(Transformer[Token, Any]):
     def _report(self, code: str, span: Span, message: str, help_text: str) -> None:
         _CONTEXT.get().diagnostics.append(error(code, span, message, help_text))
 
-    def _days(self, days: int, tok: Any) -> int:
-        """A number of days, refused (CS0309) beyond MAX_DAYS: no date is that far away."""
+    def _days(self, digits: str, tok: Any, scale: int = 1) -> int:
+        """A number of days, refused (CS0309) beyond MAX_DAYS: no date is that far away.
+        (Long digit strings are not converted at all: Python refuses past 4,300 digits.)"""
+        days = int(digits) * scale if len(digits) <= 9 else MAX_DAYS + 1
         if days > MAX_DAYS:
-            self._report("CS0309", self._tok_span(tok), f"`{tok}` is too many days",
+            message = f"`{tok}` is too many days" if len(str(tok)) <= 24 \
+                else "this day count is too large"
+            self._report("CS0309", self._tok_span(tok), message,
                          f"day counts go up to {MAX_DAYS:,} (100 years)")
         return days
 
     def _duration(self, tok: Any) -> ast.DurationLit:
         text = str(tok)
-        n = int(text[:-1])
-        days = self._days(n * 7 if text.endswith("w") else n, tok)
+        days = self._days(text[:-1], tok, 7 if text.endswith("w") else 1)
         return ast.DurationLit(days, text, self._tok_span(tok))
 
     def _condition(self, expr: ast.Expr) -> ast.Expr:
@@ -316,7 +319,7 @@ class _Builder(Transformer[Token, Any]):
         return self._text("description", c)
 
     def day_prop(self, c: list[Any]) -> ast.DayProp:
-        return ast.DayProp(self._days(int(c[1]), c[1]), self._span(c))
+        return ast.DayProp(self._days(str(c[1]), c[1]), self._span(c))
 
     def duration_prop(self, c: list[Any]) -> ast.DaysProp:
         return self._days_prop("duration", c)
