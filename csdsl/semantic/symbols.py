@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error
-from csdsl.semantic.model import NUMBER, Event, Field, Metric, Role, Symbol
+from csdsl.semantic.model import NUMBER, Event, Field, Metric, Role, Symbol, SymbolKind
 from csdsl.source import Span
 from csdsl.syntax.keywords import RESERVED
 from csdsl_runtime.vocabulary import FIELD_TYPES, FieldType
@@ -168,23 +169,15 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                                     decl.name.span)
                         table.roles[role.name] = role
                         add(Symbol("role", role.name, role.span, None, role.label))
-                case ast.PlaybookDecl():
-                    check_reserved(decl.name, "playbook")
-                    if claim("playbook", decl.name):
-                        table.playbooks[decl.name.value] = decl
-                        add(Symbol("playbook", decl.name.value, decl.name.span, None,
-                                   _label(decl.title)))
-                case ast.PlanDecl():
-                    check_reserved(decl.name, "plan")
-                    if claim("plan", decl.name):
-                        table.plans[decl.name.value] = decl
-                        add(Symbol("plan", decl.name.value, decl.name.span, None,
-                                   _label(decl.title)))
-                case ast.RuleDecl():
-                    check_reserved(decl.name, "rule")
-                    if claim("rule", decl.name):
-                        table.rules[decl.name.value] = decl
-                        add(Symbol("rule", decl.name.value, decl.name.span, None,
+                case ast.PlaybookDecl() | ast.PlanDecl() | ast.RuleDecl():
+                    kind: SymbolKind = ("playbook" if isinstance(decl, ast.PlaybookDecl)
+                                        else "plan" if isinstance(decl, ast.PlanDecl)
+                                        else "rule")
+                    check_reserved(decl.name, kind)
+                    if claim(kind, decl.name):
+                        bucket: dict[str, Any] = getattr(table, kind + "s")
+                        bucket[decl.name.value] = decl
+                        add(Symbol(kind, decl.name.value, decl.name.span, None,
                                    _label(decl.title)))
     table.broken = table.broken | clashed
     # a field a syntax error dropped is still known to templates: no cascade
