@@ -1,0 +1,3 @@
+metric usage
+rule r {
+  when (usage > 1

@@ -1,0 +1,6 @@
+metric usage
+rule a "Title"
+rule r {
+  when usage < 1
+  then cta risk "x"
+}

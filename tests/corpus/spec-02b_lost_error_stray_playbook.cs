@@ -1,0 +1,10 @@
+metric usage
+playbook P {
+  task t "T"
+}
+  playbook P
+rule r {
+  when usage < 1
+  then cta risk "x"
+  playbook P
+}

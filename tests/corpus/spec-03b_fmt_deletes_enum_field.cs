@@ -1,0 +1,5 @@
+account {
+  name: text
+  segment: enum("SMB",
+metric usage
+role CSM

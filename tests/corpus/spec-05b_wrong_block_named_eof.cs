@@ -1,0 +1,5 @@
+metric usage
+playbook P {
+  task t "T" {
+    day 0
+  }
