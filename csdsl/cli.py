@@ -78,6 +78,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from csdsl.driver import build, check_paths
 
+    signer = None
+    if args.sign is not None:  # read the key first: a bad key costs no compilation
+        from csdsl_runtime import signing
+
+        try:
+            signer = signing.load_private_key(args.sign)
+        except signing.SigningKeyError as exc:
+            raise _Usage(str(exc)) from None
     result = check_paths(args.paths)
     to_stdout = args.output == "-"  # then the artifact alone goes to stdout
     _report(result, args.format, args.color, stream=sys.stderr if to_stdout else None)
@@ -86,6 +94,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return status
     artifact = build(result)
     assert artifact is not None
+    if signer is not None:
+        artifact = signing.sign_artifact(artifact, signer)
     text = artifact.to_json()
     if to_stdout:
         sys.stdout.write(text)
@@ -99,7 +109,21 @@ def cmd_compile(args: argparse.Namespace) -> int:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise _Usage(f"cannot write `{args.output}`: {exc.strerror or exc}") from None
-    sys.stderr.write(f"wrote {args.output} ({artifact.spec_hash[:19]})\n")
+    signed = f", signed by key {artifact.signature.key_id}" if artifact.signature else ""
+    sys.stderr.write(f"wrote {args.output} ({artifact.spec_hash[:19]}{signed})\n")
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from csdsl_runtime import signing
+
+    try:
+        key = signing.write_key_pair(args.output, force=args.force)
+    except signing.SigningKeyError as exc:
+        raise _Usage(str(exc)) from None
+    private, public = signing.key_paths(args.output)
+    sys.stderr.write(f"wrote {private} (private key: keep it secret) and {public} "
+                     f"(public key: give it to hosts), key id {signing.key_id(key)}\n")
     return 0
 
 
@@ -206,6 +230,21 @@ def _load_for_run(spec: str) -> Artifact | None:
     return artifact
 
 
+def _signed_artifact_only(args: argparse.Namespace) -> None:
+    """`run --verify-key` takes only a compiled artifact: a spec compiled here is unsigned.
+    Refused before compiling it."""
+    if getattr(args, "verify_key", None) is None:
+        return
+    path = Path(args.spec)
+    if path.is_file() and path.suffix == ".json":
+        return
+    if not path.exists():
+        raise _Usage(f"no such file: `{args.spec}`")
+    from csdsl_runtime.cli import _UNSIGNED_SPEC
+
+    raise _Usage(_UNSIGNED_SPEC.format(spec=args.spec))
+
+
 class _Usage(Exception):
     pass
 
@@ -239,8 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="check a spec and write the compiled artifact (JSON)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="`-` for stdout")
+    p.add_argument("--sign", metavar="PREFIX",
+                   help="sign the artifact with the Ed25519 private key PREFIX that "
+                        "`csdsl keygen -o PREFIX` wrote")
     diagnostics_options(p)
     p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("keygen", help="write an Ed25519 key pair to sign artifacts with")
+    p.add_argument("-o", "--output", required=True, metavar="PREFIX",
+                   help="writes PREFIX (the private key, mode 0600) and PREFIX.pub")
+    p.add_argument("--force", action="store_true", help="overwrite existing key files")
+    p.set_defaults(func=cmd_keygen)
 
     p = sub.add_parser("fmt", help="rewrite files in the canonical layout")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -275,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "needs_artifact", False):
             from csdsl_runtime.cli import run_command
 
+            _signed_artifact_only(args)
             artifact = _load_for_run(args.spec)
             return run_command(args, artifact)
         return int(args.func(args))

@@ -44,6 +44,7 @@ CODES: dict[str, str] = {
     "CS0402": "a plan whose schedule ends after its `due` (warning)",
     "CS0500": "a template that does not parse",
     "CS0501": "a template that reads a name it may not read",
+    "CS0502": "a template whose output or run time could grow without bound",
     "CS0600": "a playbook that is never used (warning)",
     "CS0601": "a role that is never used (warning)",
     "CS0700": "a rule without a `when` condition",

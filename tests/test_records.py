@@ -32,7 +32,7 @@ from csdsl_runtime.vocabulary import (
 DAY = date(2026, 11, 20)
 
 
-def _artifact_data(when: A.Lit) -> dict[str, Any]:
+def _artifact_data(when: A.Expr) -> dict[str, Any]:
     """Artifact JSON with one rule that fires on `when`, its spec_hash computed."""
     artifact = A.Artifact(
         spec_hash="",
@@ -145,7 +145,8 @@ def test_a_number_too_large_for_the_model_is_an_artifact_error() -> None:
 
 
 def test_good_literals_load() -> None:
-    artifact = load_data(_artifact_data(A.Lit(type="date", value="2026-11-20")))
+    day = A.Lit(type="date", value="2026-11-20")  # a condition must be true or false
+    artifact = load_data(_artifact_data(A.Compare(cmp="<=", left=day, right=day)))
     assert artifact.rules[0].name == "r"
 
 

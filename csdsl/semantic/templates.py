@@ -3,18 +3,28 @@
 A template may read `account.<declared field>` (and `account.id`), `rule.name`,
 `rule.title` and `asof`, plus names it assigns itself (`{% set %}`, `{% for %}`).
 Anything else, including attribute escapes such as `account.__class__`, is an error
-here, before a host ever renders it in its sandbox.
+here, before a host ever renders it in its sandbox (CS0501).
+
+A template must also stay small (CS0502): no `*` except between two number literals,
+no `**`, `%` and `format` only with a literal format, sizes (widths, counts, lengths)
+only as number literals up to 1,000, and only methods that keep text small. The rules
+live in the runtime (`csdsl_runtime.templates.unbounded`), which refuses the same
+templates in a hand-made artifact.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from csdsl.ast import Str
 from csdsl.diagnostics import Diagnostic, did_you_mean, error
 from csdsl.source import Span
 from csdsl_runtime.vocabulary import ACCOUNT_ID_ATTRIBUTE, RULE_TEMPLATE_ATTRIBUTES, TEMPLATE_ROOTS
+
+if TYPE_CHECKING:
+    from jinja2 import nodes
 
 _MARKERS = ("{{", "{%", "{#")
 _QUOTED = re.compile(r"'([^']*)'")  # Jinja quotes names in its messages; we use backticks
@@ -130,6 +140,15 @@ def _problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
 
 
 def _jinja_problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
+    try:
+        return _parsed_problems(source, fields)
+    except RecursionError:  # Jinja parses and walks templates recursively
+        return (("CS0500", "the template nests too deeply to be checked",
+                 "split long chains of operators or filters into `{% set %}` steps",
+                 None, None),)
+
+
+def _parsed_problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
     from jinja2 import TemplateSyntaxError, nodes
 
     env = _environment()
@@ -167,13 +186,19 @@ def _jinja_problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
         if problem is not None:
             problems.append(problem)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        attr = node.attr if isinstance(node, nodes.Getattr) else (
-            node.arg.value if isinstance(node.arg, nodes.Const) else None)
+        attr = node.attr if isinstance(node, nodes.Getattr) else _constant(node.arg)
         read_from_root = isinstance(node.node, nodes.Name) and node.node.name in TEMPLATE_ROOTS
         if isinstance(attr, str) and attr.startswith("_") and not read_from_root:
             problems.append(("CS0501", f"`{attr}` is not allowed in a template",
                              "templates may read declared fields only; names starting with `_` "
                              "are never available", None, attr))
+    for method in tree.find_all(nodes.Call):  # "{0.__class__}".format(x) reads attributes
+        target = method.node
+        if isinstance(target, nodes.Getattr) and target.attr in ("format", "format_map") \
+                and isinstance(target.node, nodes.Const) and isinstance(target.node.value, str):
+            for attr in _format_attributes(target.node.value):
+                problems.append(("CS0501", f"`{attr}` is not allowed in a template",
+                                 "names starting with `_` are never available", None, attr))
     for call in tree.find_all((nodes.Filter, nodes.Test)):
         # attr(), map(attribute=...), selectattr(...) read attributes by name: only a
         # literal name, never one starting with `_`
@@ -190,4 +215,43 @@ def _jinja_problems(source: str, fields: frozenset[str]) -> tuple[Problem, ...]:
             problems.append(("CS0501", f"unknown filter `{call.name}` in the template",
                              "filters are Jinja's built-in ones",
                              did_you_mean(call.name, env.filters), call.name))
+    problems.extend(_size_problems(tree, assigned))
     return tuple(problems)
+
+
+def _format_attributes(text: str) -> list[str]:
+    """The attributes and keys starting with `_` that a `str.format` text reads."""
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name]
+    except ValueError:
+        return []
+    return [part for name in fields for part in re.split(r"[.\[\]]", name)
+            if part.startswith("_")]
+
+
+def _constant(node: nodes.Expr) -> object:
+    """The value of a literal or of literal texts joined (`'__cla' ~ 'ss__'`), else None.
+
+    Never Jinja's own folding, which would compute `'a' * 10**9` here."""
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Const):
+        return node.value
+    parts = node.nodes if isinstance(node, nodes.Concat) else (
+        [node.left, node.right] if isinstance(node, nodes.Add) else None)
+    if parts is None:
+        return None
+    values = [_constant(p) for p in parts]
+    if not all(isinstance(v, str) for v in values):
+        return None
+    return "".join(str(v) for v in values)
+
+
+def _size_problems(tree: nodes.Template, assigned: set[str]) -> list[Problem]:
+    """CS0502: what could make the template's output or its run time unbounded."""
+    from csdsl_runtime.templates import unbounded
+
+    return [("CS0502", u.message, u.help, None, u.needle) for u in unbounded(tree)
+            if u.callee is None or u.callee in assigned]  # CS0501 reports the others

@@ -25,6 +25,7 @@ _EXPORTS = {
     "ArtifactError": "csdsl_runtime.loader",
     "load": "csdsl_runtime.loader",
     "load_data": "csdsl_runtime.loader",
+    "ArtifactSource": "csdsl_runtime.reload",
     "RunReport": "csdsl_runtime.report",
     "SourceError": "csdsl_runtime.sources",
     "read_dataset": "csdsl_runtime.sources",
@@ -38,6 +39,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Artifact",
     "ArtifactError",
+    "ArtifactSource",
     "BadDataError",
     "BadRow",
     "Dataset",
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from csdsl_runtime.artifact import FORMAT_VERSION, Artifact
     from csdsl_runtime.data import BadDataError, BadRow, Dataset
     from csdsl_runtime.loader import ArtifactError, load, load_data
+    from csdsl_runtime.reload import ArtifactSource
     from csdsl_runtime.report import RunReport
     from csdsl_runtime.sources import SourceError, read_dataset
     from csdsl_runtime.stores import DEFAULT_STORE_URL, StoreError, open_store

@@ -11,6 +11,9 @@ position of each pool), so that a dry run and a real run decide exactly the same
   owner and is counted as a fallback.
 - `then plan` opens a plan whose objectives are CTAs of type `objective`; when the
   schedule overshoots the plan's `due`, the plan is due with its last objective.
+- Titles render within 500 characters, descriptions and the reason within 10,000
+  (`csdsl_runtime.templates`): a template that fails keeps its text as written, a text
+  too long is cut, and the record is still opened.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from csdsl_runtime import artifact as A
 from csdsl_runtime.data import AccountData, Dataset
 from csdsl_runtime.dates import add_days
 from csdsl_runtime.records import CtaRecord, PlanRecord, TaskRecord
-from csdsl_runtime.templates import Renderer
+from csdsl_runtime.templates import DESCRIPTION_LIMIT, Renderer
 from csdsl_runtime.vocabulary import (
     ACCOUNT_ID_ATTRIBUTE,
     OBJECTIVE_CTA_TYPE,
@@ -104,6 +107,12 @@ class ActionBuilder:
         self.owners = OwnerResolver(dataset.pools, dict(cursors))
         self.renderer = Renderer()
 
+    def _reason(self, rule: A.Rule, context: dict[str, Any]) -> str | None:
+        """The rule's `reason`, as written, cut to DESCRIPTION_LIMIT characters."""
+        if rule.reason is None:
+            return None
+        return self.renderer.plain(rule.reason, context, "reason", DESCRIPTION_LIMIT)
+
     def _tasks(
         self, tasks: tuple[A.Task, ...], calendar: str, account: AccountData, asof: date,
         default_owner: str | None, context: dict[str, Any],
@@ -112,13 +121,14 @@ class ActionBuilder:
         return [
             TaskRecord(
                 key=t.key,
-                title=render(t.title, context),
+                title=render(t.title, context, f"task `{t.key}` title"),
                 owner=self.owners.task_owner(t.owner, account, default_owner),
                 type=t.type,
                 priority=t.priority,
                 start=add_days(asof, t.start, calendar),
                 due=add_days(asof, t.due, calendar),
-                description=render(t.description, context) if t.description else None,
+                description=render(t.description, context, f"task `{t.key}` description",
+                                   DESCRIPTION_LIMIT) if t.description else None,
             )
             for t in tasks
         ]
@@ -144,9 +154,10 @@ class ActionBuilder:
             due = asof + timedelta(days=DEFAULT_CTA_DAYS)
         return CtaRecord(
             rule=rule.name, account_id=account.id, action=index, type=action.type,
-            title=self.renderer.render(action.title, context), priority=rule.priority,
-            owner=owner, created=asof, due=due, spec_hash=self.artifact.spec_hash,
-            reason=rule.reason, playbook=playbook.name if playbook else None, tasks=tasks,
+            title=self.renderer.render(action.title, context, "CTA title"),
+            priority=rule.priority, owner=owner, created=asof, due=due,
+            spec_hash=self.artifact.spec_hash, reason=self._reason(rule, context),
+            playbook=playbook.name if playbook else None, tasks=tasks,
         )
 
     def plan(
@@ -173,10 +184,12 @@ class ActionBuilder:
             )
             objectives.append(CtaRecord(
                 rule=rule.name, account_id=account.id, action=index,
-                type=OBJECTIVE_CTA_TYPE, title=render(objective.title, context),
+                type=OBJECTIVE_CTA_TYPE,
+                title=render(objective.title, context, f"objective `{objective.key}` title"),
                 priority=objective.priority, owner=objective_owner, created=asof,
                 due=add_days(asof, objective.due, calendar), spec_hash=self.artifact.spec_hash,
-                reason=rule.reason, playbook=objective.playbook, plan=template.name,
+                reason=self._reason(rule, context), playbook=objective.playbook,
+                plan=template.name,
                 objective=objective.key, tasks=tasks,
             ))
         last = max((o.due for o in objectives), default=asof)
@@ -184,6 +197,6 @@ class ActionBuilder:
         due = max(due, last)  # an overshooting schedule moves the plan's due date out
         return PlanRecord(
             rule=rule.name, account_id=account.id, action=index, plan=template.name,
-            title=render(template.title or template.name, context), owner=owner,
+            title=render(template.title or template.name, context, "plan title"), owner=owner,
             created=asof, due=due, spec_hash=self.artifact.spec_hash, objectives=objectives,
         )

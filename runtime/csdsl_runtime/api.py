@@ -8,12 +8,22 @@
 A run is one store transaction: evaluate every enabled rule for every account, close
 CTAs whose `close when` holds (outcome `resolved`), record `success within` outcomes,
 then open CTAs and plans for firing rules that have none open and are out of cooldown.
+
+Time runs forward. A run dated before the store's latest run is refused
+(`OutOfOrderError`) unless it is a backfill (`run(asof, backfill=True)`). Every run sees
+the store as it was on its day: a CTA created after that day, or closed after it, counts
+as open (nothing opens beside it) and is never closed or scored by the run, so no close
+or success is ever dated before a creation. A backfill thus opens, dated on its day, only
+the CTAs no later run already opened, and closes and scores only CTAs created on or
+before its day. `retire` closes the open CTAs of rules no longer in the spec, which every
+run report lists.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,15 +31,81 @@ from csdsl_runtime import artifact as A
 from csdsl_runtime.actions import ActionBuilder
 from csdsl_runtime.data import BadDataError, Dataset
 from csdsl_runtime.engines import Engine, Results
-from csdsl_runtime.records import CtaRecord, RunState
+from csdsl_runtime.records import CtaRecord, OpenWork, RunState
 from csdsl_runtime.report import RuleReport, RunReport
-from csdsl_runtime.stores.sql import SqlStore
+from csdsl_runtime.stores.sql import OutOfOrderError, SqlStore, StoreError
 
 _BATCH = 1000
 """CTAs inserted per store round trip."""
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called while a long run advances."""
+
+__all__ = ["LifecycleReport", "OutOfOrderError", "Runtime", "removed_rules", "retire"]
+
+
+@dataclass(slots=True)
+class LifecycleReport(RunReport):
+    """The run report, with where the run stands in the store's time and its spec changes.
+
+    `backfill`: the run is dated before the store's latest run (`latest_run`).
+    `removed_rules`: the rules with open CTAs or plans in the store that the artifact no
+    longer has, with their counts (`removed_rule_ctas`: their open CTAs in all).
+    """
+
+    backfill: bool = False
+    latest_run: str | None = None
+    removed_rules: dict[str, OpenWork] = field(default_factory=dict)
+    removed_rule_ctas: int = 0
+
+    def render(self) -> str:
+        lines = [RunReport.render(self)]
+        if self.backfill:
+            lines.append(
+                f"backfill: dated before the store's latest run ({self.latest_run}); CTAs "
+                "created after that day were neither closed nor scored\n"
+            )
+        if self.removed_rules:
+            each = "; ".join(
+                f"{rule}: {work.describe()}" for rule, work in self.removed_rules.items()
+            )
+            lines.append(
+                f"rules no longer in the spec: {len(self.removed_rules)}, with "
+                f"{self.removed_rule_ctas} open CTAs ({each}); "
+                "`csdsl retire SPEC` closes them\n"
+            )
+        return "".join(lines)
+
+
+def removed_rules(artifact: A.Artifact, store: SqlStore) -> dict[str, OpenWork]:
+    """The rules with open CTAs or plans in the store that `artifact` does not have."""
+    names = {r.name for r in artifact.rules}
+    return {rule: work for rule, work in store.open_work_by_rule().items() if rule not in names}
+
+
+def retire(
+    artifact: A.Artifact, store: SqlStore, day: date, rules: Collection[str] | None = None,
+    dry_run: bool = False,
+) -> dict[str, OpenWork]:
+    """Close the open CTAs of rules no longer in `artifact` with outcome `retired` (their
+    open tasks cancelled, their open plans cancelled), dated `day`; only those of `rules`
+    when given. What was retired, per rule. A rule still in the artifact is refused
+    (`StoreError`): the next run would open its CTAs again. So is a `day` before the
+    creation of one of them (`OutOfOrderError`). A dry run changes nothing.
+    """
+    names = {r.name for r in artifact.rules}
+    if rules is None:
+        chosen = set(removed_rules(artifact, store))
+    else:
+        kept = sorted(set(rules) & names)
+        if kept:
+            raise StoreError(
+                f"{', '.join(f'`{r}`' for r in kept)} still in the spec: only the CTAs of "
+                "rules removed from it are retired (close others with `csdsl close`)"
+            )
+        chosen = set(rules)
+    reason = f"retired: the rule is no longer in the spec ({artifact.spec_hash})"
+    return store.retire_rules(chosen, day, reason, dry_run=dry_run)
 
 
 class Runtime:
@@ -47,6 +123,9 @@ class Runtime:
             raise ValueError("on_bad_data must be `fail` or `skip`")
         if dataset.bad_rows and on_bad_data == "fail":
             raise BadDataError(dataset.bad_rows)
+        from csdsl_runtime.verify import verify
+
+        verify(artifact)  # ArtifactError; once per artifact (`load` has verified it already)
         self.artifact = artifact
         self.dataset = dataset
         self.store = store
@@ -61,17 +140,26 @@ class Runtime:
         conditions = {r.name: r.when for r in self.artifact.rules if r.enabled}
         return self.engine.evaluate(conditions, asof)
 
-    def run(self, asof: date, dry_run: bool = False, progress: Progress | None = None) -> RunReport:
-        """Evaluate and act as of `asof`, in one transaction (rolled back on a dry run)."""
-        report = RunReport(
+    def run(
+        self, asof: date, dry_run: bool = False, progress: Progress | None = None, *,
+        backfill: bool = False,
+    ) -> LifecycleReport:
+        """Evaluate and act as of `asof`, in one transaction (rolled back on a dry run).
+
+        A day before the store's latest run raises `OutOfOrderError` unless `backfill`.
+        """
+        report = LifecycleReport(
             asof=asof.isoformat(), spec_hash=self.artifact.spec_hash,
             engine=self.engine.name, dry_run=dry_run, accounts=len(self.dataset.accounts),
             bad_rows=len(self.dataset.bad_rows),
         )
         rules = self.artifact.rules
         with self.store.transaction(commit=not dry_run):
+            self._check_time(asof, backfill, report)
             run_id = self.store.start_run(asof, self.artifact.spec_hash, dry_run)
-            state = self.store.load_state([r.name for r in rules])
+            state = self.store.load_state([r.name for r in rules], asof)
+            report.removed_rules = removed_rules(self.artifact, self.store)
+            report.removed_rule_ctas = sum(w.ctas for w in report.removed_rules.values())
             started = time.perf_counter()
             results = self._evaluate_rules(asof, progress)
             report.seconds["evaluate"] = round(time.perf_counter() - started, 3)
@@ -85,12 +173,26 @@ class Runtime:
             self.store.save_pool_cursors(builder.owners.cursors)
             report.owner_fallbacks = builder.owners.fallbacks
             report.unassigned = builder.owners.unassigned
-            report.template_errors = builder.renderer.errors
+            builder.renderer.fill(report)  # template errors, truncations, the first ones
             report.seconds["act"] = round(time.perf_counter() - started, 3)
             self.store.finish_run(run_id, report.to_json())
         return report
 
     # ------------------------------------------------------------ stages
+    def _check_time(self, asof: date, backfill: bool, report: LifecycleReport) -> None:
+        """Refuse a day before the store's latest run, unless a backfill."""
+        latest = self.store.latest_run()
+        report.latest_run = latest.isoformat() if latest else None
+        if latest is None or asof >= latest:
+            return
+        if not backfill:
+            raise OutOfOrderError(
+                f"the store's latest run is as of {latest.isoformat()}: a run as of "
+                f"{asof.isoformat()} would go back in time; run it as a backfill "
+                "(`--backfill`, or `backfill=True`) if that is what you mean"
+            )
+        report.backfill = True
+
     def _evaluate_rules(self, asof: date, progress: Progress | None) -> Results:
         enabled = [r for r in self.artifact.rules if r.enabled]
         results: Results = {}

@@ -37,8 +37,9 @@ from csdsl_runtime.vocabulary import (  # noqa: F401 - the tuples are re-exporte
     WindowFn,
 )
 
-FORMAT_VERSION = "1.0"
-"""major.minor: a host refuses a newer major; minor versions only add optional fields."""
+FORMAT_VERSION = "1.1"
+"""major.minor: a host refuses a newer major; minor versions only add optional fields.
+1.1 added the optional top-level `signature`."""
 
 
 class _Model(BaseModel):
@@ -332,6 +333,18 @@ class Rule(_Model):
     success: SuccessCriterion | None = None
 
 
+class Signature(_Model):
+    """An Ed25519 signature of the artifact (`csdsl compile --sign`, csdsl_runtime.signing).
+
+    `value` is the base64 signature of `signed_bytes`: the canonical JSON of the whole
+    artifact without this field. `key_id` names the key (the first 16 hex digits of the
+    sha256 of its 32 raw public bytes); it is a hint, not signed: only `value` proves."""
+
+    alg: Literal["ed25519"]
+    key_id: str
+    value: str
+
+
 class Artifact(_Model):
     """A compiled spec. Collections are sorted by name so output is deterministic."""
 
@@ -341,12 +354,20 @@ class Artifact(_Model):
     playbooks: tuple[Playbook, ...] = ()
     plans: tuple[Plan, ...] = ()
     rules: tuple[Rule, ...] = ()
+    signature: Signature | None = None
+    """Since 1.1; left out of the JSON when absent, so unsigned artifacts keep their bytes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     def to_json(self) -> str:
         """Deterministic JSON text: sorted keys, fixed separators, trailing newline."""
-        return canonical_json(self.model_dump(mode="json", by_alias=True)) + "\n"
+        return canonical_json(self.to_data()) + "\n"
+
+    def to_data(self) -> dict[str, Any]:
+        """The artifact as JSON data, exactly what `to_json` writes (no `signature` key
+        when unsigned)."""
+        exclude = {"signature"} if self.signature is None else None
+        return self.model_dump(mode="json", by_alias=True, exclude=exclude)
 
     def compute_hash(self) -> str:
         """sha256 over everything but the hash itself: the spec's meaning."""
@@ -410,9 +431,14 @@ def canonical_json(data: Any) -> str:
     return "".join(out)
 
 
+UNHASHED = ("spec_hash", "format_version", "signature")
+"""Top-level fields outside the spec hash: the hash itself, the format, the signature."""
+
+
 def meaning_hash(data: dict[str, Any]) -> str:
-    """The spec hash of an artifact's JSON data (its `spec_hash` field left out)."""
-    body = {k: v for k, v in data.items() if k not in ("spec_hash", "format_version")}
+    """The spec hash of an artifact's JSON data (its `spec_hash`, `format_version` and
+    `signature` fields left out)."""
+    body = {k: v for k, v in data.items() if k not in UNHASHED}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 

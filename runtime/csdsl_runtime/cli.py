@@ -1,4 +1,5 @@
-"""The runtime's commands: `run`, `ctas`, `plans`, `close`, `complete-task`, `plan-status`.
+"""The runtime's commands: `run`, `ctas`, `plans`, `close`, `complete-task`, `plan-status`,
+`retire`.
 
 They are added to the `csdsl` command line by the compiler package, and also form the
 stand-alone `csdsl-runtime` command, for hosts that install only the runtime and run
@@ -53,10 +54,16 @@ def add_runtime_commands(sub: Any) -> None:
     p.add_argument("--as-of", required=True, type=day_argument, metavar="DATE", dest="asof")
     store_option(p)
     p.add_argument("--dry-run", action="store_true", help="store nothing; print what would happen")
+    p.add_argument("--backfill", action="store_true",
+                   help="allow a day before the store's latest run: open the CTAs of that day, "
+                        "never close or score CTAs created after it")
     p.add_argument("--on-bad-data", choices=("fail", "skip"), default="fail",
                    help="a malformed data row fails the run (default) or is skipped and counted")
     p.add_argument("--engine", choices=("interpreter", "duckdb"), default="interpreter",
                    help="how conditions are evaluated (duckdb: vectorised SQL)")
+    p.add_argument("--verify-key", metavar="PUBFILE", dest="verify_key",
+                   help="refuse an artifact that this public key (`csdsl keygen`) has not "
+                        "signed; SPEC must then be a compiled artifact")
     p.add_argument("--format", choices=("text", "json"), default="text", help="the run report")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(needs_artifact=True, func=None)
@@ -95,6 +102,18 @@ def add_runtime_commands(sub: Any) -> None:
     store_option(p)
     p.set_defaults(func=cmd_plan_status)
 
+    p = sub.add_parser("retire", help="close the open CTAs and plans of rules no longer in a spec")
+    p.add_argument("spec", metavar="SPEC",
+                   help="the spec now run (directory, .cs files or compiled .json): the CTAs "
+                        "of rules it does not have are retired")
+    p.add_argument("--rule", action="append", dest="rules", metavar="NAME",
+                   help="retire only this removed rule's CTAs (repeatable)")
+    p.add_argument("--date", type=day_argument, default=None, help="closing day (default: today)")
+    p.add_argument("--dry-run", action="store_true", help="change nothing; list what would go")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    store_option(p)
+    p.set_defaults(needs_artifact=True, func=None, with_artifact=retire_command)
+
 
 def _error(message: str, status: int) -> int:
     sys.stderr.write(f"csdsl: {message}\n")
@@ -129,8 +148,16 @@ def _missing_sqlite_file(url: str) -> bool:
     return path != ":memory:" and not Path(path).exists()
 
 
+_UNSIGNED_SPEC = (
+    "--verify-key needs a signed compiled artifact: `{spec}` is a spec, compiled in "
+    "memory and unsigned; run `csdsl compile {spec} --sign KEY -o FILE.json` and run FILE.json"
+)
+
+
 def run_command(args: argparse.Namespace, artifact: Any) -> int:
     """`csdsl run`: load (or take) the artifact, read the data, run, print the report."""
+    if getattr(args, "with_artifact", None) is not None:  # another command on SPEC: retire
+        return int(args.with_artifact(args, artifact))
     from csdsl_runtime import loader
     from csdsl_runtime.api import Runtime
     from csdsl_runtime.data import BadDataError
@@ -139,9 +166,19 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
 
     if artifact is None and not Path(args.spec).is_file():
         return _error(f"no such file: `{args.spec}`", 2)  # bad usage, as RUNTIME.md says
+    verify_key = getattr(args, "verify_key", None)
+    if verify_key is not None:
+        from csdsl_runtime.signing import SigningKeyError, public_key
+
+        if artifact is not None:  # compiled in memory: no signature can vouch for it
+            return _error(_UNSIGNED_SPEC.format(spec=args.spec), 2)
+        try:
+            verify_key = public_key(verify_key)
+        except SigningKeyError as exc:  # the key, not the artifact: bad usage
+            return _error(str(exc), 2)
     try:
         if artifact is None:
-            artifact = loader.load(args.spec)
+            artifact = loader.load(args.spec, verify_key=verify_key)
     except loader.ArtifactError as exc:  # a spec error: unreadable, invalid, tampered
         return _error(str(exc), 1)
     started = time.perf_counter()
@@ -175,7 +212,8 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         return _error(str(exc), 2)
     try:
         runtime = Runtime(artifact, dataset, store, engine=engine, on_bad_data=args.on_bad_data)
-        report = runtime.run(args.asof, dry_run=args.dry_run, progress=_Bar(not args.quiet))
+        report = runtime.run(args.asof, dry_run=args.dry_run, progress=_Bar(not args.quiet),
+                             backfill=args.backfill)
     except StoreError as exc:
         return _error(str(exc), 1)
     except OverflowError:  # a due date or cooldown past 9999-12-31; the run was rolled back
@@ -288,6 +326,55 @@ def cmd_complete_task(args: argparse.Namespace, store: Any) -> int:
 def cmd_plan_status(args: argparse.Namespace, store: Any) -> int:
     store.set_plan_status(args.plan_id, args.status, args.date or date.today())
     sys.stdout.write(f"plan {args.plan_id} is {args.status}\n")
+    return 0
+
+
+def retire_command(args: argparse.Namespace, artifact: Any) -> int:
+    """`csdsl retire SPEC`: close (outcome `retired`) the open CTAs, and cancel the open
+    plans, of rules SPEC does not have (only those of `--rule` when given)."""
+    from csdsl_runtime import loader
+
+    if artifact is None:
+        if not Path(args.spec).is_file():
+            return _error(f"no such file: `{args.spec}`", 2)
+        try:
+            artifact = loader.load(args.spec)
+        except loader.ArtifactError as exc:
+            return _error(str(exc), 1)
+    if _missing_sqlite_file(args.store):  # no store yet: nothing to retire, no file left
+        args.store = "sqlite:///:memory:"
+    return int(_with_store(lambda a, store: _retire(a, store, artifact))(args))
+
+
+def _retire(args: argparse.Namespace, store: Any, artifact: Any) -> int:
+    from csdsl_runtime.api import retire
+
+    day = args.date or date.today()
+    retired = retire(artifact, store, day, rules=args.rules, dry_run=args.dry_run)
+    ctas = sum(w.ctas for w in retired.values())
+    plans = sum(w.plans for w in retired.values())
+    if args.format == "json":
+        sys.stdout.write(json.dumps({
+            "date": day.isoformat(), "dry_run": args.dry_run, "ctas": ctas, "plans": plans,
+            "rules": {r: {"ctas": w.ctas, "plans": w.plans} for r, w in retired.items()},
+        }, indent=2) + "\n")
+        return 0
+    verb = "would retire" if args.dry_run else "retired"
+    for rule, work in retired.items():
+        sys.stdout.write(f"{verb} {work.describe()} of `{rule}`\n")
+    for rule in dict.fromkeys(args.rules or ()):
+        if rule not in retired:
+            sys.stdout.write(f"`{rule}` has no open CTAs or plans\n")
+    if not retired:
+        if not args.rules:
+            sys.stdout.write("nothing to retire: the rules of all open CTAs are in the spec\n")
+        return 0
+    sys.stdout.write(
+        f"{verb} {ctas} CTAs and {plans} plans of {len(retired)} rules no longer in the spec "
+        f"(outcome `retired`, {day.isoformat()})\n"
+    )
+    if args.dry_run:
+        sys.stdout.write("dry run: nothing was changed\n")
     return 0
 
 

@@ -88,6 +88,9 @@ def _load(data: Any, text: str | None, origin: str) -> Artifact:
             raise ArtifactError(
                 f"{origin}: invalid at {where}: `{lit.value}` is not a {lit.type}"
             ) from None
+    from csdsl_runtime.verify import verify  # here: verify imports this module
+
+    verify(artifact, origin)  # references, names, types, day counts, schedules
     return artifact
 
 
@@ -133,8 +136,19 @@ def _node_literals(node: Any, where: str) -> Iterator[tuple[str, Lit]]:
             yield from _node_literals(item, f"{where}/{i}")
 
 
-def load(path: str | Path) -> Artifact:
-    """Load and verify a compiled artifact file."""
+def load(path: str | Path, verify_key: object = None) -> Artifact:
+    """Load and verify a compiled artifact file.
+
+    With `verify_key` (a public key file's path, its PEM, DER or 32 raw bytes, or an
+    `Ed25519PublicKey`: see `csdsl_runtime.signing`), an artifact that is unsigned or
+    whose signature does not verify is refused, checked first, right after the JSON is
+    parsed; a key that cannot be read is a `signing.SigningKeyError`, before the file is
+    read."""
+    check_signature = None
+    if verify_key is not None:
+        from csdsl_runtime.signing import signature_check  # cryptography only when asked
+
+        check_signature = signature_check(verify_key)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -145,4 +159,6 @@ def load(path: str | Path) -> Artifact:
         raise ArtifactError(f"{path}: not JSON ({exc})") from None
     except RecursionError:
         raise ArtifactError(_TOO_DEEP.format(origin=path)) from None
+    if check_signature is not None:
+        check_signature(data, str(path))
     return _load(data, text, str(path))

@@ -3,7 +3,7 @@
 Plain data, no SQL: the actions build them (`actions.ActionBuilder`), the stores write
 and read them (`stores.sql.SqlStore`), and `to_json` gives the objects of
 `csdsl ctas --format json` and `csdsl plans --format json` (RUNTIME.md). `RunState` is
-what a run needs to know about earlier runs before it acts.
+what a run needs to know about earlier runs before it acts, as the store was on its day.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any, Final
 
 PLAN_STATUSES: Final = ("active", "on_hold", "completed", "cancelled")
 OPEN_PLAN_STATUSES: Final = ("active", "on_hold")
-CTA_OUTCOMES: Final = ("success", "not_valid", "resolved")
+CTA_OUTCOMES: Final = ("success", "not_valid", "resolved", "retired")
+RETIRED: Final = "retired"
+"""The outcome of a CTA closed because its rule left the spec (`csdsl retire`)."""
 
 
 @dataclass(slots=True)
@@ -124,7 +126,26 @@ class RunState:
     # closed CTAs whose success is still undecided: (id, rule, account_id, created)
     pending_success: list[tuple[int, str, str, date]] = field(default_factory=list)
     pool_cursors: dict[str, int] = field(default_factory=dict)
+    # (rule, account) with a CTA or plan that was open on the as-of day but is closed now
+    # (closed later), or that was created after that day (a backfill): counted as open,
+    # never closed or scored by this run
+    covered: set[tuple[str, str]] = field(default_factory=set)
 
     def is_open(self, rule: str, account_id: str) -> bool:
         key = (rule, account_id)
-        return key in self.open_ctas or key in self.open_plans
+        return key in self.open_ctas or key in self.open_plans or key in self.covered
+
+
+@dataclass(slots=True, frozen=True)
+class OpenWork:
+    """What one rule has open in a store: CTAs (plan objectives included) and plans."""
+
+    ctas: int = 0
+    plans: int = 0
+
+    def describe(self) -> str:
+        """`3 CTAs`, `1 CTA, 1 plan`."""
+        parts = [f"{self.ctas} CTA{'' if self.ctas == 1 else 's'}"]
+        if self.plans:
+            parts.append(f"{self.plans} plan{'' if self.plans == 1 else 's'}")
+        return ", ".join(parts)

@@ -22,6 +22,21 @@ class RuleReport:
 
 
 @dataclass(slots=True)
+class TemplateProblem:
+    """A title or description that failed to render, or was cut to its limit."""
+
+    rule: str
+    account: str
+    where: str  # `CTA title`, `task \`call\` description`, ...
+    reason: str
+    outcome: str  # `error`: kept as written (cut to the limit); `truncated`: cut, ending in `…`
+
+    def line(self) -> str:
+        kept = "kept as written" if self.outcome == "error" else "truncated"
+        return f"{self.rule} / {self.account}: {self.where}: {self.reason} ({kept})"
+
+
+@dataclass(slots=True)
 class RunReport:
     asof: str
     spec_hash: str
@@ -36,6 +51,9 @@ class RunReport:
     unassigned: int = 0
     bad_rows: int = 0
     template_errors: int = 0
+    template_truncated: int = 0
+    template_problems: list[TemplateProblem] = field(default_factory=list)
+    """The first few distinct template errors and truncations (all are counted above)."""
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +89,12 @@ class RunReport:
             f"owner fallbacks: {self.owner_fallbacks}, unassigned CTAs: {self.unassigned}, "
             f"bad data rows skipped: {self.bad_rows}, template errors: {self.template_errors}"
         )
+        if self.template_errors or self.template_truncated:
+            lines.append(
+                f"template problems: {self.template_errors} failed (kept as written), "
+                f"{self.template_truncated} cut to their limit; the first ones:"
+            )
+            lines.extend(f"  {p.line()}" for p in self.template_problems)
         if self.dry_run:
             lines.append("dry run: nothing was stored")
         return "\n".join(lines) + "\n"

@@ -4,12 +4,15 @@ Invariants live in the database, not in the host: a partial unique index allows 
 open CTA per (rule, account, action) and one active plan per (rule, account, action),
 and inserts use `ON CONFLICT DO NOTHING`, so two hosts running the same day create no
 duplicates. A run is one transaction: killed at any point, it leaves nothing behind.
+
+Time runs forward: no close, completion or success is ever dated before the creation of
+its CTA (or task's CTA, or plan), whoever asks; the updates themselves carry the guard.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Any
@@ -18,7 +21,9 @@ from csdsl_runtime.records import (
     CTA_OUTCOMES,
     OPEN_PLAN_STATUSES,
     PLAN_STATUSES,
+    RETIRED,
     CtaRecord,
+    OpenWork,
     PlanRecord,
     RunState,
     TaskRecord,
@@ -32,6 +37,12 @@ _MAX_ID = 2**63 - 1
 
 class StoreError(Exception):
     """The store cannot be used (unreachable, newer schema, unknown id...)."""
+
+
+class OutOfOrderError(StoreError):
+    """A date that would run time backwards: a run before the store's latest run (unless
+    a backfill), or a close, completion or retirement before the creation of what it
+    closes."""
 
 
 def _schema_version(text: str) -> int:
@@ -193,49 +204,68 @@ class SqlStore:
         )
         return int(cur.fetchone()[0])
 
+    def latest_run(self) -> date | None:
+        """The as-of day of the latest stored run (dry runs store none); None before any."""
+        row = self._exec(
+            "SELECT max(asof) FROM csdsl_runs WHERE dry_run = ?", (False,)
+        ).fetchone()
+        return None if row is None else self._read_day(row[0])
+
     def finish_run(self, run_id: int, report: dict[str, Any]) -> None:
         self._exec(
             "UPDATE csdsl_runs SET report = ? WHERE id = ?",
             (json.dumps(report, sort_keys=True), run_id),
         )
 
-    def load_state(self, rules: Sequence[str]) -> RunState:
-        """Open CTAs and plans, last closes and pending success checks of these rules."""
+    def load_state(self, rules: Sequence[str], asof: date | None = None) -> RunState:
+        """Open CTAs and plans, last closes and pending success checks of these rules, as
+        the store was on `asof` (None: as it is now).
+
+        A CTA or plan created after `asof` (only a backfill sees one), or closed after it
+        (a close dated ahead of the runs), goes to `covered`: it counts as open, so the
+        run opens no second one, and it is never closed or scored by the run, whose
+        dates would precede its creation or repeat its close. Cooldowns count from the
+        last close on or before `asof`.
+        """
         state = RunState()
         wanted = set(rules)
-        for rule, account_id, cta_id, status, closed in self._exec(
-            "SELECT rule, account_id, id, status, closed FROM csdsl_ctas "
+
+        def sort(rule: str, account_id: str, row_id: int, is_open: bool, created: Any,
+                 closed: Any, opened: dict[tuple[str, str], list[int]]) -> None:
+            key = (rule, account_id)
+            if asof is not None and self._read_date(created) > asof:
+                state.covered.add(key)
+            elif is_open:
+                opened.setdefault(key, []).append(row_id)
+            elif closed is not None:
+                day = self._read_date(closed)
+                if asof is not None and day > asof:
+                    state.covered.add(key)
+                elif key not in state.last_closed or state.last_closed[key] < day:
+                    state.last_closed[key] = day
+
+        for rule, account_id, cta_id, status, created, closed in self._exec(
+            "SELECT rule, account_id, id, status, created, closed FROM csdsl_ctas "
             "WHERE plan_id IS NULL"
         ).fetchall():
-            if rule not in wanted:
-                continue
-            key = (rule, account_id)
-            if status == "open":
-                state.open_ctas.setdefault(key, []).append(cta_id)
-            elif closed is not None:
-                day = self._read_day(closed)
-                if day and (key not in state.last_closed or state.last_closed[key] < day):
-                    state.last_closed[key] = day
-        for rule, account_id, plan_id, status, closed in self._exec(
-            "SELECT rule, account_id, id, status, closed FROM csdsl_plans"
+            if rule in wanted:
+                sort(rule, account_id, cta_id, status == "open", created, closed,
+                     state.open_ctas)
+        for rule, account_id, plan_id, status, created, closed in self._exec(
+            "SELECT rule, account_id, id, status, created, closed FROM csdsl_plans"
         ).fetchall():
-            if rule not in wanted:
-                continue
-            key = (rule, account_id)
-            if status in OPEN_PLAN_STATUSES:
-                state.open_plans.setdefault(key, []).append(plan_id)
-            elif closed is not None:
-                day = self._read_day(closed)
-                if day and (key not in state.last_closed or state.last_closed[key] < day):
-                    state.last_closed[key] = day
+            if rule in wanted:
+                sort(rule, account_id, plan_id, status in OPEN_PLAN_STATUSES, created, closed,
+                     state.open_plans)
         # `success within D when` is watched from the CTA's creation, open or closed: a
         # recovery while the CTA is still open counts, and closing it stops nothing.
         for cta_id, rule, account_id, created in self._exec(
             "SELECT id, rule, account_id, created FROM csdsl_ctas "
             "WHERE success IS NULL AND plan_id IS NULL"
         ).fetchall():
-            if rule in wanted:
-                state.pending_success.append((cta_id, rule, account_id, self._read_date(created)))
+            day = self._read_date(created)
+            if rule in wanted and (asof is None or day <= asof):
+                state.pending_success.append((cta_id, rule, account_id, day))
         state.pool_cursors = dict(
             self._exec("SELECT pool, position FROM csdsl_pool_cursors").fetchall()
         )
@@ -320,18 +350,22 @@ class SqlStore:
     def close_ctas(
         self, ids: Sequence[int], outcome: str, day: date, reason: str | None = None
     ) -> None:
-        """Close open CTAs with an outcome; their open tasks are cancelled."""
+        """Close open CTAs with an outcome; their open tasks are cancelled.
+
+        A CTA created after `day` is left as it is (the callers check first: this is the
+        last guard against a close dated before creation)."""
         if outcome not in CTA_OUTCOMES:
             raise StoreError(f"unknown outcome `{outcome}`: use one of {', '.join(CTA_OUTCOMES)}")
-        rows = [(outcome, reason, self._day(day), i) for i in ids]
+        when = self._day(day)
         self._many(
             "UPDATE csdsl_ctas SET status = 'closed', outcome = ?, outcome_reason = ?, closed = ? "
-            "WHERE id = ? AND status = 'open'",
-            rows,
+            "WHERE id = ? AND status = 'open' AND created <= ?",
+            [(outcome, reason, when, i, when) for i in ids],
         )
         self._many(
-            "UPDATE csdsl_tasks SET status = 'cancelled' WHERE cta_id = ? AND status = 'open'",
-            [(i,) for i in ids],
+            "UPDATE csdsl_tasks SET status = 'cancelled' WHERE cta_id = ? AND status = 'open' "
+            "AND cta_id IN (SELECT id FROM csdsl_ctas WHERE id = ? AND status = 'closed')",
+            [(i, i) for i in ids],
         )
 
     def close_plans(self, ids: Sequence[int], status: str, day: date) -> None:
@@ -339,8 +373,8 @@ class SqlStore:
         outcome = "success" if status == "completed" else "not_valid"
         for plan_id in ids:
             self._exec(
-                "UPDATE csdsl_plans SET status = ?, closed = ? WHERE id = ?",
-                (status, self._day(day), plan_id),
+                "UPDATE csdsl_plans SET status = ?, closed = ? WHERE id = ? AND created <= ?",
+                (status, self._day(day), plan_id, self._day(day)),
             )
             objective_ids = [
                 row[0] for row in self._exec(
@@ -350,18 +384,87 @@ class SqlStore:
             self.close_ctas(objective_ids, outcome, day)
 
     def record_success(self, cta_id: int, success: bool, day: date) -> None:
+        """Decide a CTA's `success within`; never on a day before its creation."""
         self._exec(
-            "UPDATE csdsl_ctas SET success = ?, success_date = ? WHERE id = ?",
-            (success, self._day(day) if success else None, cta_id),
+            "UPDATE csdsl_ctas SET success = ?, success_date = ? WHERE id = ? AND created <= ?",
+            (success, self._day(day) if success else None, cta_id, self._day(day)),
         )
 
+    def open_work_by_rule(self) -> dict[str, OpenWork]:
+        """Per rule, its open CTAs (objectives included) and open plans."""
+        ctas = dict(self._exec(
+            "SELECT rule, count(*) FROM csdsl_ctas WHERE status = 'open' GROUP BY rule"
+        ).fetchall())
+        plans = dict(self._exec(
+            "SELECT rule, count(*) FROM csdsl_plans WHERE status IN ('active', 'on_hold') "
+            "GROUP BY rule"
+        ).fetchall())
+        return {
+            rule: OpenWork(ctas=int(ctas.get(rule, 0)), plans=int(plans.get(rule, 0)))
+            for rule in sorted(ctas.keys() | plans.keys())
+        }
+
+    def retire_rules(
+        self, rules: Collection[str], day: date, reason: str, dry_run: bool = False
+    ) -> dict[str, OpenWork]:
+        """Close every open CTA of these rules with outcome `retired` (their open tasks
+        cancelled) and cancel their open plans, on `day`; in one transaction, rolled back
+        on a dry run. What was retired, per rule (rules with nothing open left out).
+
+        Refused as a whole (`OutOfOrderError`) when one of them was created after `day`.
+        """
+        retired: dict[str, OpenWork] = {}
+        with self.transaction(commit=not dry_run):
+            for rule in sorted(set(rules)):
+                ctas = self._exec(
+                    "SELECT id, created FROM csdsl_ctas WHERE rule = ? AND status = 'open'",
+                    (rule,),
+                ).fetchall()
+                plans = self._exec(
+                    "SELECT id, created FROM csdsl_plans WHERE rule = ? "
+                    "AND status IN ('active', 'on_hold')",
+                    (rule,),
+                ).fetchall()
+                if not ctas and not plans:
+                    continue
+                latest = max(self._read_date(created) for _, created in [*ctas, *plans])
+                if latest > day:
+                    raise OutOfOrderError(
+                        f"cannot retire the CTAs of `{rule}` on {day.isoformat()}: one was "
+                        f"created on {latest.isoformat()}, after that day (retire on "
+                        f"{latest.isoformat()} or later)"
+                    )
+                for (plan_id, _) in plans:
+                    self._exec(
+                        "UPDATE csdsl_plans SET status = 'cancelled', closed = ? WHERE id = ?",
+                        (self._day(day), plan_id),
+                    )
+                self.close_ctas([cta_id for cta_id, _ in ctas], RETIRED, day, reason)
+                retired[rule] = OpenWork(ctas=len(ctas), plans=len(plans))
+        return retired
+
     # ------------------------------------------------------------ host operations
-    def _status(self, table: str, row_id: int) -> str | None:
-        """The status of a CTA, task or plan by id; None when there is none."""
+    def _status(self, table: str, row_id: int) -> tuple[str, date] | None:
+        """The status and creation day of a CTA, task (its CTA's day) or plan by id; None
+        when there is none."""
         if not -_MAX_ID - 1 <= row_id <= _MAX_ID:  # SQLite would refuse to look it up
             return None
-        row = self._exec(f"SELECT status FROM csdsl_{table} WHERE id = ?", (row_id,)).fetchone()
-        return None if row is None else str(row[0])
+        query = (
+            "SELECT t.status, c.created FROM csdsl_tasks t JOIN csdsl_ctas c "
+            "ON c.id = t.cta_id WHERE t.id = ?"
+            if table == "tasks"
+            else f"SELECT status, created FROM csdsl_{table} WHERE id = ?"
+        )
+        row = self._exec(query, (row_id,)).fetchone()
+        return None if row is None else (str(row[0]), self._read_date(row[1]))
+
+    @staticmethod
+    def _not_before(created: date, day: date, what: str, created_what: str) -> None:
+        if day < created:
+            raise OutOfOrderError(
+                f"cannot {what} on {day.isoformat()}: {created_what} created on "
+                f"{created.isoformat()}, and nothing is dated before its creation"
+            )
 
     def close_cta(self, cta_id: int, outcome: str, day: date, reason: str | None = None) -> None:
         """Close one open CTA by hand with `success` or `not_valid` (with a reason)."""
@@ -370,21 +473,25 @@ class SqlStore:
         if outcome == "not_valid" and not (reason or "").strip():
             raise StoreError("closing a CTA as `not_valid` needs a reason (why it was not valid)")
         with self.transaction():
-            status = self._status("ctas", cta_id)
-            if status is None:
+            found = self._status("ctas", cta_id)
+            if found is None:
                 raise StoreError(f"no CTA with id {cta_id}")
+            status, created = found
             if status != "open":
                 raise StoreError(f"CTA {cta_id} is already closed")
+            self._not_before(created, day, f"close CTA {cta_id}", "it was")
             self.close_ctas([cta_id], outcome, day, reason)
 
     def complete_task(self, task_id: int, day: date) -> None:
         """Mark an open task done."""
         with self.transaction():
-            status = self._status("tasks", task_id)
-            if status is None:
+            found = self._status("tasks", task_id)
+            if found is None:
                 raise StoreError(f"no task with id {task_id}")
+            status, created = found
             if status != "open":
                 raise StoreError(f"task {task_id} is {status}, not open")
+            self._not_before(created, day, f"complete task {task_id}", "its CTA was")
             self._exec(
                 "UPDATE csdsl_tasks SET status = 'done', completed = ? WHERE id = ?",
                 (self._day(day), task_id),
@@ -395,14 +502,16 @@ class SqlStore:
         if status not in PLAN_STATUSES:
             raise StoreError(f"unknown plan status `{status}`: use {', '.join(PLAN_STATUSES)}")
         with self.transaction():
-            current = self._status("plans", plan_id)
-            if current is None:
+            found = self._status("plans", plan_id)
+            if found is None:
                 raise StoreError(f"no plan with id {plan_id}")
+            current, created = found
             if current not in OPEN_PLAN_STATUSES:
                 raise StoreError(f"plan {plan_id} is already {current}")
-            if status in OPEN_PLAN_STATUSES:
+            if status in OPEN_PLAN_STATUSES:  # no date is recorded
                 self._exec("UPDATE csdsl_plans SET status = ? WHERE id = ?", (status, plan_id))
             else:
+                self._not_before(created, day, f"mark plan {plan_id} {status}", "it was")
                 self.close_plans([plan_id], status, day)
 
     # ------------------------------------------------------------ reading
