@@ -142,6 +142,40 @@ CASES: list[tuple[str, str, dict[str, Any], bool | None]] = [
     ("not_false", "not (arr > 1000)", acct(arr=5.0), True),
     ("nested", 'strategic and (usage drops 30% over 7d or no qbr_held for 90d)',
      acct({0: 9, 7: 10}, strategic=True), True),
+    # numbers are 64-bit floats; a result that is not finite (inf, NaN) is unknown
+    ("mul_overflow", "arr * arr > 0", acct(arr=1e200), None),
+    ("mul_overflow_negative", "arr * arr * -1 < 0", acct(arr=1e200), None),
+    ("add_overflow", "arr + arr > arr", acct(arr=1e308), None),
+    ("sub_overflow", "-arr - arr < 0", acct(arr=1e308), None),
+    ("div_overflow", "arr / 0.000001 > 0", acct(arr=1e308), None),
+    ("div_by_overflow", "1 / (arr * arr) >= 0", acct(arr=1e200), None),  # not 1 / inf = 0
+    ("overflow_minus_overflow", "arr * arr - arr * arr == 0", acct(arr=1e200), None),
+    ("neg_overflow", "-(arr * arr) < 0", acct(arr=1e200), None),
+    ("overflow_in", "arr * arr not in (1, 2)", acct(arr=1e200), None),
+    ("overflow_or_true", "arr * arr > 0 or arr > 0", acct(arr=1e200), True),
+    ("overflow_and_false", "arr * arr > 0 and arr < 0", acct(arr=1e200), False),
+    ("large_but_finite", "arr * arr > arr", acct(arr=1e154), True),
+    ("underflow_is_zero", "arr * arr == 0", acct(arr=1e-200), True),
+    ("tiny_divisor_overflows", "1 / arr > 0", acct(arr=5e-324), None),
+    ("where_overflow", "event nps_response within 30d where score * score > 0",
+     acct(events=[(NPS, 3, {"score": 1e200})]), None),
+    # a window sum or average is unknown when count * max |value| > 1e308: no order of
+    # addition can overflow below that, so it does not depend on the engine
+    ("sum_at_bound", "sum(usage, 7d) > 0", acct({0: 1e308}), True),
+    ("sum_two_at_bound", "sum(usage, 7d) > 0", acct({0: 5e307, 1: 5e307}), True),
+    ("sum_over_bound", "sum(usage, 7d) > 0", acct({0: 1e308, 1: 1e308}), None),
+    ("sum_over_bound_cancels", "sum(usage, 7d) == 0", acct({0: 1e308, 1: -1e308}), None),
+    ("no_metric_over_bound", "no usage for 7d", acct({0: 1e308, 1: -1e308}), None),
+    ("avg_over_bound", "avg(usage, 7d) > 0", acct({0: 1.7e308, 1: 1.7e308}), None),
+    ("avg_one_point_over_bound", "avg(usage, 7d) > 0", acct({0: 1.7e308}), None),
+    ("avg_of_tiny", "avg(usage, 7d) > 0", acct({0: 5e-324, 1: 5e-324}), True),
+    ("max_of_huge", "max(usage, 7d) > 0", acct({0: 1.7e308, 1: 1.7e308}), True),
+    ("latest_huge", "usage > 0", acct({0: 1.7e308}), True),
+    ("change_averages_over_bound", "usage rises 10% over 7d",  # was NaN: (inf - inf) / inf
+     acct({0: 1.7e308, 1: 1.7e308, 7: 1.7e308, 8: 1.7e308}), None),
+    ("change_overflows", "usage drops 10% over 7d", acct({0: 1e308, 7: -1e308}), None),
+    ("change_tiny_before", "usage rises 10% over 7d", acct({0: 1, 7: 5e-324}), None),
+    ("change_finite_extremes", "usage drops 40% over 7d", acct({0: 5e307, 7: 1e308}), True),
 ]
 
 

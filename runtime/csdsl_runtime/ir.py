@@ -9,14 +9,25 @@ types. Values are floats, text, `datetime.date` and bools; `None` is *unknown*.
   missing or 0, a field without value); event counts are 0 when nothing occurred.
 - `and`/`or`/`not` follow Kleene's three-valued logic; comparisons and arithmetic with an
   unknown operand are unknown; division by zero is unknown.
+- Numbers are 64-bit floats and a result that is not finite is unknown: arithmetic and
+  `change` that overflow to inf or NaN give None. A window sum or average is unknown
+  when its count times its largest |value| exceeds 1e308 (`OVERFLOW_BOUND`): below it no
+  partial sum can overflow in any order, so the rule does not depend on the order in
+  which an engine adds; above it some order could overflow. Sums add in day order.
+  (Data values are finite: every source refuses inf and nan. So are literals, counts,
+  day differences, latest values, minima and maxima.)
 """
 
 from __future__ import annotations
 
+import math
 import operator
+import sys
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable
 from datetime import date
+from functools import reduce
 from typing import Any
 
 from csdsl_runtime import artifact as A
@@ -29,6 +40,33 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt,
     "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
+
+
+OVERFLOW_BOUND = 1e308
+"""A window sum or average is unknown when `count * max(|value|)` exceeds this."""
+
+_isfinite = math.isfinite
+
+
+def _left_to_right(values: array[float]) -> float:
+    return reduce(operator.add, values, 0.0)
+
+
+# The sum of plain IEEE additions in day order, which is what DuckDB computes: sum() is
+# that up to Python 3.11 and three times faster, but compensates from 3.12 on.
+_plain_sum: Callable[[array[float]], float] = (
+    _left_to_right if sys.version_info >= (3, 12) else sum)
+
+
+def _may_overflow(values: array[float]) -> bool:
+    """`count * max(|value|) > OVERFLOW_BOUND`, computed as DuckDB does. `hypot` (as
+    cheap as the sum, where max(map(abs)) costs three times as much) is at least the
+    largest |value| to within an ulp, so below 0.9 of the bound it settles the common
+    case."""
+    n = len(values)
+    if n * math.hypot(*values) <= 0.9 * OVERFLOW_BOUND:
+        return False
+    return n * max(map(abs, values)) > OVERFLOW_BOUND
 
 
 def literal_value(lit: A.Lit) -> Value:
@@ -46,20 +84,22 @@ def _window_slice(series: MetricSeries, asof: int, days: int) -> tuple[int, int]
 
 
 def window(series: MetricSeries | None, fn: str, asof: int, days: int) -> float | None:
-    """avg/sum/min/max over (asof - days, asof]; None without points."""
+    """avg/sum/min/max over (asof - days, asof]; None without points, and a sum or an
+    average None when it could overflow (`_may_overflow`)."""
     if series is None:
         return None
     lo, hi = _window_slice(series, asof, days)
     if lo >= hi:
         return None
     values = series.values[lo:hi]
-    if fn == "avg":
-        return sum(values) / (hi - lo)
-    if fn == "sum":
-        return float(sum(values))
     if fn == "min":
         return min(values)
-    return max(values)
+    if fn == "max":
+        return max(values)
+    if _may_overflow(values):
+        return None
+    total = float(_plain_sum(values))
+    return total / (hi - lo) if fn == "avg" else total
 
 
 def change(series: MetricSeries | None, asof: int, days: int) -> float | None:
@@ -70,7 +110,8 @@ def change(series: MetricSeries | None, asof: int, days: int) -> float | None:
     before = window(series, "avg", asof - days, days)
     if before is None or before == 0:
         return None
-    return (recent - before) / before
+    result = (recent - before) / before
+    return result if _isfinite(result) else None
 
 
 def latest(series: MetricSeries | None, asof: int) -> float | None:
@@ -206,9 +247,29 @@ def _compare(node: A.Compare) -> Evaluator:
     return compare
 
 
+_ARITH: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul,
+}
+
+
 def _arith(node: A.Arith) -> Evaluator:
-    fn = node.fn
     left, right = compile_expr(node.left), compile_expr(node.right)
+    isfinite = _isfinite
+
+    if node.fn == "/":
+        def divide(acc: AccountData, asof: int, ev: Any) -> float | None:
+            a: float | None = left(acc, asof, ev)
+            if a is None:
+                return None
+            b: float | None = right(acc, asof, ev)
+            if b is None or b == 0:
+                return None
+            result = a / b
+            return result if isfinite(result) else None
+
+        return divide
+
+    fn = _ARITH[node.fn]
 
     def arith(acc: AccountData, asof: int, ev: Any) -> float | None:
         a: float | None = left(acc, asof, ev)
@@ -217,13 +278,8 @@ def _arith(node: A.Arith) -> Evaluator:
         b: float | None = right(acc, asof, ev)
         if b is None:
             return None
-        if fn == "+":
-            return a + b
-        if fn == "-":
-            return a - b
-        if fn == "*":
-            return a * b
-        return None if b == 0 else a / b
+        result = fn(a, b)
+        return result if isfinite(result) else None
 
     return arith
 

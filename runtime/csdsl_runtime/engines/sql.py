@@ -12,6 +12,15 @@ checks the two engines agree on random conditions and data:
 - `exists ... where` is true if any occurrence is true, else unknown if any is unknown,
   else false, spelled with `bool_or` and `count(*) > count(w)`.
 - Division by zero is unknown (`NULLIF`); `change` with an earlier average of 0 too.
+- A result that is not finite is unknown (`ir`'s rule), without repeating an expression:
+  a window sum or average is NULL when `max(abs(value)) * count(*) > 1e308` (then no
+  inf appears at all), `change` is tested with `isfinite` inside its one subquery, and
+  arithmetic is left to overflow: inf and NaN go through `+ - *`, unary minus and a
+  dividend unchanged (non-finite in, non-finite out), so they are turned into NULL
+  only where they could be lost or misread, by `_finite`: a comparison's or an `in`'s
+  operand (DuckDB orders NaN above every number) and a divisor (`x / inf` is 0). An
+  expression that may be non-finite appears once in the SQL text, so nested
+  arithmetic stays linear in size (DuckDB's `NULLIF` and `CASE` would copy it).
 
 Tables (one per metric and per event, so that types never mix): `accounts(acc, f0..)`,
 `m<i>(acc, day, value)`, `e<i>(acc, day, f0..)`. Account and field names never appear
@@ -31,8 +40,10 @@ import numpy as np
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
 from csdsl_runtime.engines import Results
+from csdsl_runtime.ir import OVERFLOW_BOUND
 from csdsl_runtime.vocabulary import FieldType
 
+_BOUND = f"CAST({OVERFLOW_BOUND!r} AS DOUBLE)"
 _SQL_TYPES = {"number": "DOUBLE", "text": "VARCHAR", "enum": "VARCHAR", "date": "INTEGER",
               "bool": "BOOLEAN"}
 
@@ -190,15 +201,22 @@ class _Translator:
         return self._aggregate(node.metric, "arg_max({s}.value, {s}.day)", None, self.asof)
 
     def _window(self, node: A.Window, event: Any) -> str:
-        return self._aggregate(node.metric, node.fn + "({s}.value)", self.asof - node.days,
-                               self.asof)
+        lo = self.asof - node.days
+        if node.fn in ("min", "max"):
+            return self._aggregate(node.metric, node.fn + "({s}.value)", lo, self.asof)
+        return self._aggregate(node.metric, _sum_or_avg(node.fn, ""), lo, self.asof)
 
     def _change(self, node: A.Change, event: Any) -> str:
-        recent = self._aggregate(node.metric, "avg({s}.value)", self.asof - node.days,
-                                 self.asof)
-        before = self._aggregate(node.metric, "avg({s}.value)", self.asof - 2 * node.days,
-                                 self.asof - node.days)
-        return f"(({recent}) - ({before})) / NULLIF(({before}), 0)"
+        if node.metric not in self.engine._metrics:
+            return "CAST(NULL AS DOUBLE)"
+        # Both windows in one pass over (asof - 2D, asof]; `r` and `b` are the averages.
+        mid = self.asof - node.days
+        recent = _sum_or_avg("avg", f" FILTER (WHERE {{s}}.day > {mid})")
+        before = _sum_or_avg("avg", f" FILTER (WHERE {{s}}.day <= {mid})")
+        averages = self._aggregate(node.metric, f"{recent} AS r, {before} AS b",
+                                   self.asof - 2 * node.days, self.asof)
+        return (f"(SELECT CASE WHEN isfinite(c) THEN c END FROM"
+                f" (SELECT (r - b) / NULLIF(b, 0) AS c FROM {averages}))")
 
     # events
 
@@ -245,14 +263,23 @@ class _Translator:
 
     # operators
 
+    def _operand(self, node: Any, event: Any) -> str:
+        """A value compared or looked up: NULL if it is not finite."""
+        sql = self.expr(node, event)
+        return _finite(sql) if _may_be_infinite(node) else sql
+
     def _cmp(self, node: A.Compare, event: Any) -> str:
         op = "=" if node.cmp == "==" else "<>" if node.cmp == "!=" else node.cmp
-        return f"({self.expr(node.left, event)}) {op} ({self.expr(node.right, event)})"
+        return f"({self._operand(node.left, event)}) {op} ({self._operand(node.right, event)})"
 
     def _arith(self, node: A.Arith, event: Any) -> str:
         left, right = self.expr(node.left, event), self.expr(node.right, event)
         if node.fn == "/":
-            return f"({left}) / NULLIF(({right}), 0)"
+            # the divisor is NULL when 0 or not finite; one that cannot be non-finite is
+            # a leaf, small enough for NULLIF to copy
+            divisor = _finite(right, " AND v <> 0") if _may_be_infinite(node.right) else \
+                f"NULLIF(({right}), 0)"
+            return f"({left}) / {divisor}"
         return f"({left}) {node.fn} ({right})"
 
     def _neg(self, node: A.Neg, event: Any) -> str:
@@ -260,7 +287,8 @@ class _Translator:
 
     def _in(self, node: A.InList, event: Any) -> str:
         values = ", ".join(_literal(v) for v in node.values)
-        return f"({self.expr(node.arg, event)}) {'NOT IN' if node.negate else 'IN'} ({values})"
+        arg = self._operand(node.arg, event)
+        return f"({arg}) {'NOT IN' if node.negate else 'IN'} ({values})"
 
     def _and(self, node: A.And, event: Any) -> str:
         return " AND ".join(f"({self.expr(a, event)})" for a in node.args)
@@ -270,6 +298,30 @@ class _Translator:
 
     def _not(self, node: A.Not, event: Any) -> str:
         return f"NOT ({self.expr(node.arg, event)})"
+
+
+def _sum_or_avg(fn: str, where: str) -> str:
+    """A window's sum or average over the rows of `{s}` (restricted by `where`, a FILTER
+    clause), NULL when it could overflow: the rule of `ir.window`, and the same IEEE
+    operations (a plain sum in row order, then a division by the count)."""
+    count = f"count(*){where}"
+    total = f"sum({{s}}.value){where}"
+    value = f"{total} / {count}" if fn == "avg" else total
+    return f"CASE WHEN max(abs({{s}}.value)){where} * {count} <= {_BOUND} THEN {value} END"
+
+
+def _may_be_infinite(node: Any) -> bool:
+    """Whether the SQL of a number node may be inf or NaN: only arithmetic overflows
+    (every other node is finite or NULL, data and literals being finite)."""
+    while node.op == "neg":
+        node = node.arg
+    return bool(node.op == "arith")
+
+
+def _finite(sql: str, test: str = "") -> str:
+    """`sql`, or NULL where it is not finite (or fails `test` on `v`), with `sql` written
+    once: a scalar subquery over one row, where CASE may read the value twice."""
+    return f"(SELECT CASE WHEN isfinite(v){test} THEN v END FROM (SELECT ({sql}) AS v))"
 
 
 def _literal(lit: A.Lit) -> str:
