@@ -521,38 +521,29 @@ def _value_method(obj: Any) -> str | None:
     return None
 
 
-class _BoundedFormatter(SandboxedFormatter):
-    """`str.format` in the sandbox, with widths checked and the output counted."""
+class _BoundedFields:
+    """A formatter mixin: widths checked and the output counted, field by field."""
 
     def __init__(self, env: BoundedEnvironment, **kwargs: Any) -> None:
-        super().__init__(env, **kwargs)
+        super().__init__(env, **kwargs)  # type: ignore[call-arg]
         self.bounded_env = env
         self.size = 0
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         _check_spec(format_spec)
         self.bounded_env.weight(value)
-        text = super().format_field(value, format_spec)
+        text = super().format_field(value, format_spec)  # type: ignore[misc]
         self.size += len(text)
         _fits(self.size, "the formatted text")
         return text
 
 
-class _BoundedEscapeFormatter(SandboxedEscapeFormatter):
+class _BoundedFormatter(_BoundedFields, SandboxedFormatter):
+    """`str.format` in the sandbox, bounded."""
+
+
+class _BoundedEscapeFormatter(_BoundedFields, SandboxedEscapeFormatter):
     """The same for `Markup.format`."""
-
-    def __init__(self, env: BoundedEnvironment, **kwargs: Any) -> None:
-        super().__init__(env, **kwargs)
-        self.bounded_env = env
-        self.size = 0
-
-    def format_field(self, value: Any, format_spec: str) -> Any:
-        _check_spec(format_spec)
-        self.bounded_env.weight(value)
-        text = super().format_field(value, format_spec)
-        self.size += len(text)
-        _fits(self.size, "the formatted text")
-        return text
 
 
 class _BoundedCodeGenerator(CodeGenerator):
