@@ -58,15 +58,11 @@ _plain_sum: Callable[[array[float]], float] = (
     _left_to_right if sys.version_info >= (3, 12) else sum)
 
 
-def _may_overflow(values: array[float]) -> bool:
-    """`count * max(|value|) > OVERFLOW_BOUND`, computed as DuckDB does. `hypot` (as
-    cheap as the sum, where max(map(abs)) costs three times as much) is at least the
-    largest |value| to within an ulp, so below 0.9 of the bound it settles the common
-    case."""
-    n = len(values)
-    if n * math.hypot(*values) <= 0.9 * OVERFLOW_BOUND:
-        return False
-    return n * max(map(abs, values)) > OVERFLOW_BOUND
+# `count * max(|value|) > OVERFLOW_BOUND` costs three times the sum; `hypot`, as cheap
+# as the sum and at least the largest |value| to within an ulp, settles the common case
+# first: below 0.9 of the bound, the rule cannot hold.
+_SCREEN = 0.9 * OVERFLOW_BOUND
+_hypot = math.hypot
 
 
 def literal_value(lit: A.Lit) -> Value:
@@ -85,7 +81,8 @@ def _window_slice(series: MetricSeries, asof: int, days: int) -> tuple[int, int]
 
 def window(series: MetricSeries | None, fn: str, asof: int, days: int) -> float | None:
     """avg/sum/min/max over (asof - days, asof]; None without points, and a sum or an
-    average None when it could overflow (`_may_overflow`)."""
+    average None when it could overflow: when count * max(|value|) > OVERFLOW_BOUND,
+    computed as DuckDB computes it (one rounded product)."""
     if series is None:
         return None
     lo, hi = _window_slice(series, asof, days)
@@ -96,10 +93,11 @@ def window(series: MetricSeries | None, fn: str, asof: int, days: int) -> float 
         return min(values)
     if fn == "max":
         return max(values)
-    if _may_overflow(values):
+    n = hi - lo
+    if n * _hypot(*values) > _SCREEN and n * max(map(abs, values)) > OVERFLOW_BOUND:
         return None
     total = float(_plain_sum(values))
-    return total / (hi - lo) if fn == "avg" else total
+    return total / n if fn == "avg" else total
 
 
 def change(series: MetricSeries | None, asof: int, days: int) -> float | None:
