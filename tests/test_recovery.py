@@ -13,7 +13,9 @@ import pytest
 from csdsl import ast
 from csdsl.syntax.parser import ParseStats, parse_text
 
-from .conftest import compile_text
+from .conftest import ROOT, compile_text
+
+CORPUS = ROOT / "tests" / "corpus"
 
 CASES = [
     (
@@ -157,208 +159,38 @@ def test_the_clean_path_never_recovers() -> None:
     assert stats.recovered == 1
 
 
-# Whole files with their own declarations: cases a review found cascading, crashing
-# or losing text; each must give exactly these codes.
+# Whole files with their own declarations, kept in tests/corpus/ (the fuzz harness
+# replays them too): cases a review found cascading, crashing or losing text; each
+# must give exactly these codes.
 STANDALONE = [
-    (
-        'eof_inside_parentheses',
-        """metric usage
-rule r {
-  when (usage > 1
-""",
-        ['CS0104'],
-    ),
-    (
-        'eof_inside_a_call',
-        """metric usage
-rule r {
-  when days_since(usage
-""",
-        ['CS0104'],
-    ),
-    (
-        'a_header_without_a_body_is_reported',
-        """metric usage
-rule a "Title"
-rule r {
-  when usage < 1
-  then cta risk "x"
-}
-""",
-        ['CS0100'],
-    ),
-    (
-        'a_stray_header_between_declarations',
-        """metric usage
-playbook P {
-  task t "T"
-}
-  playbook P
-rule r {
-  when usage < 1
-  then cta risk "x"
-  playbook P
-}
-""",
-        ['CS0100'],
-    ),
-    (
-        'an_unfinished_property_before_a_missing_brace',
-        """metric usage
-rule a {
-  when usage < 1
-  then cta risk "x"
-  due
-rule b {
-  when usage > 1
-  then cta risk "y"
-}
-""",
-        ['CS0107', 'CS0100'],
-    ),
-    (
-        'an_unfinished_enum_before_a_missing_brace',
-        """account {
-  name: text
-  segment: enum("SMB",
-metric usage
-role CSM
-""",
-        ['CS0107', 'CS0100'],
-    ),
-    (
-        'the_open_block_is_named_not_a_closed_one',
-        """metric usage
-playbook P {
-  task t "T" {
-    day 0
-  }
-
-rule r {
-  when usage < 10
-  then cta risk "x"
-  playbook P
-}
-""",
-        ['CS0107'],
-    ),
-    (
-        'the_open_block_is_named_at_the_end',
-        """metric usage
-playbook P {
-  task t "T" {
-    day 0
-  }
-""",
-        ['CS0104'],
-    ),
-    (
-        'an_unexpected_brace_skips_its_block',
-        """metric usage
-role CSM
-rule r {
-  when usage < 10
-  then cta risk "x"
-  owner CSM
-  playbook P
-
-playbook P {
-  task t "T" {
-    day 0
-  }
-}
-""",
-        ['CS0100', 'CS0104'],
-    ),
-    (
-        'a_declaration_word_ends_an_open_account',
-        """account {
-  name: text
-  segment: enum("SMB", "Enterprise")
-
-metric usage "Daily active users"
-metric logins
-role CSM "Customer Success Manager"
-role AE
-
-rule r {
-  when usage < 1 and segment == "SMB"
-  then cta risk "x"
-  owner CSM or AE
-}
-""",
-        ['CS0107'],
-    ),
-    (
-        'no_resync_in_the_middle_of_a_broken_line',
-        """metric usage
-role CSM
-rule r {
-  when usage < 10
-  then cta risk "x"
-  owner CSM
-  success within renewal when usage > 20
-}
-""",
-        ['CS0100'],
-    ),
-    (
-        'top_level_junk_gives_no_never_used',
-        """metric usage
-role CSM
-playbook P {
-  task t "T" {
-    day 0
-  }
-}
-rule ok {
-  when usage < 1
-  then cta risk "x"
-}
- r "typo: the word rule is missing" {
-  when usage < 10
-  then cta risk "x"
-  owner CSM
-  playbook P
-}
-""",
-        ['CS0100'],
-    ),
-    (
-        'an_unterminated_string_resumes_on_the_next_line',
-        """metric usage
-role CSM
-rule r {
-  when usage < 1
-  then cta risk "Renewal is due soon, owner is away
-  owner CSM
-}
-""",
-        ['CS0102'],
-    ),
-    (
-        'a_dropped_field_is_not_unknown',
-        """account {
-  name: text
-  segment: enum("SMB" "Enterprise")
-  arr: number
-}
-metric usage
-rule r {
-  when usage < 1 and segment == "SMB" and arr > 10
-  then cta risk "x {{ account.segment }}"
-}
-""",
-        ['CS0100'],
-    ),
+    ('eof_inside_parentheses', 'spec-01_crash_eof_in_paren.cs', ['CS0104']),
+    ('eof_inside_a_call', 'spec-01b_crash_eof_in_call.cs', ['CS0104']),
+    ('a_header_without_a_body_is_reported', 'spec-02_lost_error_rule_without_body.cs', ['CS0100']),
+    ('a_stray_header_between_declarations', 'spec-02b_lost_error_stray_playbook.cs', ['CS0100']),
+    ('an_unfinished_property_before_a_missing_brace',
+     'spec-03_fmt_deletes_due.cs', ['CS0107', 'CS0100']),
+    ('an_unfinished_enum_before_a_missing_brace',
+     'spec-03b_fmt_deletes_enum_field.cs', ['CS0107', 'CS0100']),
+    ('the_open_block_is_named_not_a_closed_one', 'spec-05_wrong_block_named.cs', ['CS0107']),
+    ('the_open_block_is_named_at_the_end', 'spec-05b_wrong_block_named_eof.cs', ['CS0104']),
+    ('an_unexpected_brace_skips_its_block',
+     'spec-05c_unclosed_rule_then_playbook.cs', ['CS0100', 'CS0104']),
+    ('a_declaration_word_ends_an_open_account',
+     'spec-05d_unclosed_account_then_metric.cs', ['CS0107']),
+    ('no_resync_in_the_middle_of_a_broken_line', 'spec-06a_false_when_twice.cs', ['CS0100']),
+    ('top_level_junk_gives_no_never_used', 'spec-06b_false_never_used.cs', ['CS0100']),
+    ('an_unterminated_string_resumes_on_the_next_line',
+     'spec-06c_unterminated_string_cascade.cs', ['CS0102']),
+    ('a_dropped_field_is_not_unknown', 'spec-06d_account_field_cascade.cs', ['CS0100']),
 ]
 
 
-@pytest.mark.parametrize(("spec", "codes"), [c[1:] for c in STANDALONE],
+@pytest.mark.parametrize(("file", "codes"), [c[1:] for c in STANDALONE],
                          ids=[c[0] for c in STANDALONE])
-def test_recovery_of_whole_files(tmp_path: Path, spec: str, codes: list[str]) -> None:
+def test_recovery_of_whole_files(tmp_path: Path, file: str, codes: list[str]) -> None:
     from csdsl.fmt import format_text
 
+    spec = (CORPUS / file).read_text(encoding="utf-8")
     artifact, diagnostics = compile_text(tmp_path, spec, with_data=False)
     assert artifact is None
     assert [d.code for d in diagnostics] == codes, \
