@@ -85,7 +85,7 @@ def check_paths(paths: Sequence[str | Path]) -> Compilation:
 
 def build(result: Compilation) -> Artifact | None:
     """The artifact of a checked compilation; None when it has errors."""
-    from csdsl.emit import emit  # pydantic's models: only when an artifact is wanted
+    from csdsl.emit import emit  # the artifact's models: only when an artifact is wanted
 
     if result.has_errors or result.unreadable or result.model is None:
         return None

@@ -1,7 +1,7 @@
 """Semantic model → artifact: a mapping that decides nothing, then the hash.
 
 Everything was resolved by the checker: defaults, schedules, lowered conditions. Here the
-model's records become the artifact's pydantic models. Collections are sorted by name
+model's records become the artifact's records (msgspec structs). Collections are sorted by name
 and the JSON is canonical, so the same spec gives the same bytes on every run and
 machine, and the hash ignores layout, comments, order of declarations and how the spec
 is split into files. Source spans stay in the model: they are not part of the meaning.
@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import typing
 from typing import Any
+
+import msgspec
 
 from csdsl.semantic import conditions as C
 from csdsl.semantic import model as M
@@ -36,8 +38,9 @@ def emit(model: M.SpecModel) -> A.Artifact:
     playbooks = tuple(_playbook(p) for _, p in sorted(model.playbooks.items()))
     plans = tuple(_plan(p) for _, p in sorted(model.plans.items()))
     rules = tuple(_rule(r) for _, r in sorted(model.rules.items()))
-    draft = A.Artifact(spec_hash="", schema=schema, playbooks=playbooks, plans=plans, rules=rules)
-    return draft.model_copy(update={"spec_hash": draft.compute_hash()})
+    draft = A.Artifact(spec_hash="", schema_=schema, playbooks=playbooks, plans=plans,
+                       rules=rules)
+    return msgspec.structs.replace(draft, spec_hash=draft.compute_hash())
 
 
 def _field(field: M.Field) -> A.AccountField:
@@ -157,9 +160,9 @@ def _rule(rule: M.Rule) -> A.Rule:
 # ---------------------------------------------------------------- condition IR
 
 _IR_MODELS: dict[str, type[Any]] = {
-    cls.model_fields["op"].default: cls for cls in typing.get_args(typing.get_args(A.Expr)[0])
+    cls.op: cls for cls in typing.get_args(A.Expr)
 }
-_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls) if f.name != "span")
+_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("span", "op"))
            for cls in C.NODE_TYPES}
 
 

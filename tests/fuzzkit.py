@@ -26,6 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 ASOF = date(2026, 11, 20)
@@ -140,7 +142,7 @@ def _sql_engine(schema_json: str) -> Any:
     from csdsl_runtime.artifact import DataSchema
     from csdsl_runtime.engines.sql import SqlEngine
 
-    return SqlEngine(_dataset(), DataSchema.model_validate_json(schema_json))
+    return SqlEngine(_dataset(), msgspec.json.decode(schema_json, type=DataSchema))
 
 
 # ---------------------------------------------------------------- mutations
@@ -236,7 +238,7 @@ def case_artifact(rng: random.Random, outcome: Outcome) -> None:
     conditions = {r.name: r.when for r in artifact.rules}
     mine = InterpreterEngine(dataset).evaluate(conditions, ASOF)
     if dataset is _dataset():
-        theirs = _sql_engine(artifact.schema_.model_dump_json(by_alias=True)).evaluate(
+        theirs = _sql_engine(msgspec.json.encode(artifact.schema_)).evaluate(
             conditions, ASOF)
         for rule, values in mine.items():
             differ = [a for a, v in values.items() if theirs[rule].get(a) != v]

@@ -250,7 +250,7 @@ def disagreements(data: Dataset, conditions: list[A.Expr]) -> dict[str, dict[str
 
 
 def _explain(data: Dataset, conditions: list[A.Expr], differ: dict) -> list:
-    return [(conditions[int(key[1:])].model_dump(exclude_defaults=True), accounts_differing,
+    return [(conditions[int(key[1:])].__repr__(), accounts_differing,
              {a: data.accounts[a] for a in accounts_differing})
             for key, accounts_differing in differ.items()]
 

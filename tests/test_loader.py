@@ -11,7 +11,7 @@ import pytest
 from csdsl_runtime import ArtifactError, load, load_data
 from csdsl_runtime.artifact import meaning_hash
 from csdsl_runtime.verify import VerifyError
-from tests.rtkit import compile_spec_text
+from tests.rtkit import ASOF, Data, compile_spec_text
 
 RULE = 'rule r { when arr > 0  then cta risk "R" }\n'
 
@@ -51,8 +51,9 @@ def _edit(path: Path, change, rehash: bool = False) -> dict:  # type: ignore[no-
         (lambda d: d["rules"][0]["when"]["left"].update(name=7), True,
          "invalid at rules/0/when/left/name"),
         (lambda d: d["rules"][0]["when"]["right"].update(value="0", type="date"), True,
-         "invalid at rules/0/when/right"),
-        (lambda d: d["rules"][0].pop("actions"), True, "invalid at rules/0/actions"),
+         "rules/r/when/right: `0` is not a date"),
+        (lambda d: d["rules"][0].pop("actions"), True,
+         "invalid at rules/0: Object missing required field `actions`"),
         (lambda d: d["rules"][0].update(cooldown="30"), True, "invalid at rules/0/cooldown"),
     ],
 )
@@ -63,7 +64,7 @@ def test_refused_artifacts(artifact_file: Path, change, rehash: bool, message: s
 
 def test_deep_json_is_refused_before_anything_recurses(tmp_path: Path) -> None:
     path = tmp_path / "deep.json"
-    for levels in (450, 50_000):  # past pydantic's JSON limit; past json.loads's
+    for levels in (257, 450, 50_000):  # past the verifier's limit; past the decoder's
         text = _deep_text(levels)
         if levels < 900:  # a forger re-hashes what json can still write
             data = json.loads(text)
@@ -74,11 +75,33 @@ def test_deep_json_is_refused_before_anything_recurses(tmp_path: Path) -> None:
             load(path)
 
 
+@pytest.mark.parametrize(
+    "form", ["not ({})", "({} or arr > 1)", "(-arr not in (1, 2) or not arr > 3) and ({})"])
+def test_the_deepest_condition_the_compiler_writes_loads_and_runs(tmp_path: Path,
+                                                                   form: str) -> None:
+    from csdsl_runtime import read_dataset
+    from csdsl_runtime.engines.interpreter import InterpreterEngine
+    from csdsl_runtime.engines.sql import SqlEngine
+
+    condition = "arr > 1"
+    for _ in range(48):  # each step nests two levels (parentheses and operator): near 100
+        condition = form.format(condition)
+    compiled = compile_spec_text(tmp_path, f'rule r {{ when {condition}  then cta risk "R" }}\n')
+    artifact = load_data(json.loads(compiled.to_json()))
+    data = Data().account("a", arr="5").account("b", arr="0").account("c").write(tmp_path / "d")
+    dataset = read_dataset(str(data), artifact.schema_)
+    conditions = {"r": artifact.rules[0].when}
+    mine = InterpreterEngine(dataset).evaluate(conditions, ASOF)
+    assert mine == SqlEngine(dataset, artifact.schema_).evaluate(conditions, ASOF)
+    assert len(mine["r"]) == 3
+
+
 def _deep_text(levels: int) -> str:
     """An artifact-looking JSON text nested `levels` deep (json.dumps would recurse)."""
     inner = '{"op": "lit", "type": "bool", "value": true}'
-    return ('{"format_version": "1.0", "rules": [{"when": ' + '{"op": "not", "arg": ' * levels
-            + inner + "}" * levels + "}]}")
+    rule = '"name": "r", "actions": [{"kind": "cta", "type": "risk", "title": "T"}]'
+    return ('{"format_version": "1.0", "schema": {}, "spec_hash": "", "rules": [{' + rule
+            + ', "when": ' + '{"op": "not", "arg": ' * levels + inner + "}" * levels + "}]}")
 
 
 def test_a_newer_minor_version_with_the_same_meaning_loads(artifact_file: Path) -> None:

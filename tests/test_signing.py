@@ -194,6 +194,19 @@ def test_a_signature_by_another_key_is_refused(tmp_path: Path, keys: Path) -> No
         load(forged, verify_key=_pub(keys))
 
 
+def test_load_data_checks_the_signature_of_data_the_host_fetched(tmp_path: Path,
+                                                                  keys: Path) -> None:
+    data = json.loads(_signed(tmp_path, keys).read_text(encoding="utf-8"))
+    assert load_data(data, verify_key=_pub(keys)).signature is not None
+    data["rules"][0]["title"] = "Changed"
+    data["spec_hash"] = meaning_hash(data)
+    with pytest.raises(ArtifactError, match="the signature does not verify"):
+        load_data(data, "fetched", verify_key=_pub(keys))
+    del data["signature"]
+    with pytest.raises(ArtifactError, match="not signed"):
+        load_data(data, verify_key=_pub(keys))
+
+
 def test_a_stripped_signature_is_refused(tmp_path: Path, keys: Path) -> None:
     stripped = _edited(_signed(tmp_path, keys), lambda d: d.pop("signature"), rehash=False)
     with pytest.raises(ArtifactError, match="not signed"):

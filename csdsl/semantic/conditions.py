@@ -3,8 +3,8 @@
 Each class mirrors the artifact node of the same `op` field for field (plus `span`), so
 `emit` maps one onto the other without deciding anything, and coverage, explain and diff
 can point from any IR node back to the source text it came from. These are plain frozen
-dataclasses, not the pydantic models: `csdsl check` builds them without paying for
-pydantic. `tests/test_model.py` holds the two node sets to the same fields.
+dataclasses, not the artifact's structs: `csdsl check` builds them without importing
+the runtime's models. `tests/test_model.py` holds the two node sets to the same fields.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ for the CTA store, and `Runtime(artifact, dataset, store).run(asof)`. This packa
 never imports the compiler (no lark): hosts install only what they run.
 
 Names are imported lazily, so that `csdsl check` (which only needs the vocabulary)
-does not pay for pydantic, Jinja and the stores at start-up.
+does not pay for the artifact models, Jinja and the stores at start-up.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ import hashlib
 import json
 import math
 from json.encoder import encode_basestring as _quote
-from typing import Annotated, Any, Literal, Union
+from typing import Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
 from csdsl_runtime.vocabulary import (  # noqa: F401 - the tuples are re-exported for hosts
     CALENDARS,
@@ -42,8 +42,14 @@ FORMAT_VERSION = "1.1"
 1.1 added the optional top-level `signature`."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Immutable, hashable records; decoding refuses unknown fields and coerces nothing."""
+
+
+class _Node(_Model, tag_field="op", frozen=True):
+    """A condition node: its `op` (a class attribute) is the tag in the JSON."""
+
+    op: ClassVar[str]
 
 
 # ---------------------------------------------------------------- condition IR
@@ -52,166 +58,160 @@ class _Model(BaseModel):
 # interpreter and the SQL engine evaluate exactly these nodes.
 
 
-class Lit(_Model):
+class Lit(_Node, tag="lit", frozen=True):
     """A constant; dates are ISO strings with type `date`."""
 
-    op: Literal["lit"] = "lit"
+    op: ClassVar[str] = "lit"
     type: LitType
     value: float | str | bool
 
 
-class FieldRef(_Model):
+class FieldRef(_Node, tag="field", frozen=True):
     """The value of an account field; unknown when empty."""
 
-    op: Literal["field"] = "field"
+    op: ClassVar[str] = "field"
     name: str
 
 
-class EventFieldRef(_Model):
+class EventFieldRef(_Node, tag="event_field", frozen=True):
     """A field of the event occurrence under test (only inside `exists.where`)."""
 
-    op: Literal["event_field"] = "event_field"
+    op: ClassVar[str] = "event_field"
     name: str
 
 
-class Latest(_Model):
+class Latest(_Node, tag="latest", frozen=True):
     """The latest value of a metric on or before the as-of day; unknown when none."""
 
-    op: Literal["latest"] = "latest"
+    op: ClassVar[str] = "latest"
     metric: str
 
 
-class Window(_Model):
+class Window(_Node, tag="window", frozen=True):
     """avg/sum/min/max of a metric over (asof - days, asof]; unknown with no points."""
 
-    op: Literal["window"] = "window"
+    op: ClassVar[str] = "window"
     fn: WindowFn
     metric: str
     days: int
 
 
-class Change(_Model):
+class Change(_Node, tag="change", frozen=True):
     """(avg last `days` - avg of the `days` before) / avg before; unknown if before is 0/missing."""
 
-    op: Literal["change"] = "change"
+    op: ClassVar[str] = "change"
     metric: str
     days: int
 
 
-class Count(_Model):
+class Count(_Node, tag="count", frozen=True):
     """Number of occurrences of an event in (asof - days, asof]; 0 when none."""
 
-    op: Literal["count"] = "count"
+    op: ClassVar[str] = "count"
     event: str
     days: int
 
 
-class Exists(_Model):
+class Exists(_Node, tag="exists", frozen=True):
     """An occurrence of `event` in the window for which `where` is true (Kleene OR)."""
 
-    op: Literal["exists"] = "exists"
+    op: ClassVar[str] = "exists"
     event: str
     days: int
     where: Expr | None = None
 
 
-class DaysUntil(_Model):
+class DaysUntil(_Node, tag="days_until", frozen=True):
     """Days from the as-of day to a date field (negative once past)."""
 
-    op: Literal["days_until"] = "days_until"
+    op: ClassVar[str] = "days_until"
     field: str
 
 
-class DaysSince(_Model):
+class DaysSince(_Node, tag="days_since", frozen=True):
     """Days from a date field, or from an event's last occurrence, to the as-of day."""
 
-    op: Literal["days_since"] = "days_since"
+    op: ClassVar[str] = "days_since"
     field: str | None = None
     event: str | None = None
 
 
-class Compare(_Model):
-    op: Literal["cmp"] = "cmp"
+class Compare(_Node, tag="cmp", frozen=True):
+    op: ClassVar[str] = "cmp"
     cmp: Comparison
     left: Expr
     right: Expr
 
 
-class Arith(_Model):
+class Arith(_Node, tag="arith", frozen=True):
     """Number arithmetic; division by zero is unknown."""
 
-    op: Literal["arith"] = "arith"
+    op: ClassVar[str] = "arith"
     fn: ArithOp
     left: Expr
     right: Expr
 
 
-class Neg(_Model):
-    op: Literal["neg"] = "neg"
+class Neg(_Node, tag="neg", frozen=True):
+    op: ClassVar[str] = "neg"
     arg: Expr
 
 
-class InList(_Model):
-    op: Literal["in"] = "in"
+class InList(_Node, tag="in", frozen=True):
+    op: ClassVar[str] = "in"
     arg: Expr
     values: tuple[Lit, ...]
     negate: bool = False
 
 
-class And(_Model):
-    op: Literal["and"] = "and"
+class And(_Node, tag="and", frozen=True):
+    op: ClassVar[str] = "and"
     args: tuple[Expr, ...]
 
 
-class Or(_Model):
-    op: Literal["or"] = "or"
+class Or(_Node, tag="or", frozen=True):
+    op: ClassVar[str] = "or"
     args: tuple[Expr, ...]
 
 
-class Not(_Model):
-    op: Literal["not"] = "not"
+class Not(_Node, tag="not", frozen=True):
+    op: ClassVar[str] = "not"
     arg: Expr
 
 
-Expr = Annotated[
-    Union[
-        Lit, FieldRef, EventFieldRef, Latest, Window, Change, Count, Exists,
-        DaysUntil, DaysSince, Compare, Arith, Neg, InList, And, Or, Not,
-    ],
-    Field(discriminator="op"),
+Expr = Union[
+    Lit, FieldRef, EventFieldRef, Latest, Window, Change, Count, Exists,
+    DaysUntil, DaysSince, Compare, Arith, Neg, InList, And, Or, Not,
 ]
-
-for _node in (Exists, Compare, Arith, Neg, InList, And, Or, Not):
-    _node.model_rebuild()
 
 
 # ---------------------------------------------------------------- data schema
 
 
-class AccountField(_Model):
+class AccountField(_Model, frozen=True):
     name: str
     type: FieldType
     values: tuple[str, ...] = ()
 
 
-class Metric(_Model):
+class Metric(_Model, frozen=True):
     name: str
     label: str | None = None
 
 
-class Event(_Model):
+class Event(_Model, frozen=True):
     name: str
     label: str | None = None
     fields: tuple[AccountField, ...] = ()
 
 
-class Role(_Model):
+class Role(_Model, frozen=True):
     name: str
     label: str | None = None
     external: bool = False
 
 
-class DataSchema(_Model):
+class DataSchema(_Model, frozen=True):
     account: tuple[AccountField, ...] = ()
     metrics: tuple[Metric, ...] = ()
     events: tuple[Event, ...] = ()
@@ -221,20 +221,20 @@ class DataSchema(_Model):
 # ---------------------------------------------------------------- owners, tasks
 
 
-class OwnerChoice(_Model):
+class OwnerChoice(_Model, frozen=True):
     """One alternative of an owner chain: a role, a named user or a team pool."""
 
     kind: OwnerKind
     name: str
 
 
-class Owner(_Model):
+class Owner(_Model, frozen=True):
     """Tried in order; the first that resolves for the account wins."""
 
     chain: tuple[OwnerChoice, ...]
 
 
-class Task(_Model):
+class Task(_Model, kw_only=True, frozen=True):
     """A scheduled task: offsets are whole days (calendar or business) from the anchor."""
 
     key: str
@@ -252,7 +252,7 @@ class Task(_Model):
     playbook: str | None = None
 
 
-class Playbook(_Model):
+class Playbook(_Model, kw_only=True, frozen=True):
     name: str
     title: str | None = None
     description: str | None = None
@@ -263,7 +263,7 @@ class Playbook(_Model):
     critical_path: tuple[str, ...] = ()
 
 
-class Objective(_Model):
+class Objective(_Model, kw_only=True, frozen=True):
     key: str
     title: str
     category: str | None = None
@@ -278,7 +278,7 @@ class Objective(_Model):
     tasks: tuple[Task, ...]
 
 
-class Plan(_Model):
+class Plan(_Model, kw_only=True, frozen=True):
     """A success-plan template; task keys are `objective.task`."""
 
     name: str
@@ -297,26 +297,30 @@ class Plan(_Model):
 # ---------------------------------------------------------------- rules
 
 
-class CtaAction(_Model):
-    kind: Literal["cta"] = "cta"
+class _Action(_Model, tag_field="kind", frozen=True):
+    kind: ClassVar[str]
+
+
+class CtaAction(_Action, tag="cta", frozen=True):
+    kind: ClassVar[str] = "cta"
     type: CtaType
     title: str
 
 
-class PlanAction(_Model):
-    kind: Literal["plan"] = "plan"
+class PlanAction(_Action, tag="plan", frozen=True):
+    kind: ClassVar[str] = "plan"
     plan: str
 
 
-Action = Annotated[Union[CtaAction, PlanAction], Field(discriminator="kind")]
+Action = Union[CtaAction, PlanAction]
 
 
-class SuccessCriterion(_Model):
+class SuccessCriterion(_Model, frozen=True):
     within: int
     when: Expr
 
 
-class Rule(_Model):
+class Rule(_Model, kw_only=True, frozen=True):
     name: str
     title: str | None = None
     description: str | None = None
@@ -333,7 +337,7 @@ class Rule(_Model):
     success: SuccessCriterion | None = None
 
 
-class Signature(_Model):
+class Signature(_Model, frozen=True):
     """An Ed25519 signature of the artifact (`csdsl compile --sign`, csdsl_runtime.signing).
 
     `value` is the base64 signature of `signed_bytes`: the canonical JSON of the whole
@@ -345,19 +349,17 @@ class Signature(_Model):
     value: str
 
 
-class Artifact(_Model):
+class Artifact(_Model, kw_only=True, frozen=True, weakref=True):
     """A compiled spec. Collections are sorted by name so output is deterministic."""
 
     format_version: str = FORMAT_VERSION
     spec_hash: str
-    schema_: DataSchema = Field(alias="schema")
+    schema_: DataSchema = msgspec.field(name="schema")
     playbooks: tuple[Playbook, ...] = ()
     plans: tuple[Plan, ...] = ()
     rules: tuple[Rule, ...] = ()
     signature: Signature | None = None
     """Since 1.1; left out of the JSON when absent, so unsigned artifacts keep their bytes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     def to_json(self) -> str:
         """Deterministic JSON text: sorted keys, fixed separators, trailing newline."""
@@ -366,12 +368,14 @@ class Artifact(_Model):
     def to_data(self) -> dict[str, Any]:
         """The artifact as JSON data, exactly what `to_json` writes (no `signature` key
         when unsigned)."""
-        exclude = {"signature"} if self.signature is None else None
-        return self.model_dump(mode="json", by_alias=True, exclude=exclude)
+        data: dict[str, Any] = msgspec.to_builtins(self)
+        if self.signature is None:
+            del data["signature"]
+        return data
 
     def compute_hash(self) -> str:
         """sha256 over everything but the hash itself: the spec's meaning."""
-        return meaning_hash(self.model_dump(mode="json", by_alias=True))
+        return meaning_hash(msgspec.to_builtins(self))
 
 
 def canonical_json(data: Any) -> str:
@@ -443,9 +447,22 @@ def meaning_hash(data: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def hash_matches(data: dict[str, Any]) -> bool:
+    """Whether artifact JSON data carries its own `meaning_hash` as `spec_hash`.
+
+    msgspec's sorted compact encoding is 5x faster than `json.dumps` and gives the same
+    bytes for everything but floats written with an exponent (`1e16`, not `1e+16`); when
+    its digest differs the exact one decides. Either match proves the content: the
+    hashed text decodes to the data at hand."""
+    claimed = data.get("spec_hash")
+    body = {k: v for k, v in data.items() if k not in UNHASHED}
+    quick = "sha256:" + hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+    return claimed == quick or claimed == meaning_hash(data)
+
+
 def json_schema() -> dict[str, Any]:
     """The published JSON Schema of the artifact."""
-    schema = Artifact.model_json_schema(by_alias=True)
+    schema: dict[str, Any] = msgspec.json.schema(Artifact)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://csdsl.dev/schema/artifact-1.json"
     return schema

@@ -121,7 +121,7 @@ def latest(series: MetricSeries | None, asof: int) -> float | None:
 
 
 def compile_expr(node: Any) -> Evaluator:
-    """Compile one IR node (a pydantic model of `csdsl_runtime.artifact`) to a closure."""
+    """Compile one IR node (a struct of `csdsl_runtime.artifact`) to a closure."""
     op = node.op
     builder = _BUILDERS.get(op)
     if builder is None:  # pragma: no cover - the schema admits no other op

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import msgspec
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -208,10 +209,10 @@ def signed_bytes(data: Mapping[str, Any]) -> bytes:
 def sign_artifact(artifact: Artifact, key: Ed25519PrivateKey) -> Artifact:
     """The artifact with a signature by `key` (any signature it had is replaced)."""
     # sign what a host will parse back from the written text, not the model's dump
-    data = json.loads(artifact.model_copy(update={"signature": None}).to_json())
+    data = json.loads(msgspec.structs.replace(artifact, signature=None).to_json())
     value = base64.b64encode(key.sign(signed_bytes(data))).decode("ascii")
-    return artifact.model_copy(
-        update={"signature": Signature(alg=ALGORITHM, key_id=key_id(key), value=value)}
+    return msgspec.structs.replace(
+        artifact, signature=Signature(alg=ALGORITHM, key_id=key_id(key), value=value)
     )
 
 
@@ -241,19 +242,35 @@ def verify_data(data: Any, key: Ed25519PublicKey, origin: str = "artifact") -> N
     except (binascii.Error, ValueError):
         raise ArtifactError(f"{origin}: malformed signature: `value` is not base64") from None
     try:
+        if _verifies(key, value, _quick_signed_bytes(data)):
+            return
         message = signed_bytes(data)
     except RecursionError:
         raise ArtifactError(f"{origin}: nests too deeply: not an artifact the compiler "
                             "wrote") from None
-    except (TypeError, ValueError) as exc:  # NaN, or not JSON data (a host's Python objects)
+    except (TypeError, ValueError, msgspec.EncodeError) as exc:  # not JSON data
         raise ArtifactError(f"{origin}: not JSON data ({exc})") from None
-    try:
-        key.verify(value, message)
-    except InvalidSignature:
+    if not _verifies(key, value, message):
         raise ArtifactError(
             f"{origin}: the signature does not verify: the artifact was changed after it "
             f"was signed (key {expected})"
         ) from None
+
+
+def _quick_signed_bytes(data: Mapping[str, Any]) -> bytes:
+    """`signed_bytes` by msgspec, 5x faster: the same bytes but for floats written with an
+    exponent (`1e16`, not `1e+16`), where the exact bytes decide. Either verifying proves
+    the content: the signed text decodes to the data at hand."""
+    body = {k: v for k, v in data.items() if k != SIGNATURE_FIELD}
+    return msgspec.json.encode(body, order="sorted")
+
+
+def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def signature_check(verify_key: object) -> Callable[[Any, str], None]:

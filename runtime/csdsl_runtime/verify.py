@@ -62,6 +62,9 @@ from csdsl_runtime.loader import ArtifactError
 from csdsl_runtime.vocabulary import CTA_TYPES, OBJECTIVE_CTA_TYPE
 
 MAX_DAYS: Final = 36_500
+MAX_DEPTH: Final = 256
+"""Condition nodes, root to leaf. The compiler refuses nesting past 100 levels (CS0106),
+which lowers to fewer than 210; the engines recurse once or twice per level."""
 """The largest day count a spec can write (the parser's `MAX_DAYS`, 100 years)."""
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -129,6 +132,7 @@ class _Verifier:
         self.errors: list[str] = []
         self.count = 0
         self.stack: list[str] = []  # the path of the condition node being checked
+        self.depth = 0  # of that node
         self.fields: dict[str, _Type] = {}
         self.metrics: set[str] = set()
         self.events: dict[str, dict[str, _Type]] = {}
@@ -471,7 +475,15 @@ class _Verifier:
 
     def expr(self, node: Any, event: _Scope | None) -> _Type | None:
         """The node's type, or None when it is wrong (and said so)."""
-        return _RULES[node.op](self, node, event)
+        if self.depth >= MAX_DEPTH:  # refused before the engines recurse that deep
+            self.error(self.here(), f"nests too deeply (over {MAX_DEPTH} levels): not a "
+                                    "condition the compiler wrote")
+            return None
+        self.depth += 1
+        try:
+            return _RULES[node.op](self, node, event)
+        finally:
+            self.depth -= 1
 
     def at(self, part: str, node: Any, event: _Scope | None) -> _Type | None:
         self.stack.append(part)

@@ -4,7 +4,7 @@ Each closed set of words is a `Literal` type, and its tuple is derived from it, 
 artifact models, the checker and the runtime cannot drift apart. The defaults, the
 condition functions and the names a template may read live here too.
 
-Kept apart from the pydantic models so that `csdsl check` (run in pre-commit hooks)
+Kept apart from the artifact models so that `csdsl check` (run in pre-commit hooks)
 does not pay for building the models at start-up.
 """
 
