@@ -194,12 +194,12 @@ class Runtime:
         report.backfill = True
 
     def _evaluate_rules(self, asof: date, progress: Progress | None) -> Results:
+        """All enabled rules in one call: an engine shares what rules have in common (the
+        SQL engine computes each window once for every rule that reads it)."""
         enabled = [r for r in self.artifact.rules if r.enabled]
-        results: Results = {}
-        for index, rule in enumerate(enabled):
-            if progress:
-                progress("evaluating", index, len(enabled))
-            results.update(self.engine.evaluate({rule.name: rule.when}, asof))
+        if progress:
+            progress("evaluating", 0, len(enabled))
+        results = self.engine.evaluate({rule.name: rule.when for rule in enabled}, asof)
         if progress:
             progress("evaluating", len(enabled), len(enabled))
         return results

@@ -1,41 +1,58 @@
 """The vectorised engine: the condition IR translated to SQL and run by DuckDB.
 
 The data set is loaded once into columnar DuckDB tables (via NumPy arrays, no row-by-row
-inserts); each `evaluate` call becomes one `SELECT` over all accounts, with one column
-per condition. The translation keeps the interpreter's semantics exactly, and a test
-checks the two engines agree on random conditions and data:
+inserts). An evaluation is then two steps, whatever the number of rules:
+
+1. *Features.* Every aggregate a condition reads from metric or event rows (a window,
+   both halves of a `change`, a latest value, a count, the day of the last occurrence)
+   is keyed by what it computes, so that twenty rules reading `avg(usage, 30d)` share
+   one column. One grouped pass over each metric's and event's table computes them all
+   (`FILTER` clauses per window) into a temporary table, one row per account, beside
+   the account fields.
+2. *Conditions.* Each condition is a projection over that table, a batch of conditions
+   per query, returned as truth columns (`evaluate_columns`: 1, 0, -1 for unknown).
+
+The SQL is built as sqlglot trees, never by pasting strings: literals are sqlglot's
+(text quoted by it), and one translator can later target other dialects. The
+translation keeps the interpreter's semantics exactly, and tests check the two engines
+agree on random conditions and data:
 
 - SQL's NULL is *unknown*: `AND`/`OR`/`NOT` and comparisons are already Kleene's logic.
 - Windows (asof - D, asof] are `day > asof - D AND day <= asof` over integer day
   ordinals; dates are ordinals everywhere, so date comparison is integer comparison.
 - Aggregates over no rows are NULL (unknown); event counts are `count(*)` (0, known).
 - `exists ... where` is true if any occurrence is true, else unknown if any is unknown,
-  else false, spelled with `bool_or` and `count(*) > count(w)`.
+  else false, spelled with `bool_or` and `count(*) > count(w)`, in a correlated
+  subquery per node (its `where` may read the occurrence, the account and features).
 - Division by zero is unknown (`NULLIF`); `change` with an earlier average of 0 too.
 - A result that is not finite is unknown (`ir`'s rule), without repeating an expression:
   a window sum or average is NULL when `max(abs(value)) * count(*) > 1e308` (then no
-  inf appears at all), `change` is tested with `isfinite` inside its one subquery, and
-  arithmetic is left to overflow: inf and NaN go through `+ - *`, unary minus and a
-  dividend unchanged (non-finite in, non-finite out), so they are turned into NULL
-  only where they could be lost or misread, by `_finite`: a comparison's or an `in`'s
-  operand (DuckDB orders NaN above every number) and a divisor (`x / inf` is 0). An
-  expression that may be non-finite appears once in the SQL text, so nested
-  arithmetic stays linear in size (DuckDB's `NULLIF` and `CASE` would copy it).
+  inf appears at all), `change` is tested with `isfinite`, and arithmetic is left to
+  overflow: inf and NaN go through `+ - *`, unary minus and a dividend unchanged
+  (non-finite in, non-finite out), so they are turned into NULL only where they could
+  be lost or misread, by `_finite`: a comparison's or an `in`'s operand (DuckDB orders
+  NaN above every number) and a divisor (`x / inf` is 0). An expression that may be
+  non-finite appears once in the SQL text, so nested arithmetic stays linear in size
+  (DuckDB's `NULLIF` and `CASE` would copy it).
 
 Tables (one per metric and per event, so that types never mix): `accounts(acc, f0..)`,
 `m<i>(acc, day, value)`, `e<i>(acc, day, f0..)`. Account and field names never appear
-in SQL text; literals are rendered by `_literal` (text quoted, numbers via `repr`).
+in SQL text.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
+from sqlglot import exp
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
@@ -43,7 +60,6 @@ from csdsl_runtime.engines import Results
 from csdsl_runtime.ir import OVERFLOW_BOUND
 from csdsl_runtime.vocabulary import FieldType
 
-_BOUND = f"CAST({OVERFLOW_BOUND!r} AS DOUBLE)"
 _SQL_TYPES = {"number": "DOUBLE", "text": "VARCHAR", "enum": "VARCHAR", "date": "INTEGER",
               "bool": "BOOLEAN"}
 
@@ -130,20 +146,11 @@ class SqlEngine:
         asof: date,
         accounts: Mapping[str, Collection[str]] | None = None,
     ) -> Results:
-        results: Results = {}
         ids = self.ids
-        translator = _Translator(self, asof.toordinal())
-        for key, node in conditions.items():
-            # One query per condition: DuckDB plans many small queries far faster than one
-            # wide one. Only true and unknown rows come back; the rest are false.
-            rows = self.con.execute(
-                f"SELECT acc, v FROM (SELECT acc, ({translator.expr(node)}) AS v FROM accounts a)"
-                " WHERE v IS NOT FALSE"
-            ).fetchall()
-            out: dict[str, bool | None] = dict.fromkeys(ids, False)
-            for acc, value in rows:
-                out[ids[acc]] = None if value is None else value is True
-            results[key] = out
+        results: Results = {}
+        for key, column in self.evaluate_columns(conditions, asof).items():
+            values = column.tolist()
+            results[key] = {account: _TRUTH[v] for account, v in zip(ids, values, strict=True)}
         if accounts is not None:
             for key, wanted in accounts.items():
                 if key in results:
@@ -151,163 +158,329 @@ class SqlEngine:
                     results[key] = {a: full.get(a) for a in wanted}
         return results
 
+    def evaluate_columns(self, conditions: Mapping[str, Any], asof: date
+                         ) -> dict[str, npt.NDArray[np.int8]]:
+        """A truth column per condition, aligned with `ids`: 1 true, 0 false, -1 unknown.
 
-class _Translator:
-    """Turns IR nodes into DuckDB expressions over `accounts a` as of one day."""
+        Every feature that reads metric or event rows (a window, a change, a latest
+        value, a count, the day of the last occurrence) is computed once per as-of day,
+        however many conditions read it, in one grouped pass over each metric's and
+        event's table; then the conditions are projections over that one row per
+        account, a batch of them per query."""
+        plan = _Plan(self, asof.toordinal())
+        translated = {key: plan.truth(node) for key, node in conditions.items()}
+        out: dict[str, npt.NDArray[np.int8]] = {}
+        if not translated:
+            return out
+        self.con.execute(_sql(plan.features()))
+        keys = list(translated)
+        for start in range(0, len(keys), _BATCH):
+            batch = keys[start:start + _BATCH]
+            columns_sql = (exp.alias_(translated[k], f"c{i}", copy=False)
+                           for i, k in enumerate(batch))
+            query = exp.select(*columns_sql, copy=False).from_(exp.to_table(_FEATURES).as_("a")
+                                       , copy=False).order_by(exp.column("acc", "a"), copy=False)
+            columns = self.con.execute(_sql(query)).fetchnumpy()
+            for i, key in enumerate(batch):
+                out[key] = np.asarray(columns[f"c{i}"], dtype=np.int8)
+        self.con.execute(f"DROP TABLE IF EXISTS {_FEATURES}")
+        return out
+
+
+_TRUTH: dict[int, bool | None] = {1: True, 0: False, -1: None}
+_BATCH = 200
+"""Conditions per query: wide enough to share one scan, narrow enough to plan fast."""
+_FEATURES = "_features"
+
+
+def _sql(tree: exp.Expr) -> str:
+    """DuckDB SQL text of a tree. sqlglot's generator recurses a few frames per node,
+    and a condition nested as deep as the verifier allows (256 levels, about ten SQL
+    nodes each) needs some 20,000: it runs in a thread with a large stack, under a
+    recursion limit raised for that thread's work only."""
+    result: list[str] = []
+    failure: list[BaseException] = []
+
+    def generate() -> None:
+        try:
+            result.append(tree.sql(dialect="duckdb"))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    with _GENERATING:
+        previous_stack = threading.stack_size(_STACK_BYTES)
+        previous_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
+        try:
+            worker = threading.Thread(target=generate, name="csdsl-sql")
+            worker.start()
+        finally:
+            threading.stack_size(previous_stack)
+        worker.join()
+        sys.setrecursionlimit(previous_limit)
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+_GENERATING = threading.Lock()
+_STACK_BYTES = 512 * 1024 * 1024  # reserved address space; pages are used as touched
+_RECURSION_LIMIT = 60_000
+
+
+def _num(value: float) -> exp.Expr:
+    """A DOUBLE literal (inf and nan spelled as DuckDB reads them)."""
+    if math.isnan(value):
+        return exp.cast(exp.Literal.string("nan"), "DOUBLE", copy=False)
+    if math.isinf(value):
+        return exp.cast(exp.Literal.string("-inf" if value < 0 else "inf"), "DOUBLE", copy=False)
+    return exp.cast(exp.Literal.number(repr(value)), "DOUBLE", copy=False)
+
+
+def _int(value: int) -> exp.Expr:
+    return exp.Literal.number(value) if value >= 0 else exp.Neg(this=exp.Literal.number(-value))
+
+
+def _p(node: exp.Expr) -> exp.Expr:
+    """Parenthesised: sqlglot prints a tree built by hand without adding any."""
+    return exp.Paren(this=node)
+
+
+_NULL_DOUBLE = exp.cast(exp.null(), "DOUBLE", copy=False)
+_BOUND = _num(OVERFLOW_BOUND)
+_CMP_NODES: dict[str, type[exp.Expr]] = {
+    "==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+_ARITH_NODES: dict[str, type[exp.Expr]] = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
+
+
+def _filtered(aggregate: exp.Expr, where: exp.Expr | None) -> exp.Expr:
+    return aggregate if where is None else exp.Filter(this=aggregate,
+                                                      expression=exp.Where(this=where))
+
+
+class _Plan:
+    """The SQL of one evaluation as sqlglot trees: the features the conditions share,
+    then each condition over them. Conditions read the features table as `a`, which
+    also holds the account fields (`a.f0`...)."""
 
     def __init__(self, engine: SqlEngine, asof: int) -> None:
         self.engine = engine
         self.asof = asof
         self.aliases = 0
+        # per metric or event table: feature key -> (column, aggregate over `s`)
+        self.aggregates: dict[str, dict[tuple[Any, ...], tuple[str, exp.Expr]]] = {}
+        self.columns = 0
 
-    def expr(self, node: Any, event: tuple[str, dict[str, str]] | None = None) -> str:
-        method: Callable[[Any, tuple[str, dict[str, str]] | None], str] = getattr(
-            self, f"_{node.op}"
-        )
+    def features(self) -> exp.Expr:
+        """`CREATE TEMP TABLE _features AS SELECT a.*, <features> FROM accounts a LEFT
+        JOIN (one grouped pass per table) ...`."""
+        selects: list[exp.Expr] = [exp.Column(this=exp.Star(), table=exp.to_identifier("a"))]
+        query = exp.select(copy=False).from_(exp.to_table("accounts").as_("a"), copy=False)
+        for table, features in self.aggregates.items():
+            s = exp.to_identifier("s")
+            grouped = exp.select(exp.column("acc", "s"), *(
+                exp.alias_(aggregate, column, copy=False) for column, aggregate in features.values()
+            ), copy=False).from_(exp.to_table(table).as_(s), copy=False).where(
+                exp.LTE(this=exp.column("day", "s"), expression=_int(self.asof))
+            , copy=False).group_by(exp.column("acc", "s"), copy=False)
+            alias = f"g_{table}"
+            query = query.join(grouped.subquery(alias, copy=False), on=exp.EQ(
+                this=exp.column("acc", alias), expression=exp.column("acc", "a")),
+                join_type="left", copy=False)
+            selects.extend(exp.column(column, alias) for column, _ in features.values())
+        query = query.select(*selects, copy=False)
+        return exp.Create(this=exp.to_table(_FEATURES), kind="TABLE", expression=query,
+                          replace=True, properties=exp.Properties(
+                              expressions=[exp.TemporaryProperty()]))
+
+    def _feature(self, table: str, key: tuple[Any, ...], aggregate: exp.Expr
+                 ) -> exp.Expr:
+        """The features-table column of an aggregate over `table`'s rows up to the as-of
+        day (as `s`), computed once however many nodes read it."""
+        features = self.aggregates.setdefault(table, {})
+        found = features.get(key)
+        if found is None:
+            self.columns += 1
+            found = features[key] = (f"x{self.columns}", aggregate)
+        return exp.column(found[0], "a")
+
+    def _since(self, days: int) -> exp.Expr:
+        return exp.GT(this=exp.column("day", "s"), expression=_int(self.asof - days))
+
+    def truth(self, node: Any) -> exp.Expr:
+        """A condition as a TINYINT: 1 true, 0 false, -1 unknown."""
+        return exp.Coalesce(this=exp.cast(_p(self.expr(node, None)), "TINYINT", copy=False),
+                            expressions=[_int(-1)])
+
+    def expr(self, node: Any, event: tuple[str, dict[str, str]] | None) -> exp.Expr:
+        method: Callable[[Any, tuple[str, dict[str, str]] | None], exp.Expr] = getattr(
+            self, f"_{node.op}")
         return method(node, event)
-
-    def _alias(self) -> str:
-        self.aliases += 1
-        return f"s{self.aliases}"
 
     # leaves
 
-    def _lit(self, node: A.Lit, event: Any) -> str:
+    def _lit(self, node: A.Lit, event: Any) -> exp.Expr:
         return _literal(node)
 
-    def _field(self, node: A.FieldRef, event: Any) -> str:
+    def _field(self, node: A.FieldRef, event: Any) -> exp.Expr:
         column = self.engine._fields.get(node.name)
-        return "NULL" if column is None else f"a.{column}"
+        return exp.null() if column is None else exp.column(column, "a")
 
-    def _event_field(self, node: A.EventFieldRef, event: Any) -> str:
+    def _event_field(self, node: A.EventFieldRef, event: Any) -> exp.Expr:
         if event is None:
-            return "NULL"
+            return exp.null()
         alias, names = event
         column = names.get(node.name)
-        return "NULL" if column is None else f"{alias}.{column}"
+        return exp.null() if column is None else exp.column(column, alias)
 
-    # metrics
+    # metrics: shared features
 
-    def _aggregate(self, metric: str, fn: str, lo: int | None, hi: int) -> str:
-        table = self.engine._metrics.get(metric)
+    def _sum_or_avg(self, table: str, fn: str, where: exp.Expr) -> exp.Expr:
+        """A window's sum or average, NULL when it could overflow: the rule of
+        `ir.window` (count * max |value| > bound), with the same IEEE operations."""
+        value = exp.column("value", "s")
+        count = _filtered(exp.Count(this=exp.Star()), where)
+        total = _filtered(exp.Sum(this=value), where)
+        result = exp.Div(this=total, expression=count) if fn == "avg" else total
+        safe = exp.LTE(this=exp.Mul(this=_filtered(exp.Max(this=exp.Abs(this=value)), where),
+                                    expression=count), expression=_BOUND)
+        return exp.case(copy=False).when(safe, result, copy=False)
+
+    def _latest(self, node: A.Latest, event: Any) -> exp.Expr:
+        table = self.engine._metrics.get(node.metric)
         if table is None:
-            return "CAST(NULL AS DOUBLE)"
-        s = self._alias()
-        low = "" if lo is None else f" AND {s}.day > {lo}"
-        return (f"(SELECT {fn} FROM {table} {s} WHERE {s}.acc = a.acc"
-                f" AND {s}.day <= {hi}{low})").replace("{s}", s)
+            return _NULL_DOUBLE
+        return self._feature(table, ("latest",), exp.ArgMax(
+            this=exp.column("value", "s"), expression=exp.column("day", "s")))
 
-    def _latest(self, node: A.Latest, event: Any) -> str:
-        return self._aggregate(node.metric, "arg_max({s}.value, {s}.day)", None, self.asof)
-
-    def _window(self, node: A.Window, event: Any) -> str:
-        lo = self.asof - node.days
+    def _window(self, node: A.Window, event: Any) -> exp.Expr:
+        table = self.engine._metrics.get(node.metric)
+        if table is None:
+            return _NULL_DOUBLE
+        where = self._since(node.days)
         if node.fn in ("min", "max"):
-            return self._aggregate(node.metric, node.fn + "({s}.value)", lo, self.asof)
-        return self._aggregate(node.metric, _sum_or_avg(node.fn, ""), lo, self.asof)
+            fn = exp.Min if node.fn == "min" else exp.Max
+            aggregate = _filtered(fn(this=exp.column("value", "s")), where)
+        else:
+            aggregate = self._sum_or_avg(table, node.fn, where)
+        return self._feature(table, ("window", node.fn, node.days), aggregate)
 
-    def _change(self, node: A.Change, event: Any) -> str:
-        if node.metric not in self.engine._metrics:
-            return "CAST(NULL AS DOUBLE)"
-        # Both windows in one pass over (asof - 2D, asof]; `r` and `b` are the averages.
-        mid = self.asof - node.days
-        recent = _sum_or_avg("avg", f" FILTER (WHERE {{s}}.day > {mid})")
-        before = _sum_or_avg("avg", f" FILTER (WHERE {{s}}.day <= {mid})")
-        averages = self._aggregate(node.metric, f"{recent} AS r, {before} AS b",
-                                   self.asof - 2 * node.days, self.asof)
-        return (f"(SELECT CASE WHEN isfinite(c) THEN c END FROM"
-                f" (SELECT (r - b) / NULLIF(b, 0) AS c FROM {averages}))")
+    def _change(self, node: A.Change, event: Any) -> exp.Expr:
+        table = self.engine._metrics.get(node.metric)
+        if table is None:
+            return _NULL_DOUBLE
+        recent = self._feature(table, ("window", "avg", node.days),
+                               self._sum_or_avg(table, "avg", self._since(node.days)))
+        earlier = exp.and_(self._since(2 * node.days), exp.LTE(
+            this=exp.column("day", "s"), expression=_int(self.asof - node.days)), copy=False)
+        before = self._feature(table, ("before", node.days),
+                               self._sum_or_avg(table, "avg", earlier))
+        ratio = exp.Div(this=_p(exp.Sub(this=recent, expression=before)),
+                        expression=exp.Nullif(this=before, expression=_int(0)))
+        return _finite(ratio)
 
-    # events
+    # events: counts and last days shared; `where` per occurrence
 
-    def _occurrences(self, name: str, days: int | None) -> tuple[str, str, dict[str, str]]:
-        table, names = self.engine._events[name]
-        s = self._alias()
-        low = "" if days is None else f" AND {s}.day > {self.asof - days}"
-        return f"FROM {table} {s} WHERE {s}.acc = a.acc AND {s}.day <= {self.asof}{low}", s, names
+    def _count(self, node: A.Count, event: Any) -> exp.Expr:
+        found = self.engine._events.get(node.event)
+        if found is None:
+            return exp.cast(_int(0), "DOUBLE", copy=False)
+        count = self._feature(found[0], ("count", node.days), _filtered(
+            exp.Count(this=exp.Star()), self._since(node.days)))
+        return exp.cast(exp.Coalesce(this=count, expressions=[_int(0)]), "DOUBLE", copy=False)
 
-    def _count(self, node: A.Count, event: Any) -> str:
-        if node.event not in self.engine._events:
-            return "CAST(0 AS DOUBLE)"
-        source, _, _ = self._occurrences(node.event, node.days)
-        return f"CAST(COALESCE((SELECT count(*) {source}), 0) AS DOUBLE)"
-
-    def _exists(self, node: A.Exists, event: Any) -> str:
-        if node.event not in self.engine._events:
-            return "FALSE"
-        source, s, names = self._occurrences(node.event, node.days)
+    def _exists(self, node: A.Exists, event: Any) -> exp.Expr:
+        found = self.engine._events.get(node.event)
+        if found is None:
+            return exp.false()
         if node.where is None:
-            return f"EXISTS (SELECT 1 {source})"
+            count = self._feature(found[0], ("count", node.days), _filtered(
+                exp.Count(this=exp.Star()), self._since(node.days)))
+            return exp.GT(this=exp.Coalesce(this=count, expressions=[_int(0)]),
+                          expression=_int(0))
+        # Per occurrence, a correlated subquery (DuckDB decorrelates it into one join):
+        # `where` may read the occurrence, the account and any feature.
+        table, names = found
+        self.aliases += 1
+        s = f"o{self.aliases}"
         # `AND acc IS NOT NULL` (always true) ties `w` to the occurrence row: an aggregate
         # over outer columns only would otherwise be computed by the outer query (SQL rule).
-        w = f"({self.expr(node.where, (s, names))}) AND {s}.acc IS NOT NULL"
-        return (f"(SELECT CASE WHEN COALESCE(bool_or({w}), FALSE) THEN TRUE"
-                f" WHEN count(*) > count({w}) THEN NULL ELSE FALSE END {source})")
+        w = exp.and_(_p(self.expr(node.where, (s, names))),
+                     exp.Not(this=exp.Is(this=exp.column("acc", s), expression=exp.null())),
+                     copy=False)
+        total = exp.Count(this=exp.Star())
+        answer = exp.case(copy=False).when(
+            exp.Coalesce(this=exp.LogicalOr(this=_p(w)), expressions=[exp.false()]), exp.true()
+        , copy=False).when(exp.GT(this=total, expression=exp.Count(this=_p(w))), exp.null()
+               , copy=False).else_(exp.false(), copy=False)
+        rows = exp.select(answer, copy=False).from_(exp.to_table(table).as_(s), copy=False)
+        subquery = rows.where(exp.and_(
+            exp.EQ(this=exp.column("acc", s), expression=exp.column("acc", "a")),
+            exp.LTE(this=exp.column("day", s), expression=_int(self.asof)),
+            exp.GT(this=exp.column("day", s), expression=_int(self.asof - node.days)),
+            copy=False), copy=False)
+        return subquery.subquery(copy=False)
 
     # dates
 
-    def _days_until(self, node: A.DaysUntil, event: Any) -> str:
+    def _days_until(self, node: A.DaysUntil, event: Any) -> exp.Expr:
         column = self.engine._fields.get(node.field)
-        return "CAST(NULL AS DOUBLE)" if column is None else \
-            f"CAST(a.{column} - {self.asof} AS DOUBLE)"
+        if column is None:
+            return _NULL_DOUBLE
+        return exp.cast(_p(exp.Sub(this=exp.column(column, "a"), expression=_int(self.asof))),
+                        "DOUBLE", copy=False)
 
-    def _days_since(self, node: A.DaysSince, event: Any) -> str:
+    def _days_since(self, node: A.DaysSince, event: Any) -> exp.Expr:
         if node.event is not None:
-            if node.event not in self.engine._events:
-                return "CAST(NULL AS DOUBLE)"
-            source, s, _ = self._occurrences(node.event, None)
-            return f"CAST({self.asof} - (SELECT max({s}.day) {source}) AS DOUBLE)"
+            found = self.engine._events.get(node.event)
+            if found is None:
+                return _NULL_DOUBLE
+            last = self._feature(found[0], ("last",), exp.Max(this=exp.column("day", "s")))
+            return exp.cast(_p(exp.Sub(this=_int(self.asof), expression=last)), "DOUBLE",
+                            copy=False)
         column = self.engine._fields.get(node.field or "")
-        return "CAST(NULL AS DOUBLE)" if column is None else \
-            f"CAST({self.asof} - a.{column} AS DOUBLE)"
+        if column is None:
+            return _NULL_DOUBLE
+        return exp.cast(_p(exp.Sub(this=_int(self.asof), expression=exp.column(column, "a"))),
+                        "DOUBLE", copy=False)
 
     # operators
 
-    def _operand(self, node: Any, event: Any) -> str:
+    def _operand(self, node: Any, event: Any) -> exp.Expr:
         """A value compared or looked up: NULL if it is not finite."""
         sql = self.expr(node, event)
         return _finite(sql) if _may_be_infinite(node) else sql
 
-    def _cmp(self, node: A.Compare, event: Any) -> str:
-        op = "=" if node.cmp == "==" else "<>" if node.cmp == "!=" else node.cmp
-        return f"({self._operand(node.left, event)}) {op} ({self._operand(node.right, event)})"
+    def _cmp(self, node: A.Compare, event: Any) -> exp.Expr:
+        return _CMP_NODES[node.cmp](this=_p(self._operand(node.left, event)),
+                                    expression=_p(self._operand(node.right, event)))
 
-    def _arith(self, node: A.Arith, event: Any) -> str:
-        left, right = self.expr(node.left, event), self.expr(node.right, event)
+    def _arith(self, node: A.Arith, event: Any) -> exp.Expr:
+        left, right = _p(self.expr(node.left, event)), self.expr(node.right, event)
         if node.fn == "/":
             # the divisor is NULL when 0 or not finite; one that cannot be non-finite is
             # a leaf, small enough for NULLIF to copy
-            divisor = _finite(right, " AND v <> 0") if _may_be_infinite(node.right) else \
-                f"NULLIF(({right}), 0)"
-            return f"({left}) / {divisor}"
-        return f"({left}) {node.fn} ({right})"
+            divisor = _finite(right, nonzero=True) if _may_be_infinite(node.right) else \
+                exp.Nullif(this=_p(right), expression=_int(0))
+            return exp.Div(this=left, expression=divisor)
+        return _ARITH_NODES[node.fn](this=left, expression=_p(right))
 
-    def _neg(self, node: A.Neg, event: Any) -> str:
-        return f"-({self.expr(node.arg, event)})"
+    def _neg(self, node: A.Neg, event: Any) -> exp.Expr:
+        return exp.Neg(this=_p(self.expr(node.arg, event)))
 
-    def _in(self, node: A.InList, event: Any) -> str:
-        values = ", ".join(_literal(v) for v in node.values)
-        arg = self._operand(node.arg, event)
-        return f"({arg}) {'NOT IN' if node.negate else 'IN'} ({values})"
+    def _in(self, node: A.InList, event: Any) -> exp.Expr:
+        found = exp.In(this=_p(self._operand(node.arg, event)),
+                       expressions=[_literal(v) for v in node.values])
+        return exp.Not(this=_p(found)) if node.negate else found
 
-    def _and(self, node: A.And, event: Any) -> str:
-        return " AND ".join(f"({self.expr(a, event)})" for a in node.args)
+    def _and(self, node: A.And, event: Any) -> exp.Expr:
+        return exp.and_(*(_p(self.expr(a, event)) for a in node.args), copy=False)
 
-    def _or(self, node: A.Or, event: Any) -> str:
-        return " OR ".join(f"({self.expr(a, event)})" for a in node.args)
+    def _or(self, node: A.Or, event: Any) -> exp.Expr:
+        return exp.or_(*(_p(self.expr(a, event)) for a in node.args), copy=False)
 
-    def _not(self, node: A.Not, event: Any) -> str:
-        return f"NOT ({self.expr(node.arg, event)})"
-
-
-def _sum_or_avg(fn: str, where: str) -> str:
-    """A window's sum or average over the rows of `{s}` (restricted by `where`, a FILTER
-    clause), NULL when it could overflow: the rule of `ir.window`, and the same IEEE
-    operations (a plain sum in row order, then a division by the count)."""
-    count = f"count(*){where}"
-    total = f"sum({{s}}.value){where}"
-    value = f"{total} / {count}" if fn == "avg" else total
-    return f"CASE WHEN max(abs({{s}}.value)){where} * {count} <= {_BOUND} THEN {value} END"
+    def _not(self, node: A.Not, event: Any) -> exp.Expr:
+        return exp.Not(this=_p(self.expr(node.arg, event)))
 
 
 def _may_be_infinite(node: Any) -> bool:
@@ -318,26 +491,27 @@ def _may_be_infinite(node: Any) -> bool:
     return bool(node.op == "arith")
 
 
-def _finite(sql: str, test: str = "") -> str:
-    """`sql`, or NULL where it is not finite (or fails `test` on `v`), with `sql` written
-    once: a scalar subquery over one row, where CASE may read the value twice."""
-    return f"(SELECT CASE WHEN isfinite(v){test} THEN v END FROM (SELECT ({sql}) AS v))"
+def _finite(value: exp.Expr, nonzero: bool = False) -> exp.Expr:
+    """`value`, or NULL where it is not finite (or is 0, with `nonzero`), with `value`
+    written once: a scalar subquery over one row, where CASE may read it twice."""
+    v = exp.column("v")
+    test: exp.Expr = exp.func("isfinite", v, copy=False)
+    if nonzero:
+        test = exp.and_(test, exp.NEQ(this=v, expression=_int(0)), copy=False)
+    inner = exp.select(exp.alias_(_p(value), "v", copy=False), copy=False)
+    guarded = exp.select(exp.case(copy=False).when(test, v, copy=False), copy=False)
+    return guarded.from_(inner.subquery(copy=False), copy=False).subquery(copy=False)
 
 
-def _literal(lit: A.Lit) -> str:
+def _literal(lit: A.Lit) -> exp.Expr:
     """A literal as SQL: dates are day ordinals, text is quoted, numbers are doubles."""
     if lit.type == "date":
-        return str(date.fromisoformat(str(lit.value)).toordinal())
+        return _int(date.fromisoformat(str(lit.value)).toordinal())
     if lit.type == "bool":
-        return "TRUE" if lit.value else "FALSE"
+        return exp.true() if lit.value else exp.false()
     if lit.type == "number":
-        value = float(lit.value)
-        if math.isnan(value):
-            return "CAST('nan' AS DOUBLE)"
-        if math.isinf(value):
-            return f"CAST('{'-' if value < 0 else ''}inf' AS DOUBLE)"
-        return f"CAST({value!r} AS DOUBLE)"
-    return "'" + str(lit.value).replace("'", "''") + "'"
+        return _num(float(lit.value))
+    return exp.Literal.string(str(lit.value))
 
 
 def _column(kind: str, values: Iterable[Any], n: int) -> Any:
