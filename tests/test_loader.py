@@ -38,6 +38,16 @@ def _edit(path: Path, change, rehash: bool = False) -> dict:  # type: ignore[no-
     return data
 
 
+def _chain(levels: int) -> dict:  # type: ignore[type-arg]
+    """`arr > 0 and (arr > 0 and (...))` as the compiler never writes it: unflattened, each
+    level four frames of the verifier's walk."""
+    node: dict = {"cmp": ">", "left": {"name": "arr", "op": "field"},  # type: ignore[type-arg]
+                  "op": "cmp", "right": {"op": "lit", "type": "number", "value": 0.0}}
+    for _ in range(levels):
+        node = {"op": "and", "args": [node, node["args"][1] if "args" in node else node]}
+    return node
+
+
 @pytest.mark.parametrize(
     ("change", "rehash", "message"),
     [
@@ -55,6 +65,11 @@ def _edit(path: Path, change, rehash: bool = False) -> dict:  # type: ignore[no-
         (lambda d: d["rules"][0].pop("actions"), True,
          "invalid at rules/0: Object missing required field `actions`"),
         (lambda d: d["rules"][0].update(cooldown="30"), True, "invalid at rules/0/cooldown"),
+        (lambda d: d.update(format_version="abc"), False, "artifact: bad format_version `abc`"),
+        (lambda d: d.update(format_version="\u0661.1"), False, "bad format_version"),
+        (lambda d: d.update(format_version="1.1.1"), False, "bad format_version"),
+        (lambda d: d.update(format_version=True), False, "bad format_version"),
+        (lambda d: d["rules"][0].update(when=_chain(250)), True, "nests too deeply"),
     ],
 )
 def test_refused_artifacts(artifact_file: Path, change, rehash: bool, message: str) -> None:  # type: ignore[no-untyped-def]

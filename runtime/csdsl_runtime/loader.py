@@ -38,11 +38,16 @@ class ArtifactError(Exception):
 _TOO_DEEP = "{origin}: nests too deeply: not an artifact the compiler wrote"
 
 
-def _major(version: Any) -> int:
-    try:
-        return int(str(version).split(".", 1)[0])
-    except ValueError:
-        raise ArtifactError(f"bad format_version `{version}`") from None
+_VERSION = re.compile(r"([0-9]+)\.[0-9]+")
+
+
+def _major(version: Any, origin: str) -> int:
+    """The major number of a `major.minor` format version (ASCII digits only)."""
+    found = _VERSION.fullmatch(version) if isinstance(version, str) else None
+    if found is None:
+        raise ArtifactError(f"{origin}: bad format_version `{version}` (expected "
+                            "major.minor, such as `1.1`)")
+    return int(found.group(1))
 
 
 @contextmanager
@@ -84,7 +89,7 @@ def _load(data: Any, origin: str) -> Artifact:
     version = data.get("format_version")
     if version is None:
         raise ArtifactError(f"{origin}: not a csdsl artifact (no format_version)")
-    if _major(version) > _major(FORMAT_VERSION):
+    if _major(version, origin) > _major(FORMAT_VERSION, "csdsl_runtime"):
         raise ArtifactError(
             f"{origin}: format {version} is newer than this runtime understands "
             f"({FORMAT_VERSION}); upgrade csdsl-runtime"
@@ -110,7 +115,10 @@ def _load(data: Any, origin: str) -> Artifact:
         raise ArtifactError(_TOO_DEEP.format(origin=origin)) from None
     from csdsl_runtime.verify import verify  # here: verify imports this module
 
-    verify(artifact, origin)  # references, names, types, day counts, schedules
+    try:
+        verify(artifact, origin)  # references, names, types, day counts, schedules
+    except RecursionError:  # a host calling from deep in its own stack
+        raise ArtifactError(_TOO_DEEP.format(origin=origin)) from None
     return artifact
 
 

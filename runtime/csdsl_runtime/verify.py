@@ -62,9 +62,11 @@ from csdsl_runtime.loader import ArtifactError
 from csdsl_runtime.vocabulary import CTA_TYPES, OBJECTIVE_CTA_TYPE
 
 MAX_DAYS: Final = 36_500
-MAX_DEPTH: Final = 256
+MAX_DEPTH: Final = 128
 """Condition nodes, root to leaf. The compiler refuses nesting past 100 levels (CS0106),
-which lowers to fewer than 210; the engines recurse once or twice per level."""
+and lowering flattens `and`/`or` chains, so it writes at most about 102. The verifier and
+the engines recurse up to four frames per level: 128 levels stay well inside Python's
+default limit of 1,000 frames."""
 """The largest day count a spec can write (the parser's `MAX_DAYS`, 100 years)."""
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -1,7 +1,8 @@
 """The vectorised engine: the condition IR translated to SQL and run by DuckDB.
 
-The data set is loaded once into columnar DuckDB tables (via NumPy arrays, no row-by-row
-inserts). An evaluation is then two steps, whatever the number of rules:
+The data are a `Frame`: DuckDB tables read from the files by `frame.read_frame`, or
+loaded from an in-memory `Dataset` (via NumPy arrays, no row-by-row inserts). An
+evaluation is then two steps, whatever the number of rules:
 
 1. *Features.* Every aggregate a condition reads from metric or event rows (a window,
    both halves of a `change`, a latest value, a count, the day of the last occurrence)
@@ -45,11 +46,10 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from typing import Any
 
-import duckdb
 import numpy as np
 import numpy.typing as npt
 from sqlglot import exp
@@ -57,86 +57,30 @@ from sqlglot import exp
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
 from csdsl_runtime.engines import Results
+from csdsl_runtime.frame import Frame
 from csdsl_runtime.ir import OVERFLOW_BOUND
 from csdsl_runtime.vocabulary import FieldType
 
-_SQL_TYPES = {"number": "DOUBLE", "text": "VARCHAR", "enum": "VARCHAR", "date": "INTEGER",
-              "bool": "BOOLEAN"}
-
 
 class SqlEngine:
-    """Evaluates conditions in DuckDB, all accounts at once."""
+    """Evaluates conditions in DuckDB, all accounts at once, over a `Frame`'s tables."""
 
     name = "duckdb"
 
-    def __init__(self, dataset: Dataset, schema: A.DataSchema | None = None,
+    def __init__(self, data: Dataset | Frame, schema: A.DataSchema | None = None,
                  threads: int | None = None) -> None:
-        self.dataset = dataset
-        self.schema = schema or _infer_schema(dataset)
-        self.ids = list(dataset.accounts)
-        self.con = duckdb.connect(":memory:")
+        if isinstance(data, Frame):
+            self.frame = data
+        else:
+            self.frame = Frame.from_dataset(data, schema or _infer_schema(data))
+        self.schema = self.frame.schema
+        self.ids = self.frame.ids
+        self.con = self.frame.con
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
-        self._fields: dict[str, str] = {}
-        self._metrics: dict[str, str] = {}
-        self._events: dict[str, tuple[str, dict[str, str]]] = {}
-        self._load()
-
-    # ------------------------------------------------------------------ loading
-
-    def _load(self) -> None:
-        accounts = list(self.dataset.accounts.values())
-        n = len(accounts)
-        columns: dict[str, Any] = {"acc": np.arange(n, dtype=np.int64)}
-        for i, f in enumerate(self.schema.account):
-            column = f"f{i}"
-            self._fields[f.name] = column
-            columns[column] = _column(f.type, (a.fields.get(f.name) for a in accounts), n)
-        self._create("accounts", columns, self.schema.account)
-
-        for i, metric in enumerate(self.schema.metrics):
-            table = f"m{i}"
-            self._metrics[metric.name] = table
-            series = [a.metrics.get(metric.name) for a in accounts]
-            lengths = np.array([0 if s is None else len(s.days) for s in series], dtype=np.int64)
-            present = [s for s in series if s is not None and len(s.days)]
-            days = _concat([np.frombuffer(s.days, dtype=_int_dtype(s.days)) for s in present],
-                           np.int64)
-            values = _concat([np.frombuffer(s.values, dtype=np.float64) for s in present],
-                             np.float64)
-            cols = {"acc": np.repeat(np.arange(n, dtype=np.int64), lengths),
-                    "day": days, "value": values}
-            self.con.register("_load_src", cols)
-            self.con.execute(f"CREATE TABLE {table} AS SELECT acc, CAST(day AS INTEGER) AS day,"
-                             f" CAST(value AS DOUBLE) AS value FROM _load_src")
-            self.con.unregister("_load_src")
-
-        for i, event in enumerate(self.schema.events):
-            table = f"e{i}"
-            names = {f.name: f"f{j}" for j, f in enumerate(event.fields)}
-            self._events[event.name] = (table, names)
-            occurrences = [
-                (k, s) for k, a in enumerate(accounts)
-                if (s := a.events.get(event.name)) is not None and len(s.days)
-            ]
-            acc = np.concatenate([np.full(len(s.days), k, dtype=np.int64)
-                                  for k, s in occurrences]) if occurrences else \
-                np.zeros(0, dtype=np.int64)
-            days = _concat([np.frombuffer(s.days, dtype=_int_dtype(s.days))
-                            for _, s in occurrences], np.int64)
-            rows = [row for _, s in occurrences for row in s.fields]
-            cols = {"acc": acc, "day": days}
-            for f in event.fields:
-                cols[names[f.name]] = _column(f.type, (r.get(f.name) for r in rows), len(rows))
-            self._create(table, cols, event.fields, extra="day")
-
-    def _create(self, table: str, cols: dict[str, Any], fields: Iterable[A.AccountField],
-                extra: str | None = None) -> None:
-        select = ["acc"] + ([f"CAST({extra} AS INTEGER) AS {extra}"] if extra else [])
-        select += [f"CAST(f{j} AS {_SQL_TYPES[f.type]}) AS f{j}" for j, f in enumerate(fields)]
-        self.con.register("_load_src", cols)
-        self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM _load_src")
-        self.con.unregister("_load_src")
+        self._fields = self.frame.fields
+        self._metrics = self.frame.metrics
+        self._events = self.frame.events
 
     # ------------------------------------------------------------------ evaluation
 
@@ -399,26 +343,27 @@ class _Plan:
             return exp.GT(this=exp.Coalesce(this=count, expressions=[_int(0)]),
                           expression=_int(0))
         # Per occurrence, a correlated subquery (DuckDB decorrelates it into one join):
-        # `where` may read the occurrence, the account and any feature.
+        # `where` may read the occurrence, the account and any feature. It is written
+        # once, as the column `w` of the occurrences, and read twice by name above
+        # them: written twice, nested `exists` would double at every level.
         table, names = found
         self.aliases += 1
         s = f"o{self.aliases}"
-        # `AND acc IS NOT NULL` (always true) ties `w` to the occurrence row: an aggregate
-        # over outer columns only would otherwise be computed by the outer query (SQL rule).
-        w = exp.and_(_p(self.expr(node.where, (s, names))),
-                     exp.Not(this=exp.Is(this=exp.column("acc", s), expression=exp.null())),
-                     copy=False)
-        total = exp.Count(this=exp.Star())
+        w = exp.column("w")
         answer = exp.case(copy=False).when(
-            exp.Coalesce(this=exp.LogicalOr(this=_p(w)), expressions=[exp.false()]), exp.true()
-        , copy=False).when(exp.GT(this=total, expression=exp.Count(this=_p(w))), exp.null()
-               , copy=False).else_(exp.false(), copy=False)
-        rows = exp.select(answer, copy=False).from_(exp.to_table(table).as_(s), copy=False)
-        subquery = rows.where(exp.and_(
-            exp.EQ(this=exp.column("acc", s), expression=exp.column("acc", "a")),
-            exp.LTE(this=exp.column("day", s), expression=_int(self.asof)),
-            exp.GT(this=exp.column("day", s), expression=_int(self.asof - node.days)),
-            copy=False), copy=False)
+            exp.Coalesce(this=exp.LogicalOr(this=w), expressions=[exp.false()]), exp.true(),
+            copy=False,
+        ).when(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Count(this=w.copy())),
+               exp.null(), copy=False).else_(exp.false(), copy=False)
+        occurrences = exp.select(exp.alias_(_p(self.expr(node.where, (s, names))), "w",
+                                            copy=False), copy=False).from_(
+            exp.to_table(table).as_(s), copy=False).where(exp.and_(
+                exp.EQ(this=exp.column("acc", s), expression=exp.column("acc", "a")),
+                exp.LTE(this=exp.column("day", s), expression=_int(self.asof)),
+                exp.GT(this=exp.column("day", s), expression=_int(self.asof - node.days)),
+                copy=False), copy=False)
+        subquery = exp.select(answer, copy=False).from_(
+            occurrences.subquery(f"{s}w", copy=False), copy=False)
         return subquery.subquery(copy=False)
 
     # dates
@@ -512,29 +457,6 @@ def _literal(lit: A.Lit) -> exp.Expr:
     if lit.type == "number":
         return _num(float(lit.value))
     return exp.Literal.string(str(lit.value))
-
-
-def _column(kind: str, values: Iterable[Any], n: int) -> Any:
-    """One typed column with NULLs (masked arrays for numbers, dates and bools)."""
-    if kind in ("text", "enum"):
-        return np.array(list(values), dtype=object) if n else np.zeros(0, dtype=object)
-    raw = list(values)
-    mask = np.array([v is None for v in raw], dtype=bool)
-    if kind == "number":
-        data = np.array([0.0 if v is None else v for v in raw], dtype=np.float64)
-    elif kind == "date":
-        data = np.array([0 if v is None else v.toordinal() for v in raw], dtype=np.int64)
-    else:
-        data = np.array([False if v is None else v for v in raw], dtype=bool)
-    return np.ma.masked_array(data, mask=mask)
-
-
-def _int_dtype(values: Any) -> Any:
-    return np.int64 if values.itemsize == 8 else np.int32
-
-
-def _concat(parts: list[Any], dtype: Any) -> Any:
-    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
 
 def _infer_schema(dataset: Dataset) -> A.DataSchema:

@@ -1,0 +1,623 @@
+"""The columnar data plane: a data set as DuckDB tables, read without a Python object per row.
+
+A `Frame` holds what the SQL engine evaluates: `accounts(acc, id, f0..)` (one row per
+account, `acc` its index in source order), `m<i>(acc, day, value)` per declared metric,
+`e<i>(acc, day, f0..)` per declared event and `team(acc, role, user)`, with days as
+proleptic ordinals. `read_frame` builds them from a CSV directory or a Parquet directory
+(`accounts.parquet`, `metrics.parquet`, `events.parquet`, `team.parquet`, optional
+`pools.parquet`) with DuckDB's readers and validates them with set-based queries.
+
+Validation stays exactly as strict as the row-by-row reader, by construction: the
+columnar path accepts a data set only when every row is plainly valid (known
+accounts, declared names, `YYYY-MM-DD` dates, decimal numbers, no surrounding
+whitespace, no day twice...), a subset of what the row reader accepts, and then builds
+the very same values. Anything else (a bad row, an odd spelling, a CSV quirk, a
+column type it does not know) sends the data set through the row reader
+(`sources.read_dataset`), so that every bad row keeps its file, line and reason, and
+the frame is built from that data set. Bad data is the exception; it pays for its
+report. SQL files (SQLite, DuckDB) take the row reader's path for now.
+
+A frame also serves the rest of a run: `accounts` is a mapping from id to
+`AccountData` (fields and team, no series) built from the columns when first read.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from csdsl_runtime import artifact as A
+from csdsl_runtime.data import AccountData, BadRow, Dataset, Value
+from csdsl_runtime.sources.builder import DatasetBuilder, SourceError
+
+_SQL_TYPES = {"number": "DOUBLE", "text": "VARCHAR", "enum": "VARCHAR", "date": "INTEGER",
+              "bool": "BOOLEAN"}
+_ORDINAL_OF_0001 = 1  # date(1, 1, 1).toordinal()
+_NUMBER = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TABLES = ("accounts", "team", "metrics", "events", "pools")
+
+
+def _space_class() -> str:
+    """An RE2 class of every character `str.strip()` removes (Unicode whitespace)."""
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in spaces) + "]"
+
+
+_SPACE = _space_class()
+_PADDED = f"^{_SPACE}|{_SPACE}$"
+"""A value with whitespace at either end: the row reader would strip it; declined."""
+
+
+class Frame:
+    """A validated data set as DuckDB tables on one connection (see the module doc)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: A.DataSchema, ids: list[str],
+                 bad_rows: list[BadRow], pools: dict[str, list[str]],
+                 dataset: Dataset | None = None) -> None:
+        self.con = con
+        self.schema = schema
+        self.ids = ids
+        self.bad_rows = bad_rows
+        self.pools = pools
+        self.columnar = dataset is None
+        """Whether the files were read by the columnar path (not the row reader)."""
+        self.fields = {f.name: f"f{i}" for i, f in enumerate(schema.account)}
+        self.metrics = {m.name: f"m{i}" for i, m in enumerate(schema.metrics)}
+        self.events = {e.name: (f"e{i}", {f.name: f"f{j}" for j, f in enumerate(e.fields)})
+                       for i, e in enumerate(schema.events)}
+        self._accounts: Mapping[str, AccountData] | None = (
+            dataset.accounts if dataset is not None else None)
+
+    @property
+    def accounts(self) -> Mapping[str, AccountData]:
+        """Account id -> its fields and team (no metric or event series)."""
+        if self._accounts is None:
+            self._accounts = _Accounts(self)
+        return self._accounts
+
+    def close(self) -> None:
+        self.con.close()
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, schema: A.DataSchema,
+                     con: duckdb.DuckDBPyConnection | None = None) -> Frame:
+        """The tables of an in-memory data set (via NumPy arrays, no row-by-row inserts)."""
+        frame = cls(con or duckdb.connect(":memory:"), schema, list(dataset.accounts),
+                    dataset.bad_rows, dataset.pools, dataset)
+        _load_dataset(frame, dataset)
+        return frame
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_frame(location: str | Path, schema: A.DataSchema, *, threads: int | None = None,
+               memory_limit: str | None = None) -> Frame:
+    """Read and validate a data set into a frame: columnar when every row is plainly
+    valid, else through the row reader (the same bad rows, the same values)."""
+    from csdsl_runtime.sources import read_dataset
+
+    con = duckdb.connect(":memory:")
+    try:
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            con.execute("SET memory_limit = ?", [memory_limit])
+        con.execute("SET preserve_insertion_order = true")
+        path = Path(location)
+        frame = None
+        if path.is_dir():
+            if (path / "accounts.csv").is_file():
+                frame = _Columnar(con, path, "csv", schema).read()
+            elif (path / "accounts.parquet").is_file():
+                frame = _Columnar(con, path, "parquet", schema).read()
+        if frame is not None:
+            return frame
+        con.close()  # whatever the columnar attempt left behind goes with it
+        con = duckdb.connect(":memory:")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            con.execute("SET memory_limit = ?", [memory_limit])
+        if path.is_dir() and not (path / "accounts.csv").is_file() and \
+                (path / "accounts.parquet").is_file():
+            dataset = read_parquet_dir(path, schema, con)
+        else:
+            dataset = read_dataset(path, schema)
+        return Frame.from_dataset(dataset, schema, con)
+    except BaseException:
+        con.close()
+        raise
+
+
+def read_parquet_dir(directory: Path, schema: A.DataSchema,
+                     con: duckdb.DuckDBPyConnection | None = None) -> Dataset:
+    """The row reader for a Parquet directory: every row validated as a CSV row is, a
+    bad one located as `file:row` (rows counted from 1)."""
+    own = con is None
+    con = con or duckdb.connect(":memory:")
+    try:
+        builder = DatasetBuilder(schema)
+        for table in _TABLES:
+            path = directory / f"{table}.parquet"
+            if not path.is_file():
+                continue
+            label = str(path)
+            try:
+                cursor = con.execute("SELECT * FROM read_parquet(?)", [str(path)])
+            except duckdb.Error as exc:
+                raise SourceError(f"{label}: not a Parquet file ({exc})") from None
+            header = [str(d[0]) for d in cursor.description]
+            rows = _located(cursor)
+            if table == "accounts":
+                builder.accounts(label, header, rows)
+            elif table == "events":
+                builder.events(label, header, rows)
+            else:
+                expected = _FIXED[table]
+                if header != list(expected):
+                    raise SourceError(f"{label}: expected columns {', '.join(expected)}")
+                getattr(builder, table)(label, rows)
+        return builder.dataset
+    finally:
+        if own:
+            con.close()
+
+
+_FIXED = {"team": ("account_id", "role", "user"),
+          "metrics": ("account_id", "metric", "date", "value"), "pools": ("pool", "user")}
+
+
+def _located(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[int, list[Any]]]:
+    number = 0
+    while batch := cursor.fetchmany(10_000):
+        for row in batch:
+            number += 1
+            values = ["" if v is None else v for v in row]
+            yield number, values
+
+
+class _Declined(Exception):
+    """The columnar path does not take this data set: the row reader will."""
+
+
+class _Columnar:
+    """One attempt at the columnar path over a CSV or Parquet directory.
+
+    Each file is scanned once: the scan types every value, maps account ids to their
+    index and flags each row that is not plainly valid (`bad`); one flagged row
+    declines the data set. Only typed columns are kept."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, directory: Path, kind: str,
+                 schema: A.DataSchema) -> None:
+        self.con = con
+        self.directory = directory
+        self.kind = kind
+        self.schema = schema
+        self.types: dict[str, str] = {}  # of the file being scanned: column -> type
+        self.params: dict[str, Any] = {}  # of the query being built: name -> value
+        self.relation = ""
+        self.shape: list[str] = []  # tests that a row has not the header's fields
+
+    def param(self, value: Any) -> str:
+        """A named parameter of the query being built (values never enter SQL text)."""
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"${name}"
+
+    def read(self) -> Frame | None:
+        try:
+            return self._read()
+        except (_Declined, duckdb.Error, UnicodeDecodeError, csv.Error, OSError):
+            return None
+
+    def _read(self) -> Frame:
+        present = {t for t in _TABLES if (self.directory / f"{t}.{self.kind}").is_file()}
+        self._accounts()
+        ids = [str(v) for (v,) in self.con.execute("SELECT id FROM accounts ORDER BY acc"
+                                                   ).fetchall()]
+        frame = Frame(self.con, self.schema, ids, [], {})
+        self._team("team" in present)
+        self._metrics(frame, "metrics" in present)
+        self._events(frame, "events" in present)
+        frame.pools = self._pools() if "pools" in present else {}
+        self.con.execute("DROP TABLE ids")
+        return frame
+
+    # ------------------------------------------------------------ scanning
+
+    def _open(self, table: str) -> None:
+        """Start the query over one file: `relation` (SQL), `types` (its columns')."""
+        self.params = {}
+        path = str(self.directory / f"{table}.{self.kind}")
+        if self.kind == "csv":
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                header = [h.strip() for h in next(csv.reader(handle), [])]
+            if not header or len(set(header)) != len(header):
+                raise _Declined
+            self.types = dict.fromkeys(header, "VARCHAR")
+            # One column more than the header, NULL padding and no NULL spelling: a row
+            # with too few fields has a NULL, one with too many (DuckDB ignores extra
+            # empty fields) fills `_extra`; an empty field is ''. Both are declined.
+            columns = {**self.types, _EXTRA: "VARCHAR"}
+            self.relation = (f"read_csv({self.param(path)}, header = true, delim = ',', "
+                             "quote = '\"', escape = '\"', strict_mode = true, "
+                             "null_padding = true, nullstr = '\x01', "
+                             f"auto_detect = false, columns = {self.param(columns)})")
+            self.shape = [f"r.{_ident(_EXTRA)} IS NOT NULL",
+                          *(f"r.{_ident(c)} IS NULL" for c in header)]
+        else:
+            described = self.con.execute("DESCRIBE SELECT * FROM read_parquet(?)",
+                                         [path]).fetchall()
+            self.types = {str(name): str(kind) for name, kind, *_ in described}
+            self.relation = f"read_parquet({self.param(path)})"
+            self.shape = []
+        if table in _FIXED and list(self.types) != list(_FIXED[table]):
+            raise _Declined
+
+    def _scan(self, table: str, typed: list[tuple[str, str]], bad: list[str],
+              joined: bool = True) -> None:
+        """`CREATE TABLE raw_<table>` of the typed columns (SQL, name) of one scan, the
+        account index `acc` when `joined`; declined when any row matches a `bad` test
+        (NULL counts as bad)."""
+        flag = " OR ".join(f"coalesce({b}, true)" for b in [*self.shape, *bad]) or "false"
+        columns = [f"{sql} AS {name}" for sql, name in typed]
+        if joined:
+            columns.insert(0, "i.acc AS acc")
+        join = f" LEFT JOIN ids i ON i.id = r.{_ident('account_id')}" if joined else ""
+        self.con.execute(
+            f"CREATE TABLE raw_{table} AS SELECT {', '.join(columns)}, ({flag}) AS bad "
+            f"FROM {self.relation} r{join}", self.params)
+        found = self.con.execute(f"SELECT count(*) FROM raw_{table} WHERE bad").fetchone()
+        if found is None or found[0]:
+            raise _Declined
+
+    def _text(self, column: str) -> str:
+        """A column that must be plain text: its SQL (over the scan `r`), or declined."""
+        if self.types.get(column) != "VARCHAR":
+            raise _Declined
+        return f"r.{_ident(column)}"
+
+    def _plain(self, column: str) -> list[str]:
+        """Tests that a text value is missing or padded (the row reader strips it)."""
+        x = self._text(column)
+        return [f"{x} IS NULL", f"{x} = ''", f"regexp_matches({x}, '{_PADDED}')"]
+
+    # ------------------------------------------------------------ values
+
+    def _value(self, column: str, field: A.AccountField) -> tuple[str, str]:
+        """(the test that a present value is invalid, the typed value) of a field column;
+        declined for a column type the row reader would read differently."""
+        kind = self.types.get(column)
+        x = f"r.{_ident(column)}"
+        if field.type == "number":
+            if kind == "VARCHAR":
+                bad = (f"NOT regexp_full_match({x}, '{_NUMBER}') OR "
+                       f"NOT isfinite(TRY_CAST({x} AS DOUBLE))")
+                return bad, f"TRY_CAST({x} AS DOUBLE)"
+            if kind in _NUMERIC:
+                return f"NOT isfinite(CAST({x} AS DOUBLE))", f"CAST({x} AS DOUBLE)"
+        elif field.type == "date":
+            if kind == "VARCHAR":
+                return _bad_date(x), _ordinal(f"TRY_CAST({x} AS DATE)")
+            if kind == "DATE":
+                return f"{x} < DATE '0001-01-01'", _ordinal(x)
+        elif field.type == "bool":
+            if kind == "VARCHAR":
+                return f"lower({x}) NOT IN ('true', 'false')", f"lower({x}) = 'true'"
+            if kind == "BOOLEAN":
+                return "false", x
+        elif kind == "VARCHAR":
+            if field.type == "enum":
+                return f"NOT list_contains({self.param(list(field.values))}, {x})", x
+            return "false", x
+        raise _Declined
+
+    def _present(self, column: str) -> str:
+        x = f"r.{_ident(column)}"
+        if self.types.get(column) == "VARCHAR":
+            return f"({x} IS NOT NULL AND {x} <> '')"
+        return f"({x} IS NOT NULL)"
+
+    def _field(self, column: str, field: A.AccountField, name: str, bad: list[str],
+               when: str | None = None) -> tuple[str, str]:
+        """A field column: its validity test appended to `bad` (only where `when`
+        holds); its typed value (NULL when missing) and name returned."""
+        invalid, value = self._value(column, field)
+        present = self._present(column)
+        guard = f"{present} AND {when}" if when else present
+        bad.append(f"{guard} AND ({invalid})")
+        return f"CASE WHEN {present} THEN {value} END", name
+
+    # ------------------------------------------------------------ tables
+
+    def _accounts(self) -> None:
+        self._open("accounts")
+        columns = list(self.types)
+        declared = {f.name for f in self.schema.account}
+        if columns[0] != "id" or set(columns[1:]) != declared:
+            raise _Declined  # the row reader reports the columns
+        bad = self._plain("id")
+        typed = [(self._text("id"), "id")]
+        for i, field in enumerate(self.schema.account):
+            typed.append(self._field(field.name, field, f"f{i}", bad))
+        self._scan("accounts", typed, bad, joined=False)
+        twice = self.con.execute("SELECT count(*) - count(DISTINCT id) FROM raw_accounts"
+                                 ).fetchone()
+        if twice is None or twice[0]:
+            raise _Declined
+        fields = "".join(f", f{i}" for i in range(len(self.schema.account)))
+        self.con.execute("CREATE TABLE accounts AS SELECT CAST(rowid AS BIGINT) AS acc, id"
+                         f"{fields} FROM raw_accounts ORDER BY rowid")
+        self.con.execute("DROP TABLE raw_accounts")
+        self.con.execute("CREATE TABLE ids AS SELECT id, acc FROM accounts")
+
+    def _team(self, present: bool) -> None:
+        if not present:
+            self.con.execute('CREATE TABLE team (acc BIGINT, role VARCHAR, "user" VARCHAR)')
+            return
+        self._open("team")
+        role, user = self._text("role"), self._text("user")
+        bad = [*self._plain("account_id"), *self._plain("role"), *self._plain("user"),
+               "i.acc IS NULL",
+               f"NOT list_contains({self.param([r.name for r in self.schema.roles])}, {role})"]
+        self._scan("team", [(role, "role"), (user, '"user"')], bad)
+        self.con.execute('CREATE TABLE team AS SELECT DISTINCT acc, role, "user" FROM raw_team')
+        self.con.execute("DROP TABLE raw_team")
+        twice = self.con.execute(
+            "SELECT count(*) FROM (SELECT acc, role FROM team GROUP BY acc, role "
+            "HAVING count(*) > 1)").fetchone()
+        if twice is None or twice[0]:
+            raise _Declined  # a second user for a role: the row reader names the line
+
+    def _metrics(self, frame: Frame, present: bool) -> None:
+        if not present:
+            for table in frame.metrics.values():
+                self.con.execute(f"CREATE TABLE {table} (acc BIGINT, day INTEGER, value DOUBLE)")
+            return
+        self._open("metrics")
+        metric = self._text("metric")
+        self._text("account_id")
+        names = self.param(list(frame.metrics))
+        bad = ["i.acc IS NULL", f"NOT list_contains({names}, {metric})",
+               f"NOT {self._present('date')}", f"NOT {self._present('value')}"]
+        day = self._field("date", A.AccountField(name="date", type="date"), "day", bad)
+        value = self._field("value", A.AccountField(name="value", type="number"), "value", bad)
+        code = (f"list_position({names}, {metric})", "code")
+        self._scan("metrics", [code, (f"CAST({day[0]} AS INTEGER)", "day"), value], bad)
+        for position, table in enumerate(frame.metrics.values(), start=1):
+            self.con.execute(f"CREATE TABLE {table} AS SELECT acc, day, value FROM raw_metrics "
+                             f"WHERE code = {position}")
+            twice = self.con.execute(
+                f"SELECT count(*) FROM (SELECT acc, day FROM {table} GROUP BY acc, day "
+                "HAVING count(*) > 1)").fetchone()
+            if twice is None or twice[0]:
+                raise _Declined  # a second value on a day: the row reader names the line
+        self.con.execute("DROP TABLE raw_metrics")
+
+    def _events(self, frame: Frame, present: bool) -> None:
+        events = {e.name: e for e in self.schema.events}
+        if not present:
+            for name, (table, _) in frame.events.items():
+                self._empty_event(table, events[name])
+            return
+        self._open("events")
+        columns = list(self.types)
+        every = {f.name for e in self.schema.events for f in e.fields}
+        if columns[:3] != ["account_id", "event", "date"] or set(columns[3:]) != every:
+            raise _Declined
+        event = self._text("event")
+        self._text("account_id")
+        bad = ["i.acc IS NULL", f"NOT list_contains({self.param(list(events))}, {event})",
+               f"NOT {self._present('date')}"]
+        typed = [(event, "event")]
+        typed.append(self._field("date", A.AccountField(name="date", type="date"), "day", bad))
+        for j, column in enumerate(columns[3:]):
+            owners = [e.name for e in self.schema.events if column in {f.name for f in e.fields}]
+            # a value in a column that is no field of the row's event
+            bad.append(f"{self._present(column)} AND "
+                       f"NOT list_contains({self.param(owners)}, {event})")
+            for k, owner in enumerate(owners):
+                field = next(f for f in events[owner].fields if f.name == column)
+                typed.append(self._field(column, field, f"c{j}_{k}", bad,
+                                         f"{event} = {self.param(owner)}"))
+        self._scan("events", typed, bad)
+        for name, (table, names) in frame.events.items():
+            selected = []
+            for field in events[name].fields:
+                j = columns[3:].index(field.name)
+                owners = [e.name for e in self.schema.events
+                          if field.name in {f.name for f in e.fields}]
+                selected.append(f"c{j}_{owners.index(name)} AS {names[field.name]}")
+            self.con.execute(
+                f"CREATE TABLE {table} AS SELECT acc, CAST(day AS INTEGER) AS day"
+                f"{''.join(', ' + c for c in selected)} FROM raw_events WHERE event = ?",
+                [name])
+        self.con.execute("DROP TABLE raw_events")
+
+    def _empty_event(self, table: str, event: A.Event) -> None:
+        columns = "".join(f", f{j} {_SQL_TYPES[f.type]}" for j, f in enumerate(event.fields))
+        self.con.execute(f"CREATE TABLE {table} (acc BIGINT, day INTEGER{columns})")
+
+    def _pools(self) -> dict[str, list[str]]:
+        """Pools are small: read row by row, with the row reader's own rules."""
+        self._open("pools")
+        shape = " OR ".join(self.shape) or "false"
+        rows = self.con.execute(f"SELECT r.pool, r.user, {shape} FROM {self.relation} r",
+                                self.params).fetchall()
+        if any(row[2] for row in rows):
+            raise _Declined
+        builder = DatasetBuilder(self.schema)
+        builder.pools("pools", ((i + 1, ["" if v is None else v for v in row[:2]])
+                                for i, row in enumerate(rows)))
+        if builder.dataset.bad_rows:
+            raise _Declined
+        return builder.dataset.pools
+
+
+_EXTRA = "_csdsl_extra"
+_NUMERIC = frozenset({"DOUBLE", "FLOAT", "TINYINT", "SMALLINT", "INTEGER", "BIGINT",
+                      "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+
+
+def _ident(name: str) -> str:
+    """A column name as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _bad_date(x: str) -> str:
+    return (f"NOT regexp_full_match({x}, '{_DATE}') OR {x} < '0001-01-01' OR "
+            f"TRY_CAST({x} AS DATE) IS NULL")
+
+
+def _ordinal(day: str) -> str:
+    return f"CAST({day} - DATE '0001-01-01' AS BIGINT) + {_ORDINAL_OF_0001}"
+
+
+# ---------------------------------------------------------------- from a Dataset
+
+
+def _load_dataset(frame: Frame, dataset: Dataset) -> None:
+    con, schema = frame.con, frame.schema
+    accounts = list(dataset.accounts.values())
+    n = len(accounts)
+    columns: dict[str, Any] = {"acc": np.arange(n, dtype=np.int64),
+                               "id": np.array([a.id for a in accounts], dtype=object)
+                               if n else np.zeros(0, dtype=object)}
+    for i, f in enumerate(schema.account):
+        columns[f"f{i}"] = _column(f.type, (a.fields.get(f.name) for a in accounts), n)
+    _create(con, "accounts", columns, schema.account, keep=("id",))
+
+    for metric, table in frame.metrics.items():
+        series = [a.metrics.get(metric) for a in accounts]
+        lengths = np.array([0 if s is None else len(s.days) for s in series], dtype=np.int64)
+        present = [s for s in series if s is not None and len(s.days)]
+        days = _concat([np.frombuffer(s.days, dtype=_int_dtype(s.days)) for s in present],
+                       np.int64)
+        values = _concat([np.frombuffer(s.values, dtype=np.float64) for s in present],
+                         np.float64)
+        cols = {"acc": np.repeat(np.arange(n, dtype=np.int64), lengths),
+                "day": days, "value": values}
+        con.register("_load_src", cols)
+        con.execute(f"CREATE TABLE {table} AS SELECT acc, CAST(day AS INTEGER) AS day,"
+                    f" CAST(value AS DOUBLE) AS value FROM _load_src")
+        con.unregister("_load_src")
+
+    for event in schema.events:
+        table, names = frame.events[event.name]
+        occurrences = [
+            (k, s) for k, a in enumerate(accounts)
+            if (s := a.events.get(event.name)) is not None and len(s.days)
+        ]
+        acc = np.concatenate([np.full(len(s.days), k, dtype=np.int64)
+                              for k, s in occurrences]) if occurrences else \
+            np.zeros(0, dtype=np.int64)
+        days = _concat([np.frombuffer(s.days, dtype=_int_dtype(s.days))
+                        for _, s in occurrences], np.int64)
+        rows = [row for _, s in occurrences for row in s.fields]
+        cols = {"acc": acc, "day": days}
+        for f in event.fields:
+            cols[names[f.name]] = _column(f.type, (r.get(f.name) for r in rows), len(rows))
+        _create(con, table, cols, event.fields, extra="day")
+
+    team = [(k, role, user) for k, a in enumerate(accounts) for role, user in a.team.items()]
+    con.execute('CREATE TABLE team (acc BIGINT, role VARCHAR, "user" VARCHAR)')
+    if team:
+        con.executemany("INSERT INTO team VALUES (?, ?, ?)", team)
+
+
+def _create(con: duckdb.DuckDBPyConnection, table: str, cols: dict[str, Any],
+            fields: Iterable[A.AccountField], extra: str | None = None,
+            keep: tuple[str, ...] = ()) -> None:
+    select = ["acc", *keep] + ([f"CAST({extra} AS INTEGER) AS {extra}"] if extra else [])
+    select += [f"CAST(f{j} AS {_SQL_TYPES[f.type]}) AS f{j}" for j, f in enumerate(fields)]
+    con.register("_load_src", cols)
+    con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM _load_src")
+    con.unregister("_load_src")
+
+
+def _column(kind: str, values: Iterable[Any], n: int) -> Any:
+    """One typed column with NULLs (masked arrays for numbers, dates and bools)."""
+    if kind in ("text", "enum"):
+        return np.array(list(values), dtype=object) if n else np.zeros(0, dtype=object)
+    raw = list(values)
+    mask = np.array([v is None for v in raw], dtype=bool)
+    if kind == "number":
+        data = np.array([0.0 if v is None else v for v in raw], dtype=np.float64)
+    elif kind == "date":
+        data = np.array([0 if v is None else v.toordinal() for v in raw], dtype=np.int64)
+    else:
+        data = np.array([False if v is None else v for v in raw], dtype=bool)
+    return np.ma.masked_array(data, mask=mask)
+
+
+def _int_dtype(values: Any) -> Any:
+    return np.int64 if values.itemsize == 8 else np.int32
+
+
+def _concat(parts: list[Any], dtype: Any) -> Any:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
+# ---------------------------------------------------------------- accounts for a run
+
+
+class _Accounts(Mapping[str, AccountData]):
+    """The frame's accounts as `AccountData` (fields and team), built from columns fetched
+    once, each record made when first asked for: a run reads the firing accounts only."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self.index = {account_id: i for i, account_id in enumerate(frame.ids)}
+        self.made: dict[int, AccountData] = {}
+        fields = frame.schema.account
+        select = ", ".join(f"f{i}" for i in range(len(fields))) or "acc"
+        raw = frame.con.execute(f"SELECT {select} FROM accounts ORDER BY acc").fetchnumpy()
+        self.columns: list[tuple[str, str, Any, Any]] = []
+        for i, field in enumerate(fields):
+            column = raw[f"f{i}"]
+            data = np.ma.getdata(column)
+            missing = np.ma.getmaskarray(column) if field.type not in ("text", "enum") else \
+                np.array([v is None for v in data], dtype=bool)
+            self.columns.append((field.name, field.type, data, missing))
+        self.team: dict[int, dict[str, str]] = {}
+        for acc, role, user in frame.con.execute(
+                'SELECT acc, role, "user" FROM team ORDER BY acc, role').fetchall():
+            self.team.setdefault(int(acc), {})[str(role)] = str(user)
+
+    def __getitem__(self, account_id: str) -> AccountData:
+        i = self.index[account_id]
+        found = self.made.get(i)
+        if found is None:
+            values: dict[str, Value] = {}
+            for name, kind, data, missing in self.columns:
+                if missing[i]:
+                    continue
+                value = data[i]
+                if kind == "number":
+                    values[name] = float(value)
+                elif kind == "date":
+                    values[name] = date.fromordinal(int(value))
+                elif kind == "bool":
+                    values[name] = bool(value)
+                else:
+                    values[name] = str(value)
+            found = self.made[i] = AccountData(account_id, values, dict(self.team.get(i, {})))
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.frame.ids)
+
+    def __len__(self) -> int:
+        return len(self.frame.ids)
+
+    def __contains__(self, account_id: object) -> bool:
+        return account_id in self.index

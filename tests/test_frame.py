@@ -1,0 +1,186 @@
+"""The columnar data plane reads exactly what the row reader reads, or leaves it to it.
+
+`read_frame` must accept (read columnar) only data sets the row reader reads without a
+bad row, and then build the same tables; on anything else it declines, the row reader
+reads the data set, and the frame is built from that. Held on the example data, on the
+same data as Parquet, on table rows of accepted and declined spellings, and on
+randomly mutated data directories.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("duckdb")
+
+import duckdb
+
+from csdsl_runtime import artifact as A
+from csdsl_runtime.frame import Frame, read_frame, read_parquet_dir
+from csdsl_runtime.sources import read_dataset
+from tests.fuzzkit import mutate_text
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def schema() -> A.DataSchema:
+    from csdsl.driver import compile_spec
+
+    artifact, _ = compile_spec([EXAMPLES / "spec"])
+    assert artifact is not None
+    return artifact.schema_
+
+
+def content(frame: Frame) -> dict[str, Any]:
+    """Everything a run reads from a frame, in a comparable form."""
+    con = frame.con
+    tables: dict[str, Any] = {"ids": frame.ids, "pools": frame.pools,
+                              "bad_rows": [str(b) for b in frame.bad_rows]}
+    for table in ["accounts", "team", *frame.metrics.values(),
+                  *(t for t, _ in frame.events.values())]:
+        tables[table] = sorted(con.execute(f"SELECT * FROM {table}").fetchall(),
+                               key=lambda row: tuple((v is None, str(v)) for v in row))
+    tables["accounts_view"] = {i: (a.fields, a.team) for i, a in frame.accounts.items()}
+    return tables
+
+
+def by_rows(directory: Path, schema: A.DataSchema) -> Frame:
+    return Frame.from_dataset(read_dataset(directory, schema), schema)
+
+
+def test_the_example_data_is_read_columnar_and_the_same(schema: A.DataSchema) -> None:
+    frame = read_frame(EXAMPLES / "data", schema)
+    assert frame.columnar and not frame.bad_rows
+    expected = content(by_rows(EXAMPLES / "data", schema))
+    assert content(frame) == expected
+    assert len(expected["m0"]) > 10_000 and expected["team"] and expected["pools"]
+
+
+def _as_parquet(source: Path, target: Path, types: dict[str, str] | None = None) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    for csv_file in source.glob("*.csv"):
+        out = target / f"{csv_file.stem}.parquet"
+        columns = "*" if types is None or csv_file.stem not in types else types[csv_file.stem]
+        con.execute(f"COPY (SELECT {columns} FROM read_csv(?, all_varchar = true)) TO "
+                    f"'{out}' (FORMAT parquet)", [str(csv_file)])
+    con.close()
+    return target
+
+
+def test_parquet_gives_exactly_the_csv_tables(schema: A.DataSchema, tmp_path: Path) -> None:
+    parquet = _as_parquet(EXAMPLES / "data", tmp_path / "text")
+    frame = read_frame(parquet, schema)
+    assert frame.columnar
+    assert content(frame) == content(read_frame(EXAMPLES / "data", schema))
+
+
+def test_typed_parquet_columns_read_the_same(schema: A.DataSchema, tmp_path: Path) -> None:
+    types = {"metrics": "account_id, metric, CAST(date AS DATE) AS date, "
+                        "CAST(value AS DOUBLE) AS value"}
+    parquet = _as_parquet(EXAMPLES / "data", tmp_path / "typed", types)
+    frame = read_frame(parquet, schema)
+    assert frame.columnar
+    assert content(frame) == content(read_frame(EXAMPLES / "data", schema))
+
+
+def test_bad_parquet_rows_are_located_by_the_row_reader(schema: A.DataSchema,
+                                                        tmp_path: Path) -> None:
+    directory = _small(tmp_path / "csv")
+    metrics = directory / "metrics.csv"
+    metrics.write_text(metrics.read_text(encoding="utf-8") + "A000001,usage,2026-02-30,1\n",
+                       encoding="utf-8")
+    parquet = _as_parquet(directory, tmp_path / "pq")
+    frame = read_frame(parquet, schema)
+    assert not frame.columnar
+    (bad,) = frame.bad_rows
+    assert bad.file.endswith("metrics.parquet") and "`2026-02-30` is not a date" in bad.reason
+    assert content(frame) == content(Frame.from_dataset(read_parquet_dir(parquet, schema),
+                                                        schema))
+
+
+def _small(directory: Path, rows: int = 40) -> Path:
+    """The example data cut to its header and first rows."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for source in sorted((EXAMPLES / "data").glob("*.csv")):
+        lines = source.read_text(encoding="utf-8").split("\n")
+        (directory / source.name).write_text("\n".join(lines[:rows]) + "\n", encoding="utf-8")
+    return directory
+
+
+# A row appended to a file: read columnar (and the same) or declined (and the same).
+ROWS = [
+    ("metrics.csv", "A000001,usage,2026-11-30,1e-3"),
+    ("metrics.csv", "A000001,usage,2026-11-30, 5"),
+    ("metrics.csv", "A000001,usage,2026-11-30,+.5"),
+    ("metrics.csv", "A000001,usage,2026-11-30,1_0"),
+    ("metrics.csv", "A000001,usage,2026-11-30,1e999"),
+    ("metrics.csv", "A000001 ,usage,2026-11-30,1"),
+    ("metrics.csv", "A000001,usage,2026-W48-1,1"),
+    ("metrics.csv", "A000001,usage,0000-01-01,1"),
+    ("metrics.csv", "A999999,usage,2026-11-30,1"),
+    ("metrics.csv", "A000001,nope,2026-11-30,1"),
+    ("metrics.csv", '"A000001","usage","2026-11-30","2"'),
+    ("metrics.csv", "A000001,usage,2026-11-30"),
+    ("accounts.csv", "A000001,Dup,SMB,EMEA,1,1,2026-01-01,2026-12-01,adoption,3,true"),
+    ("accounts.csv", "Z1,Zed,smb,EMEA,1,1,2026-01-01,2026-12-01,adoption,3,true"),
+    ("accounts.csv", "Z1,Zed,SMB,EMEA,1,1,2026-01-01,2026-12-01,adoption,3,TRUE"),
+    ("accounts.csv", "Z1,Zed,SMB,EMEA,1,1,2026-01-01,2026-12-01,adoption,3, true"),
+    ("accounts.csv", "Z1,Zed,Mid-Market,APAC,1,1,2026-01-01,2026-12-01,adoption,3,True"),
+    ("accounts.csv", "Z1,,,,,,,,,,"),
+    ("accounts.csv", ' Z1,"a, b",,,,,,,,,'),
+    ("accounts.csv", "Z1\u00a0,x,,,,,,,,,"),
+    ("team.csv", "A000001,CSM,someone.else@example.com"),
+    ("team.csv", "A000001,Nobody,x@example.com"),
+    ("team.csv", "A000001,CSM,"),
+    ("events.csv", "A000001,nps_response,2026-11-01,,9,,,,"),
+    ("events.csv", "A000001,nps_response,2026-11-01,,abc,,,,"),
+    ("events.csv", "A000001,unknown_event,2026-11-01,,,,,,"),
+    ("pools.csv", "Support,"),
+    ("pools.csv", "Support, x@example.com"),
+]
+
+
+@pytest.mark.parametrize(("name", "row"), ROWS)
+def test_a_row_is_read_the_same_or_declined(schema: A.DataSchema, tmp_path: Path, name: str,
+                                            row: str) -> None:
+    directory = _small(tmp_path)
+    path = directory / name
+    path.write_text(path.read_text(encoding="utf-8") + row + "\n", encoding="utf-8")
+    frame = read_frame(directory, schema)
+    reference = by_rows(directory, schema)
+    assert content(frame) == content(reference)
+    assert frame.columnar == (not reference.bad_rows) or not frame.columnar
+
+
+PIECES = [",", "\n", '"', "", "x", "-1", "1e400", "nan", "inf", "2026-02-30", "A000001",
+          "usage", "true", "é", " ", "\t", "\u00a0", "1_0", "+1", "2026-W01-1", "CSM"]
+
+
+@settings(max_examples=int(os.environ.get("FRAME_EXAMPLES", "25")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_mutated_data_is_read_the_same_either_way(schema: A.DataSchema, tmp_path: Path,
+                                                  seed: int) -> None:
+    rng = random.Random(seed)
+    directory = _small(tmp_path / str(seed), rows=25)
+    for path in sorted(directory.glob("*.csv")):
+        if rng.random() < 0.4:
+            path.write_text(mutate_text(path.read_text(encoding="utf-8"), rng, PIECES),
+                            encoding="utf-8")
+    try:
+        reference = by_rows(directory, schema)
+    except Exception as exc:  # a file the row reader refuses whole: so must the frame
+        with pytest.raises(type(exc)):
+            read_frame(directory, schema)
+        return
+    assert content(read_frame(directory, schema)) == content(reference)
