@@ -62,6 +62,15 @@ def read_sources(paths: Sequence[str | Path]) -> Compilation:
             continue
         if text.startswith("\ufeff"):
             text = text[1:]
+        if "\x00" in text:  # no store can keep it in a title, and no editor shows it
+            at = text.index("\x00")
+            line = text.count("\n", 0, at) + 1
+            column = at - (text.rfind("\n", 0, at) + 1) + 1
+            result.diagnostics.append(error(
+                "CS0001", Span(name, line, column, line, column + 1),
+                f"cannot read `{name}`: it holds a NUL character: not a text file"))
+            result.unreadable = True
+            continue
         result.sources[name] = text
         parsed, diagnostics = parse_source(SourceFile.of(name, text), result.stats)
         result.files.append(parsed)

@@ -406,3 +406,23 @@ def test_a_template_too_deep_for_jinja_is_a_diagnostic_not_a_crash() -> None:
     renderer = Renderer()
     assert renderer.render(deep, _context()) == cut(deep, TITLE_LIMIT)
     assert renderer.errors == 1
+
+
+@pytest.mark.parametrize("value", ["\t" * 130_000, "a " * 200_000])
+def test_heavy_filters_refuse_long_input_at_once(value: str) -> None:
+    """One textwrap or urlize call has no deadline tick: 130,000 tabs wrapped at 1 took
+    8 s. Past HEAVY_INPUT it is a failed render for that account, at once."""
+    renderer = Renderer()
+    started = time.perf_counter()
+    for template in ("{{ account.name|wordwrap(1) }}", "{{ account.name|urlize }}"):
+        out = renderer.render(template, {"account": {"name": value}, "rule": {}, "asof": ASOF})
+        assert out == template
+    assert time.perf_counter() - started < 1 and renderer.errors == 2
+    assert "longer than 20,000 characters" in renderer.problems[0].reason
+
+
+def test_a_template_that_renders_a_nul_character_fails() -> None:
+    renderer = Renderer()
+    assert renderer.render('{{ "a\\x00b" }}', {"account": {}, "rule": {}, "asof": ASOF}) == \
+        '{{ "a\\x00b" }}'
+    assert renderer.errors == 1 and renderer.problems[0].reason == "renders a NUL character"

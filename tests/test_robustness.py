@@ -87,3 +87,15 @@ def test_huge_numbers_are_cs0309_with_a_place(tmp_path, spec: str) -> None:  # t
     errors = [d for d in diagnostics if d.is_error]
     assert [d.code for d in errors] == ["CS0309"]
     assert errors[0].span.file.endswith("main.cs") and errors[0].span.line >= 1
+
+
+def test_a_nul_character_in_a_spec_is_cs0001_at_its_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL refuses NUL in text: a spec string holding one never reaches a store."""
+    from .conftest import compile_text
+
+    artifact, diagnostics = compile_text(tmp_path, 'rule r {\n  when arr > 1\n'
+                                                   '  then cta risk "a\x00b"\n}\n')
+    assert artifact is None
+    (found,) = [d for d in diagnostics if d.is_error]
+    assert found.code == "CS0001" and "NUL" in found.message
+    assert (found.span.line, found.span.column) == (3, 19)

@@ -234,6 +234,9 @@ TAMPERED: list[tuple[str, Change, str]] = [
     ("a field named like a metric", lambda d: d["schema"]["account"].append(
         {"name": "usage", "type": "number", "values": []}),
      "schema/metrics/usage: metric `usage` has the same name as account field `usage`"),
+    ("a field named id", lambda d: d["schema"]["account"].append(
+        {"name": "id", "type": "number", "values": []}),
+     "schema/account/id: `id` is the account's key: no field takes that name"),
     ("a rule named like a playbook", lambda d: rule(d, "detractor").update(name="Save"),
      "rules/Save: rule `Save` has the same name as playbook `Save`"),
     ("two tasks in a playbook", lambda d: _dup(_named(d["playbooks"], "Save")["tasks"]),

@@ -17,7 +17,7 @@ from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error
 from csdsl.semantic.model import NUMBER, Event, Field, Metric, Role, Symbol, SymbolKind
 from csdsl.source import Span
 from csdsl.syntax.keywords import RESERVED
-from csdsl_runtime.vocabulary import FIELD_TYPES, FieldType
+from csdsl_runtime.vocabulary import ACCOUNT_ID_ATTRIBUTE, FIELD_TYPES, FieldType
 
 
 @dataclass(slots=True)
@@ -133,6 +133,14 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                     for f in decl.fields:
                         check_reserved(f.name, "field")
                         info = _field(f, diagnostics)
+                        if f.name.value == ACCOUNT_ID_ATTRIBUTE:
+                            diagnostics.append(error(
+                                "CS0200", f.name.span,
+                                "`id` is the account's key, declared by the data model: "
+                                "a field cannot take that name",
+                                "every account has `id` (the first column of accounts, "
+                                "`account.id` in templates); name the field otherwise"))
+                            continue
                         if claim_data("account field", f.name):
                             table.fields[f.name.value] = info
                             add(Symbol("field", info.name, info.span, info.value_type))

@@ -289,7 +289,8 @@ class _Columnar:
     def _plain(self, column: str) -> list[str]:
         """Tests that a text value is missing or padded (the row reader strips it)."""
         x = self._text(column)
-        return [f"{x} IS NULL", f"{x} = ''", f"regexp_matches({x}, '{_PADDED}')"]
+        return [f"{x} IS NULL", f"{x} = ''", f"regexp_matches({x}, '{_PADDED}')",
+                f"contains({x}, chr(0))"]
 
     # ------------------------------------------------------------ values
 
@@ -318,7 +319,7 @@ class _Columnar:
         elif kind == "VARCHAR":
             if field.type == "enum":
                 return f"NOT list_contains({self.param(list(field.values))}, {x})", x
-            return "false", x
+            return f"contains({x}, chr(0))", x  # a NUL: the row reader says where
         raise _Declined
 
     def _present(self, column: str) -> str:

@@ -59,7 +59,7 @@ from typing import Any, Final
 from csdsl_runtime import artifact as A
 from csdsl_runtime.ir import literal_value
 from csdsl_runtime.loader import ArtifactError
-from csdsl_runtime.vocabulary import CTA_TYPES, OBJECTIVE_CTA_TYPE
+from csdsl_runtime.vocabulary import ACCOUNT_ID_ATTRIBUTE, CTA_TYPES, OBJECTIVE_CTA_TYPE
 
 MAX_DAYS: Final = 36_500
 MAX_DEPTH: Final = 128
@@ -182,6 +182,9 @@ class _Verifier:
 
         for i, f in enumerate(schema.account):
             where = f"schema/account/{f.name}"
+            if f.name == ACCOUNT_ID_ATTRIBUTE:
+                self.error(where, "`id` is the account's key: no field takes that name")
+                continue
             if self.name(f.name, f"schema/account/{i}/name") and claim(
                 data, "account field", f.name, where
             ):

@@ -84,10 +84,21 @@ def _convert(field: AccountField, raw: Any) -> Value:
     if field.type == "bool":
         return _bool(raw)
     text = str(raw)
+    if "\x00" in text:
+        raise _BadValue(f"`{_shown(text)}` holds a NUL character (no store keeps it)")
     if field.type == "enum" and text not in field.values:
         allowed = ", ".join(f'"{v}"' for v in field.values)
         raise _BadValue(f"`{text}` is not one of {allowed} for `{field.name}`")
     return text
+
+
+def _shown(text: str) -> str:
+    return text.replace("\x00", "\\x00")[:80]
+
+
+def _nul(values: Iterable[str]) -> str | None:
+    """The first of `values` that holds a NUL character (PostgreSQL refuses them)."""
+    return next((_shown(v) for v in values if "\x00" in v), None)
 
 
 def _missing(raw: Any) -> bool:
@@ -145,6 +156,9 @@ class DatasetBuilder:
             if account_id in accounts:
                 self.bad(file, line, f"account `{account_id}` appears twice")
                 continue
+            if (nul := _nul([account_id])) is not None:
+                self.bad(file, line, f"account id `{nul}` holds a NUL character")
+                continue
             values: dict[str, Value] = {}
             try:
                 for i, field in columns:
@@ -171,6 +185,8 @@ class DatasetBuilder:
                 self.bad(file, line, f"`{role}` is not a declared role")
             elif not user:
                 self.bad(file, line, f"empty user for role `{role}`")
+            elif (nul := _nul([user])) is not None:
+                self.bad(file, line, f"user `{nul}` holds a NUL character")
             elif role in account.team and account.team[role] != user:
                 self.bad(file, line, f"second user for role `{role}` of account `{account_id}`")
             else:
@@ -181,6 +197,9 @@ class DatasetBuilder:
         for line, row in rows:
             if len(row) != 2 or _missing(row[0]) or _missing(row[1]):
                 self.bad(file, line, "expected a pool and a user")
+                continue
+            if (nul := _nul([str(row[0]), str(row[1])])) is not None:
+                self.bad(file, line, f"`{nul}` holds a NUL character")
                 continue
             members = pools.setdefault(str(row[0]).strip(), [])
             user = str(row[1]).strip()
