@@ -29,6 +29,7 @@ from tests.fuzzkit import mutate_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +170,7 @@ PIECES = [",", "\n", '"', "", "x", "-1", "1e400", "nan", "inf", "2026-02-30", "A
           "usage", "true", "é", " ", "\t", "\u00a0", "1_0", "+1", "2026-W01-1", "CSM"]
 
 
-@settings(max_examples=int(os.environ.get("FRAME_EXAMPLES", "25")), deadline=None,
+@settings(max_examples=int(os.environ.get("FRAME_EXAMPLES", "60" if CI else "8")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_mutated_data_is_read_the_same_either_way(schema: A.DataSchema, tmp_path: Path,

@@ -1,8 +1,9 @@
 """csdsl-runtime: load a compiled csdsl spec and open CTAs, tasks and success plans.
 
-The host API is small: `load` an artifact, `read_dataset` for the data, `open_store`
-for the CTA store, and `Runtime(artifact, dataset, store).run(asof)`. This package
-never imports the compiler (no lark): hosts install only what they run.
+The host API is small: `load` an artifact, `read_frame` for the data (DuckDB tables:
+the columnar default; `read_dataset` gives the reference interpreter's in-memory data
+set), `open_store` for the CTA store, and `Runtime(artifact, data, store).run(asof)`.
+This package never imports the compiler (no lark): hosts install only what they run.
 
 Names are imported lazily, so that `csdsl check` (which only needs the vocabulary)
 does not pay for the artifact models, Jinja and the stores at start-up.
@@ -29,6 +30,8 @@ _EXPORTS = {
     "RunReport": "csdsl_runtime.report",
     "SourceError": "csdsl_runtime.sources",
     "read_dataset": "csdsl_runtime.sources",
+    "Frame": "csdsl_runtime.frame",
+    "read_frame": "csdsl_runtime.frame",
     "DEFAULT_STORE_URL": "csdsl_runtime.stores",
     "StoreError": "csdsl_runtime.stores",
     "open_store": "csdsl_runtime.stores",
@@ -43,6 +46,7 @@ __all__ = [
     "BadDataError",
     "BadRow",
     "Dataset",
+    "Frame",
     "RunReport",
     "Runtime",
     "SourceError",
@@ -51,12 +55,14 @@ __all__ = [
     "load_data",
     "open_store",
     "read_dataset",
+    "read_frame",
 ]
 
 if TYPE_CHECKING:
     from csdsl_runtime.api import Runtime
     from csdsl_runtime.artifact import FORMAT_VERSION, Artifact
     from csdsl_runtime.data import BadDataError, BadRow, Dataset
+    from csdsl_runtime.frame import Frame, read_frame
     from csdsl_runtime.loader import ArtifactError, load, load_data
     from csdsl_runtime.reload import ArtifactSource
     from csdsl_runtime.report import RunReport

@@ -20,13 +20,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import AccountData, Dataset
 from csdsl_runtime.dates import add_days
 from csdsl_runtime.records import CtaRecord, PlanRecord, TaskRecord
 from csdsl_runtime.templates import DESCRIPTION_LIMIT, Renderer
+
+if TYPE_CHECKING:
+    from csdsl_runtime.frame import Frame
+
 from csdsl_runtime.vocabulary import (
     ACCOUNT_ID_ATTRIBUTE,
     OBJECTIVE_CTA_TYPE,
@@ -100,7 +104,8 @@ def template_context(
 class ActionBuilder:
     """Builds the records a firing rule opens for an account."""
 
-    def __init__(self, artifact: A.Artifact, dataset: Dataset, cursors: dict[str, int]) -> None:
+    def __init__(self, artifact: A.Artifact, dataset: Dataset | Frame,
+                 cursors: dict[str, int]) -> None:
         self.artifact = artifact
         self.playbooks = {p.name: p for p in artifact.playbooks}
         self.plans = {p.name: p for p in artifact.plans}

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.actions import ActionBuilder
@@ -34,6 +34,9 @@ from csdsl_runtime.engines import Engine, Results
 from csdsl_runtime.records import CtaRecord, OpenWork, RunState
 from csdsl_runtime.report import RuleReport, RunReport
 from csdsl_runtime.stores.sql import OutOfOrderError, SqlStore, StoreError
+
+if TYPE_CHECKING:
+    from csdsl_runtime.frame import Frame
 
 _BATCH = 1000
 """CTAs inserted per store round trip."""
@@ -114,7 +117,7 @@ class Runtime:
     def __init__(
         self,
         artifact: A.Artifact,
-        dataset: Dataset,
+        dataset: Dataset | Frame,
         store: SqlStore,
         engine: Engine | None = None,
         on_bad_data: str = "fail",
@@ -129,10 +132,14 @@ class Runtime:
         self.artifact = artifact
         self.dataset = dataset
         self.store = store
-        if engine is None:
+        if engine is None and isinstance(dataset, Dataset):
             from csdsl_runtime.engines.interpreter import InterpreterEngine
 
             engine = InterpreterEngine(dataset)
+        elif engine is None:  # a frame's tables are what the SQL engine reads
+            from csdsl_runtime.engines.sql import SqlEngine
+
+            engine = SqlEngine(dataset)
         self.engine = engine
 
     def evaluate(self, asof: date) -> Results:
