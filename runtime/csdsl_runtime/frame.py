@@ -90,7 +90,7 @@ class Frame:
     def from_dataset(cls, dataset: Dataset, schema: A.DataSchema,
                      con: duckdb.DuckDBPyConnection | None = None) -> Frame:
         """The tables of an in-memory data set (via NumPy arrays, no row-by-row inserts)."""
-        frame = cls(con or duckdb.connect(":memory:"), schema, list(dataset.accounts),
+        frame = cls(con or connect(), schema, list(dataset.accounts),
                     dataset.bad_rows, dataset.pools, dataset)
         _load_dataset(frame, dataset)
         return frame
@@ -99,19 +99,28 @@ class Frame:
 # ---------------------------------------------------------------- reading
 
 
+def connect(threads: int | None = None, memory_limit: str | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for a frame: rows kept in insertion order (ids in source
+    order), no progress bar (DuckDB prints it on standard output, into `--format json`)."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = true")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    return con
+
+
 def read_frame(location: str | Path, schema: A.DataSchema, *, threads: int | None = None,
                memory_limit: str | None = None) -> Frame:
     """Read and validate a data set into a frame: columnar when every row is plainly
     valid, else through the row reader (the same bad rows, the same values)."""
     from csdsl_runtime.sources import read_dataset
 
-    con = duckdb.connect(":memory:")
+    con = connect(threads, memory_limit)
     try:
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        if memory_limit:
-            con.execute("SET memory_limit = ?", [memory_limit])
-        con.execute("SET preserve_insertion_order = true")
         path = Path(location)
         frame = None
         if path.is_dir():
@@ -122,16 +131,8 @@ def read_frame(location: str | Path, schema: A.DataSchema, *, threads: int | Non
         if frame is not None:
             return frame
         con.close()  # whatever the columnar attempt left behind goes with it
-        con = duckdb.connect(":memory:")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        if memory_limit:
-            con.execute("SET memory_limit = ?", [memory_limit])
-        if path.is_dir() and not (path / "accounts.csv").is_file() and \
-                (path / "accounts.parquet").is_file():
-            dataset = read_parquet_dir(path, schema, con)
-        else:
-            dataset = read_dataset(path, schema)
+        con = connect(threads, memory_limit)
+        dataset = read_dataset(path, schema)
         return Frame.from_dataset(dataset, schema, con)
     except BaseException:
         con.close()
@@ -143,7 +144,7 @@ def read_parquet_dir(directory: Path, schema: A.DataSchema,
     """The row reader for a Parquet directory: every row validated as a CSV row is, a
     bad one located as `file:row` (rows counted from 1)."""
     own = con is None
-    con = con or duckdb.connect(":memory:")
+    con = con or connect()
     try:
         builder = DatasetBuilder(schema)
         for table in _TABLES:

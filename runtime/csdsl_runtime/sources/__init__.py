@@ -1,7 +1,7 @@
 """Data sources: where account data comes from. Each returns a validated `Dataset`.
 
 - `csv`: the data directory of RUNTIME.md (accounts.csv, team.csv, metrics.csv,
-  events.csv, optional pools.csv);
+  events.csv, optional pools.csv), or the same tables as Parquet files (`frame`);
 - `sql`: an SQLite or DuckDB file holding the same tables.
 
 `open_source(location)` picks one from the location's shape.
@@ -17,9 +17,14 @@ from csdsl_runtime.sources.builder import SourceError
 
 
 def read_dataset(location: str | Path, schema: DataSchema) -> Dataset:
-    """Read and validate a data set: a CSV directory, or an SQLite/DuckDB file."""
+    """Read and validate a data set row by row: a CSV or Parquet directory, or an
+    SQLite/DuckDB file (`frame.read_frame` reads it columnar)."""
     path = Path(location)
     if path.is_dir():
+        if not (path / "accounts.csv").is_file() and (path / "accounts.parquet").is_file():
+            from csdsl_runtime.frame import read_parquet_dir
+
+            return read_parquet_dir(path, schema)
         from csdsl_runtime.sources.csv import read_csv_dir
 
         return read_csv_dir(path, schema)

@@ -71,6 +71,7 @@ def read_metrics_fast(path: Path, builder: DatasetBuilder) -> bool:
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET preserve_insertion_order = true")
+        con.execute("SET enable_progress_bar = false")  # it prints on standard output
         ids = _enum(con, "csdsl_account", list(accounts))
         metrics = _enum(con, "csdsl_metric", sorted(builder.declared_metrics))
         columns = con.execute(
