@@ -230,7 +230,6 @@ class _Columnar:
         self._metrics(frame, "metrics" in present)
         self._events(frame, "events" in present)
         frame.pools = self._pools() if "pools" in present else {}
-        self.con.execute("DROP TABLE ids")
         return frame
 
     # ------------------------------------------------------------ scanning
@@ -271,9 +270,9 @@ class _Columnar:
         (NULL counts as bad)."""
         flag = " OR ".join(f"coalesce({b}, true)" for b in [*self.shape, *bad]) or "false"
         columns = [f"{sql} AS {name}" for sql, name in typed]
-        if joined:
-            columns.insert(0, "i.acc AS acc")
-        join = f" LEFT JOIN ids i ON i.id = r.{_ident('account_id')}" if joined else ""
+        if joined:  # the account's index: its code in the ENUM of ids (NULL: unknown)
+            columns.insert(0, f"{_ACC} AS acc")
+        join = ""
         self.con.execute(
             f"CREATE TABLE raw_{table} AS SELECT {', '.join(columns)}, ({flag}) AS bad "
             f"FROM {self.relation} r{join}", self.params)
@@ -360,7 +359,13 @@ class _Columnar:
         self.con.execute("CREATE TABLE accounts AS SELECT CAST(rowid AS BIGINT) AS acc, id"
                          f"{fields} FROM raw_accounts ORDER BY rowid")
         self.con.execute("DROP TABLE raw_accounts")
-        self.con.execute("CREATE TABLE ids AS SELECT id, acc FROM accounts")
+        # An ENUM of the ids, in account order: a row's account index is the code of its
+        # id, found without a join (an unknown id casts to NULL)
+        self.con.execute(f"CREATE TYPE {_IDS} AS ENUM (SELECT id FROM accounts ORDER BY acc)")
+        codes = self.con.execute(f"SELECT unnest(enum_range(NULL::{_IDS}))").fetchall()
+        ids = self.con.execute("SELECT id FROM accounts ORDER BY acc").fetchall()
+        if codes != ids:  # pragma: no cover - DuckDB keeps the query's order
+            raise _Declined
 
     def _team(self, present: bool) -> None:
         if not present:
@@ -369,7 +374,7 @@ class _Columnar:
         self._open("team")
         role, user = self._text("role"), self._text("user")
         bad = [*self._plain("account_id"), *self._plain("role"), *self._plain("user"),
-               "i.acc IS NULL",
+               f"{_ACC} IS NULL",
                f"NOT list_contains({self.param([r.name for r in self.schema.roles])}, {role})"]
         self._scan("team", [(role, "role"), (user, '"user"')], bad)
         self.con.execute('CREATE TABLE team AS SELECT DISTINCT acc, role, "user" FROM raw_team')
@@ -388,22 +393,25 @@ class _Columnar:
         self._open("metrics")
         metric = self._text("metric")
         self._text("account_id")
-        names = self.param(list(frame.metrics))
-        bad = ["i.acc IS NULL", f"NOT list_contains({names}, {metric})",
+        names_list = list(frame.metrics)
+        names = self.param(names_list)
+        bad = [f"{_ACC} IS NULL", f"NOT list_contains({names}, {metric})",
                f"NOT {self._present('date')}", f"NOT {self._present('value')}"]
         day = self._field("date", A.AccountField(name="date", type="date"), "day", bad)
         value = self._field("value", A.AccountField(name="value", type="number"), "value", bad)
         code = (f"list_position({names}, {metric})", "code")
         self._scan("metrics", [code, (f"CAST({day[0]} AS INTEGER)", "day"), value], bad)
+        # a second value on a day (the row reader names the line): one BIGINT per row,
+        # (acc, code, day) packed, counted distinct (a three-column GROUP BY took 3x)
+        twice = self.con.execute(
+            f"SELECT count(*) - count(DISTINCT (acc * {len(names_list) + 1} + code) * "
+            "4194304 + day) FROM raw_metrics").fetchone()
+        if twice is None or twice[0]:
+            raise _Declined
+        # one table of typed rows, a view per metric: no second copy of the largest file
         for position, table in enumerate(frame.metrics.values(), start=1):
-            self.con.execute(f"CREATE TABLE {table} AS SELECT acc, day, value FROM raw_metrics "
+            self.con.execute(f"CREATE VIEW {table} AS SELECT acc, day, value FROM raw_metrics "
                              f"WHERE code = {position}")
-            twice = self.con.execute(
-                f"SELECT count(*) FROM (SELECT acc, day FROM {table} GROUP BY acc, day "
-                "HAVING count(*) > 1)").fetchone()
-            if twice is None or twice[0]:
-                raise _Declined  # a second value on a day: the row reader names the line
-        self.con.execute("DROP TABLE raw_metrics")
 
     def _events(self, frame: Frame, present: bool) -> None:
         events = {e.name: e for e in self.schema.events}
@@ -418,7 +426,7 @@ class _Columnar:
             raise _Declined
         event = self._text("event")
         self._text("account_id")
-        bad = ["i.acc IS NULL", f"NOT list_contains({self.param(list(events))}, {event})",
+        bad = [f"{_ACC} IS NULL", f"NOT list_contains({self.param(list(events))}, {event})",
                f"NOT {self._present('date')}"]
         typed = [(event, "event")]
         typed.append(self._field("date", A.AccountField(name="date", type="date"), "day", bad))
@@ -466,6 +474,8 @@ class _Columnar:
 
 
 _EXTRA = "_csdsl_extra"
+_IDS = "csdsl_ids"
+_ACC = f'CAST(enum_code(TRY_CAST(r."account_id" AS {_IDS})) AS BIGINT)'
 _NUMERIC = frozenset({"DOUBLE", "FLOAT", "TINYINT", "SMALLINT", "INTEGER", "BIGINT",
                       "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 
