@@ -35,7 +35,7 @@ import numpy as np
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import AccountData, BadRow, Dataset, Value
-from csdsl_runtime.sources.builder import DatasetBuilder, SourceError
+from csdsl_runtime.sources.builder import FIXED_COLUMNS, DatasetBuilder, SourceError
 
 _SQL_TYPES = {"number": "DOUBLE", "text": "VARCHAR", "enum": "VARCHAR", "date": "INTEGER",
               "bool": "BOOLEAN"}
@@ -156,25 +156,14 @@ def read_parquet_dir(directory: Path, schema: A.DataSchema,
                 cursor = con.execute("SELECT * FROM read_parquet(?)", [str(path)])
             except duckdb.Error as exc:
                 raise SourceError(f"{label}: not a Parquet file ({exc})") from None
-            header = [str(d[0]) for d in cursor.description]
-            rows = _located(cursor)
-            if table == "accounts":
-                builder.accounts(label, header, rows)
-            elif table == "events":
-                builder.events(label, header, rows)
-            else:
-                expected = _FIXED[table]
-                if header != list(expected):
-                    raise SourceError(f"{label}: expected columns {', '.join(expected)}")
-                getattr(builder, table)(label, rows)
+            builder.table(label, table, [str(d[0]) for d in cursor.description],
+                          _located(cursor))
         return builder.dataset
     finally:
         if own:
             con.close()
 
 
-_FIXED = {"team": ("account_id", "role", "user"),
-          "metrics": ("account_id", "metric", "date", "value"), "pools": ("pool", "user")}
 
 
 def _located(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[int, list[Any]]]:
@@ -260,7 +249,7 @@ class _Columnar:
             self.types = {str(name): str(kind) for name, kind, *_ in described}
             self.relation = f"read_parquet({self.param(path)})"
             self.shape = []
-        if table in _FIXED and list(self.types) != list(_FIXED[table]):
+        if table in FIXED_COLUMNS and list(self.types) != list(FIXED_COLUMNS[table]):
             raise _Declined
 
     def _scan(self, table: str, typed: list[tuple[str, str]], bad: list[str],

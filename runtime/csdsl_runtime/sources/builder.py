@@ -105,6 +105,13 @@ def _missing(raw: Any) -> bool:
     return raw is None or raw == ""
 
 
+FIXED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "team": ("account_id", "role", "user"),
+    "metrics": ("account_id", "metric", "date", "value"),
+    "pools": ("pool", "user"),
+}
+"""The tables whose columns are fixed, with those columns in order."""
+
 Located = tuple[int, Sequence[Any]]
 """A row with its line (or row number) in its file (or table)."""
 
@@ -119,6 +126,25 @@ class DatasetBuilder:
         self._metrics = {m.name for m in schema.metrics}
         self._events = {e.name: {f.name: f for f in e.fields} for e in schema.events}
         self._roles = {r.name for r in schema.roles}
+
+    def table(self, file: str, table: str, header: Sequence[str], rows: Iterable[Located]
+              ) -> None:
+        """The rows of one of the data set's tables (`accounts`, `team`, `metrics`,
+        `events`, `pools`), its header checked first."""
+        if table == "accounts":
+            self.accounts(file, header, rows)
+        elif table == "events":
+            self.events(file, header, rows)
+        else:
+            self.check_header(file, table, header)
+            getattr(self, table)(file, rows)
+
+    @staticmethod
+    def check_header(file: str, table: str, header: Sequence[str]) -> None:
+        """A table of fixed columns (`team`, `metrics`, `pools`) has exactly those."""
+        expected = FIXED_COLUMNS[table]
+        if list(header) != list(expected):
+            raise SourceError(f"{file}: expected columns {', '.join(expected)}")
 
     @property
     def declared_metrics(self) -> frozenset[str]:

@@ -15,9 +15,6 @@ from csdsl_runtime.sources.fast import read_metrics_fast
 if TYPE_CHECKING:
     from _csv import Reader
 
-_TEAM = ["account_id", "role", "user"]
-_METRICS = ["account_id", "metric", "date", "value"]
-_POOLS = ["pool", "user"]
 
 
 def _rows(reader: Reader) -> Iterator[Located]:
@@ -51,17 +48,11 @@ def read_csv_dir(directory: Path, schema: DataSchema, fast: bool = True) -> Data
             handle, reader, header = _open(path)
             with handle:
                 rows = _rows(reader)
-                if name == "accounts":
-                    builder.accounts(label, header, rows)
-                elif name == "events":
-                    builder.events(label, header, rows)
-                else:
-                    expected = {"team": _TEAM, "metrics": _METRICS, "pools": _POOLS}[name]
-                    if header != expected:
-                        raise SourceError(f"{label}: expected columns {', '.join(expected)}")
-                    if name == "metrics" and fast and read_metrics_fast(path, builder):
+                if name == "metrics" and fast:
+                    builder.check_header(label, name, header)
+                    if read_metrics_fast(path, builder):
                         continue
-                    getattr(builder, name)(label, rows)
+                builder.table(label, name, header, rows)
         except UnicodeDecodeError as exc:
             raise SourceError(f"{label}: not UTF-8 text ({exc.reason})") from None
         except csv.Error as exc:
