@@ -127,3 +127,39 @@ def test_the_database_refuses_a_second_open_cta(
     runtime.store.close_cta(cta.id, "success", ASOF)  # type: ignore[arg-type]
     assert runtime.store.list_ctas()[0].outcome == "success"
     assert runtime.run(ASOF).rules[0].opened == 1  # no cooldown: a new one opens
+
+
+def test_runs_of_different_days_at_once_pass_the_time_check_in_turn(
+    tmp_path: Path, postgres_url: str  # noqa: F811
+) -> None:
+    """A host runs day 10 and, while its transaction is open, another runs day 9: the
+    second waits for the run lock, then sees day 10 and is refused as out of order."""
+    import threading
+    from datetime import timedelta
+
+    from csdsl_runtime.api import OutOfOrderError
+    from tests.rtkit import Data, compile_spec_text
+
+    artifact = compile_spec_text(tmp_path, RULES)
+    data = read_dataset(Data().account("a1", name="A", arr="10").write(tmp_path / "data"),
+                        artifact.schema_)
+    first = open_store(postgres_url)
+    outcome: list[BaseException | None] = []
+
+    def earlier() -> None:
+        try:
+            Runtime(artifact, data, open_store(postgres_url)).run(ASOF - timedelta(days=1))
+            outcome.append(None)
+        except BaseException as exc:  # reported to the test thread
+            outcome.append(exc)
+
+    with first.transaction():
+        first.lock_runs()
+        first.start_run(ASOF, artifact.spec_hash, False)
+        other = threading.Thread(target=earlier)
+        other.start()
+        other.join(timeout=2)
+        assert other.is_alive()  # waiting for the lock, not past the check
+    other.join(timeout=60)
+    (found,) = outcome
+    assert isinstance(found, OutOfOrderError), found

@@ -188,6 +188,7 @@ class Runtime:
     # ------------------------------------------------------------ stages
     def _check_time(self, asof: date, backfill: bool, report: LifecycleReport) -> None:
         """Refuse a day before the store's latest run, unless a backfill."""
+        self.store.lock_runs()  # held to the end of the run's transaction
         latest = self.store.latest_run()
         report.latest_run = latest.isoformat() if latest else None
         if latest is None or asof >= latest:

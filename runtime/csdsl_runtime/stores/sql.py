@@ -111,6 +111,9 @@ _PLAN_COLUMNS = (
 )
 
 
+_RUN_LOCK = 745022
+"""PostgreSQL advisory lock of runs (745021 guards the schema's creation)."""
+
 class SqlStore:
     """A CTA store over a DB-API connection (sqlite3 or psycopg) in autocommit mode."""
 
@@ -203,6 +206,14 @@ class SqlStore:
             (self._day(asof), spec_hash, started, dry_run),
         )
         return int(cur.fetchone()[0])
+
+    def lock_runs(self) -> None:
+        """Take the store's run lock until the transaction ends: runs on one store then
+        pass the time check one after another. SQLite's `BEGIN IMMEDIATE` does that
+        already; on PostgreSQL, two hosts running different days at once could both have
+        read the same latest run (a later day's run, then an earlier one, unflagged)."""
+        if self.dialect == "postgres":
+            self._exec(f"SELECT pg_advisory_xact_lock({_RUN_LOCK})")
 
     def latest_run(self) -> date | None:
         """The as-of day of the latest stored run (dry runs store none); None before any."""
