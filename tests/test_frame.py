@@ -188,3 +188,26 @@ def test_mutated_data_is_read_the_same_either_way(schema: A.DataSchema, tmp_path
             read_frame(directory, schema)
         return
     assert content(read_frame(directory, schema)) == content(reference)
+
+
+def test_a_refused_account_is_one_bad_row_with_what_it_dropped(schema: A.DataSchema,
+                                                               tmp_path: Path) -> None:
+    """One bad `segment` used to give a bad row for each of the account's team, metric
+    and event rows ("unknown account"): the cause is reported once, with the count."""
+    directory = _small(tmp_path, rows=400)
+    accounts = directory / "accounts.csv"
+    lines = accounts.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("Mid-Market", "Mid Market")  # A000001's segment
+    accounts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dependents = sum(
+        1 for name in ("team.csv", "metrics.csv", "events.csv")
+        for line in (directory / name).read_text(encoding="utf-8").splitlines()
+        if line.startswith("A000001,"))
+    assert dependents > 10
+    frame = read_frame(directory, schema)
+    assert not frame.columnar
+    (bad,) = frame.bad_rows
+    assert bad.file.endswith("accounts.csv") and bad.line == 2
+    assert bad.reason == ("`Mid Market` is not one of \"SMB\", \"Mid-Market\", \"Enterprise\" "
+                          f"for `segment` (column `segment`); {dependents} rows of this account "
+                          "in other tables dropped with it")

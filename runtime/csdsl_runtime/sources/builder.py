@@ -126,6 +126,8 @@ class DatasetBuilder:
         self._metrics = {m.name for m in schema.metrics}
         self._events = {e.name: {f.name: f for f in e.fields} for e in schema.events}
         self._roles = {r.name for r in schema.roles}
+        # accounts refused for a bad value: id -> (its bad row, the reason, rows dropped)
+        self._refused: dict[str, tuple[int, str, int]] = {}
 
     def table(self, file: str, table: str, header: Sequence[str], rows: Iterable[Located]
               ) -> None:
@@ -154,6 +156,16 @@ class DatasetBuilder:
         self.dataset.bad_rows.append(BadRow(file, line, reason))
 
     def _unknown_account(self, file: str, line: int, account_id: Any) -> None:
+        refused = self._refused.get(account_id)
+        if refused is not None:  # the cause is reported once, with what it dropped
+            index, reason, count = refused
+            self._refused[account_id] = (index, reason, count + 1)
+            first = self.dataset.bad_rows[index]
+            rows = "row" if count == 0 else "rows"
+            self.dataset.bad_rows[index] = BadRow(
+                first.file, first.line, f"{reason}; {count + 1} {rows} of this account in "
+                "other tables dropped with it")
+            return
         self.bad(file, line, f"unknown account `{account_id}` (not in the accounts)")
 
     # ------------------------------------------------------------ accounts
@@ -192,7 +204,9 @@ class DatasetBuilder:
                     if not _missing(raw):
                         values[field.name] = _convert(field, raw)
             except _BadValue as exc:
-                self.bad(file, line, f"{exc} (column `{field.name}`)")
+                reason = f"{exc} (column `{field.name}`)"
+                self._refused[account_id] = (len(self.dataset.bad_rows), reason, 0)
+                self.bad(file, line, reason)
                 continue
             accounts[account_id] = AccountData(account_id, values)
 
