@@ -328,3 +328,32 @@ def test_nested_exists_stay_linear() -> None:
     finally:
         engine.con.close()
     assert got == InterpreterEngine(data).evaluate({"c": cond}, ASOF)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_window_sums_add_in_day_order_whatever_the_row_order(reverse: bool) -> None:
+    """0.1 + 0.2 + 0.3 is 0.6000000000000001 in day order and 0.6 backwards: the engines
+    add as the interpreter does (in day order), however the rows are stored."""
+    values = [0.1, 0.2, 0.3]
+    accounts = {}
+    for i in range(300):  # enough rows for DuckDB to split the work between threads
+        days = [ASOF.toordinal() - 2 + k for k in range(3)]
+        accounts[f"A{i}"] = AccountData(id=f"A{i}", metrics={"usage": MetricSeries(
+            array("l", days), array("d", values))})
+    data = Dataset(accounts=accounts)
+    total = A.Window(fn="sum", metric="usage", days=3)
+    conds = {"above": A.Compare(cmp=">", left=total, right=num(0.6)),
+             "equal": A.Compare(cmp="==", left=total, right=num(0.6000000000000001))}
+    engine = SqlEngine(data, SCHEMA)
+    try:
+        if reverse:  # the table's rows backwards: the order a file or a join may give
+            for table in engine.frame.metrics.values():
+                engine.con.execute(f"CREATE TABLE r AS SELECT * FROM {table} "
+                                   "ORDER BY acc DESC, day DESC")
+                engine.con.execute(f"DROP TABLE {table}")
+                engine.con.execute(f"ALTER TABLE r RENAME TO {table}")
+        got = engine.evaluate(conds, ASOF)
+    finally:
+        engine.con.close()
+    assert got == InterpreterEngine(data).evaluate(conds, ASOF)
+    assert all(got["above"].values()) and all(got["equal"].values())

@@ -143,6 +143,13 @@ ROWS = [
     ("accounts.csv", "Z1,Ze\x00d,,,,,,,,,"),
     ("accounts.csv", "Z\x001,Zed,,,,,,,,,"),
     ("team.csv", "A000001,CSM,a\x00b@example.com"),
+    # DuckDB drops blanks beside quotes; Python's csv keeps them, and the quotes
+    ("accounts.csv", 'Z1, "Zed",,,,,,,,,'),
+    ("accounts.csv", 'Z1,"Zed" ,,,,,,,,,'),
+    ("accounts.csv", ' "Z1",Zed,,,,,,,,,'),
+    ("accounts.csv", 'Z1,Zed, "SMB",,,,,,,,'),
+    ("metrics.csv", 'A000001,usage,2026-11-30, "5"'),
+    ("team.csv", 'A000001, "CSM",x@example.com'),
     ("team.csv", "A000001,CSM,someone.else@example.com"),
     ("team.csv", "A000001,Nobody,x@example.com"),
     ("team.csv", "A000001,CSM,"),
@@ -211,3 +218,16 @@ def test_a_refused_account_is_one_bad_row_with_what_it_dropped(schema: A.DataSch
     assert bad.reason == ("`Mid Market` is not one of \"SMB\", \"Mid-Market\", \"Enterprise\" "
                           f"for `segment` (column `segment`); {dependents} rows of this account "
                           "in other tables dropped with it")
+
+
+@pytest.mark.parametrize("day", ["10000-01-01", "infinity", "0001-01-01", "9999-12-31"])
+def test_parquet_dates_beyond_python_are_left_to_the_row_reader(
+        schema: A.DataSchema, tmp_path: Path, day: str) -> None:
+    directory = _small(tmp_path / "csv")
+    parquet = _as_parquet(directory, tmp_path / "pq", {
+        "accounts": f"* REPLACE (CASE WHEN id = 'A000001' THEN DATE '{day}' "
+                    "ELSE CAST(start_date AS DATE) END AS start_date)"})
+    frame = read_frame(parquet, schema)
+    reference = Frame.from_dataset(read_parquet_dir(parquet, schema), schema)
+    assert content(frame) == content(reference)
+    assert frame.columnar == (day in ("0001-01-01", "9999-12-31"))

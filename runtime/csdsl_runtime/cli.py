@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -63,9 +64,9 @@ def add_runtime_commands(sub: Any) -> None:
                    help="how conditions are evaluated: duckdb (the default: data read "
                         "into DuckDB tables, all rules in shared SQL passes) or interpreter "
                         "(the reference, account by account)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="DuckDB threads (duckdb engine; default: one per core)")
-    p.add_argument("--memory-limit", default=None, metavar="SIZE",
+    p.add_argument("--threads", type=_threads, default=None,
+                   help="DuckDB threads, 1 to 256 (duckdb engine; default: one per core)")
+    p.add_argument("--memory-limit", type=_memory_limit, default=None, metavar="SIZE",
                    help="DuckDB memory limit such as 1GB (duckdb engine; default: DuckDB's, "
                         "80%% of RAM)")
     p.add_argument("--verify-key", metavar="PUBFILE", dest="verify_key",
@@ -383,6 +384,33 @@ def _retire(args: argparse.Namespace, store: Any, artifact: Any) -> int:
     if args.dry_run:
         sys.stdout.write("dry run: nothing was changed\n")
     return 0
+
+
+def _threads(text: str) -> int:
+    """A thread count DuckDB can start (100,000 threads never returned)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a number of threads") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"{value} threads: give 1 to 256")
+    return value
+
+
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _memory_limit(text: str) -> str:
+    """A DuckDB memory limit such as `1GB` or `512MiB`, at least 64 MB."""
+    found = _SIZE.fullmatch(text.strip())
+    if found is None:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a size such as 1GB or 512MiB")
+    size = float(found.group(1)) * _UNITS[(found.group(2) or "").lower()]
+    if size < 64 * 10**6:
+        raise argparse.ArgumentTypeError(f"`{text}`: DuckDB needs at least 64MB")
+    return text.strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
