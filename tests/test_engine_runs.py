@@ -118,3 +118,36 @@ def test_generated_data_runs_the_same_on_both_engines(
     for gap in gaps:
         days.append(days[-1] + timedelta(days=gap))
     _check(artifact, tmp_path_factory.mktemp("runs"), accounts, seed, share, days)
+
+
+@pytest.mark.parametrize("engine", ["interpreter", "duckdb"])
+def test_close_when_and_success_on_both_engines(tmp_path: Path, engine: str) -> None:
+    """The duckdb engine evaluates `close when` and `success` in the run's one pass;
+    the outcome is the interpreter's: auto-closed as resolved, success recorded once."""
+    from tests.rtkit import compile_spec_text
+    from tests.test_runtime import ASOF as DAY
+    from tests.test_runtime import RULES, drop_data
+
+    data = drop_data()
+    artifact = compile_spec_text(tmp_path, RULES)
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+
+    def read() -> Any:
+        directory = data.write(tmp_path / "data")
+        if engine == "duckdb":
+            return read_frame(directory, artifact.schema_)
+        return read_dataset(directory, artifact.schema_)
+
+    try:
+        Runtime(artifact, read(), store).run(DAY)
+        later = DAY + timedelta(days=7)
+        data.series("a1", [10.0] * 7, asof=later)  # 7 -> 10: +43%, and usage >= 10
+        report = Runtime(artifact, read(), store).run(later)
+        assert report.engine == ("duckdb" if engine == "duckdb" else "interpreter")
+        assert (report.rules[0].auto_closed, report.rules[0].success) == (1, 1)
+        (cta,) = store.list_ctas()
+        assert (cta.status, cta.outcome, cta.success) == ("closed", "resolved", True)
+        again = Runtime(artifact, read(), store).run(later + timedelta(days=1))
+        assert (again.rules[0].success, again.rules[0].no_success) == (0, 0)
+    finally:
+        store.close()

@@ -141,6 +141,7 @@ class Runtime:
 
             engine = SqlEngine(dataset)
         self.engine = engine
+        self._later: Results = {}  # this run's `close when` and `success` truths, if computed
 
     def evaluate(self, asof: date) -> Results:
         """The truth of every enabled rule's `when` for every account (no store involved)."""
@@ -207,10 +208,33 @@ class Runtime:
         enabled = [r for r in self.artifact.rules if r.enabled]
         if progress:
             progress("evaluating", 0, len(enabled))
-        results = self.engine.evaluate({rule.name: rule.when for rule in enabled}, asof)
+        conditions = {rule.name: rule.when for rule in enabled}
+        self._later = {}
+        if hasattr(self.engine, "evaluate_columns"):
+            # A columnar engine's cost is its pass over the data, not the accounts: the
+            # `close when` and `success` conditions join that one pass (keys with a `:`,
+            # which no rule name has), instead of a pass each for the few open CTAs.
+            for rule in self.artifact.rules:
+                if rule.close_when is not None:
+                    conditions[f"close:{rule.name}"] = rule.close_when
+                if rule.success is not None:
+                    conditions[f"success:{rule.name}"] = rule.success.when
+        results = self.engine.evaluate(conditions, asof)
+        for key in [k for k in results if ":" in k]:
+            self._later[key] = results.pop(key)
         if progress:
             progress("evaluating", len(enabled), len(enabled))
         return results
+
+    def _truths(self, kind: str, conditions: dict[str, Any], asof: date,
+                accounts: dict[str, list[str]]) -> Results:
+        """The truth of `close when` or `success` conditions for some accounts: from the
+        evaluation of the run when it computed them, else evaluated now."""
+        later = self._later
+        if all(f"{kind}:{name}" in later for name in conditions):
+            return {name: {a: later[f"{kind}:{name}"].get(a) for a in accounts[name]}
+                    for name in conditions}
+        return self.engine.evaluate(conditions, asof, accounts)
 
     def _close_and_score(
         self, asof: date, state: RunState, report: RunReport
@@ -228,7 +252,7 @@ class Runtime:
                 close_conditions[rule.name] = rule.close_when
                 close_accounts[rule.name] = ids
         if close_conditions:
-            truth = self.engine.evaluate(close_conditions, asof, close_accounts)
+            truth = self._truths("close", close_conditions, asof, close_accounts)
             for name, by_account in truth.items():
                 for account_id, value in by_account.items():
                     if value is True:
@@ -253,7 +277,7 @@ class Runtime:
             success_accounts.setdefault(name, []).append(account_id)
             pending.setdefault((name, account_id), []).append((cta_id, created))
         if success_conditions:
-            truth = self.engine.evaluate(success_conditions, asof, success_accounts)
+            truth = self._truths("success", success_conditions, asof, success_accounts)
             for name, by_account in truth.items():
                 for account_id, value in by_account.items():
                     if value is True:
