@@ -38,6 +38,9 @@ from csdsl_runtime.stores.sql import OutOfOrderError, SqlStore, StoreError
 if TYPE_CHECKING:
     from csdsl_runtime.frame import Frame
 
+_TRUTH: dict[int, bool | None] = {1: True, 0: False, -1: None}
+"""A truth column's values (`evaluate_columns`)."""
+
 _BATCH = 1000
 """CTAs inserted per store round trip."""
 
@@ -141,7 +144,8 @@ class Runtime:
 
             engine = SqlEngine(dataset)
         self.engine = engine
-        self._later: Results = {}  # this run's `close when` and `success` truths, if computed
+        self._later: dict[str, Any] = {}  # `close when` and `success` truth columns, if computed
+        self._positions: dict[str, int] = {}  # account id -> its place in those columns
 
     def evaluate(self, asof: date) -> Results:
         """The truth of every enabled rule's `when` for every account (no store involved)."""
@@ -210,18 +214,28 @@ class Runtime:
             progress("evaluating", 0, len(enabled))
         conditions = {rule.name: rule.when for rule in enabled}
         self._later = {}
-        if hasattr(self.engine, "evaluate_columns"):
+        columns = getattr(self.engine, "evaluate_columns", None)
+        if columns is None:
+            results = self.engine.evaluate(conditions, asof)
+        else:
             # A columnar engine's cost is its pass over the data, not the accounts: the
             # `close when` and `success` conditions join that one pass (keys with a `:`,
-            # which no rule name has), instead of a pass each for the few open CTAs.
+            # which no rule name has), instead of a pass each for the few open CTAs,
+            # and stay columns, read for those CTAs' accounts only.
             for rule in self.artifact.rules:
                 if rule.close_when is not None:
                     conditions[f"close:{rule.name}"] = rule.close_when
                 if rule.success is not None:
                     conditions[f"success:{rule.name}"] = rule.success.when
-        results = self.engine.evaluate(conditions, asof)
-        for key in [k for k in results if ":" in k]:
-            self._later[key] = results.pop(key)
+            ids: list[str] = self.engine.ids  # type: ignore[attr-defined]
+            results = {}
+            for key, column in columns(conditions, asof).items():
+                if ":" in key:
+                    self._later[key] = column
+                else:
+                    results[key] = dict(zip(ids, map(_TRUTH.__getitem__, column.tolist()),
+                                            strict=True))
+            self._positions = {account: i for i, account in enumerate(ids)}
         if progress:
             progress("evaluating", len(enabled), len(enabled))
         return results
@@ -231,10 +245,15 @@ class Runtime:
         """The truth of `close when` or `success` conditions for some accounts: from the
         evaluation of the run when it computed them, else evaluated now."""
         later = self._later
-        if all(f"{kind}:{name}" in later for name in conditions):
-            return {name: {a: later[f"{kind}:{name}"].get(a) for a in accounts[name]}
-                    for name in conditions}
-        return self.engine.evaluate(conditions, asof, accounts)
+        if not all(f"{kind}:{name}" in later for name in conditions):
+            return self.engine.evaluate(conditions, asof, accounts)
+        positions = self._positions
+        out: Results = {}
+        for name in conditions:
+            column = later[f"{kind}:{name}"]
+            out[name] = {a: None if (i := positions.get(a)) is None else _TRUTH[int(column[i])]
+                         for a in accounts[name]}
+        return out
 
     def _close_and_score(
         self, asof: date, state: RunState, report: RunReport
