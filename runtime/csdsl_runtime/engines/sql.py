@@ -139,9 +139,14 @@ _FEATURES = "_features"
 
 def _sql(tree: exp.Expr) -> str:
     """DuckDB SQL text of a tree. sqlglot's generator recurses a few frames per node,
-    and a condition nested as deep as the verifier allows (256 levels, about ten SQL
-    nodes each) needs some 20,000: it runs in a thread with a large stack, under a
-    recursion limit raised for that thread's work only."""
+    and a condition nested as deep as the verifier allows (128 levels, about ten SQL
+    nodes each) needs some 10,000: when the caller's stack is too shallow for a tree,
+    it is generated again in a thread with a large stack, under a recursion limit
+    raised while that thread works (a thread per call cost 2 ms)."""
+    try:  # most trees are shallow: no thread for them
+        return str(tree.sql(dialect="duckdb"))
+    except RecursionError:
+        pass
     result: list[str] = []
     failure: list[BaseException] = []
 
