@@ -30,16 +30,13 @@ from typing import TYPE_CHECKING, Any
 from csdsl_runtime import artifact as A
 from csdsl_runtime.actions import ActionBuilder
 from csdsl_runtime.data import BadDataError, Dataset
-from csdsl_runtime.engines import Engine, Results
+from csdsl_runtime.engines import TRUTH_OF_CODE, Engine, Results
 from csdsl_runtime.records import CtaRecord, OpenWork, RunState
 from csdsl_runtime.report import RuleReport, RunReport
 from csdsl_runtime.stores.sql import OutOfOrderError, SqlStore, StoreError
 
 if TYPE_CHECKING:
     from csdsl_runtime.frame import Frame
-
-_TRUTH: dict[int, bool | None] = {1: True, 0: False, -1: None}
-"""A truth column's values (`evaluate_columns`)."""
 
 _BATCH = 1000
 """CTAs inserted per store round trip."""
@@ -233,8 +230,8 @@ class Runtime:
                 if ":" in key:
                     self._later[key] = column
                 else:
-                    results[key] = dict(zip(ids, map(_TRUTH.__getitem__, column.tolist()),
-                                            strict=True))
+                    results[key] = dict(zip(
+                        ids, map(TRUTH_OF_CODE.__getitem__, column.tolist()), strict=True))
             self._positions = {account: i for i, account in enumerate(ids)}
         if progress:
             progress("evaluating", len(enabled), len(enabled))
@@ -251,8 +248,9 @@ class Runtime:
         out: Results = {}
         for name in conditions:
             column = later[f"{kind}:{name}"]
-            out[name] = {a: None if (i := positions.get(a)) is None else _TRUTH[int(column[i])]
-                         for a in accounts[name]}
+            out[name] = {
+                a: None if (i := positions.get(a)) is None else TRUTH_OF_CODE[int(column[i])]
+                for a in accounts[name]}
         return out
 
     def _close_and_score(

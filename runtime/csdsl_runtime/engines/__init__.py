@@ -13,6 +13,9 @@ from typing import Any, Protocol
 
 Results = dict[str, dict[str, "bool | None"]]
 
+TRUTH_OF_CODE: dict[int, bool | None] = {1: True, 0: False, -1: None}
+"""The values of a truth column (`SqlEngine.evaluate_columns`): 1, 0 and -1 for unknown."""
+
 
 class Engine(Protocol):
     """Evaluates conditions (IR nodes by key) as of a day."""

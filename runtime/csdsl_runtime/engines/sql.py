@@ -56,7 +56,7 @@ from sqlglot import exp
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
-from csdsl_runtime.engines import Results
+from csdsl_runtime.engines import TRUTH_OF_CODE, Results
 from csdsl_runtime.frame import Frame
 from csdsl_runtime.ir import OVERFLOW_BOUND
 from csdsl_runtime.vocabulary import FieldType
@@ -94,7 +94,7 @@ class SqlEngine:
         results: Results = {}
         for key, column in self.evaluate_columns(conditions, asof).items():
             values = column.tolist()
-            results[key] = {account: _TRUTH[v] for account, v in zip(ids, values, strict=True)}
+            results[key] = dict(zip(ids, map(TRUTH_OF_CODE.__getitem__, values), strict=True))
         if accounts is not None:
             for key, wanted in accounts.items():
                 if key in results:
@@ -131,7 +131,6 @@ class SqlEngine:
         return out
 
 
-_TRUTH: dict[int, bool | None] = {1: True, 0: False, -1: None}
 _BATCH = 200
 """Conditions per query: wide enough to share one scan, narrow enough to plan fast."""
 _FEATURES = "_features"
