@@ -22,8 +22,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("duckdb")
-
 from csdsl_runtime import artifact as A
 from csdsl_runtime.api import Runtime
 from csdsl_runtime.frame import read_frame

@@ -14,13 +14,10 @@ import random
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-pytest.importorskip("duckdb")
-
-import duckdb
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.frame import Frame, read_frame, read_parquet_dir
