@@ -189,3 +189,22 @@ def test_a_bad_date_option_is_an_argparse_error(capsys: pytest.CaptureFixture[st
         runtime_cli.main(["complete-task", "1", "--date", "2026-13-01"])
     assert exit_.value.code == 2
     assert "`2026-13-01` is not a date (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+def test_a_run_reads_pending_success_only_for_the_rules_that_score() -> None:
+    """`load_state(scored=...)` reads the CTAs awaiting a success decision of the rules
+    with a `success within` only, not every undecided CTA of the store's history."""
+    store = open_store("sqlite:///:memory:")
+    try:
+        with store.transaction():
+            first, second = _cta(), _cta()
+            second.rule, second.account_id = "other", "acc-2"
+            store.insert_ctas([first, second])
+        everything = store.load_state(["r", "other"], DAY)
+        assert sorted(p[1] for p in everything.pending_success) == ["other", "r"]
+        scored = store.load_state(["r", "other"], DAY, scored=["other"])
+        assert [p[1:3] for p in scored.pending_success] == [("other", "acc-2")]
+        assert store.load_state(["r", "other"], DAY, scored=[]).pending_success == []
+        assert set(scored.open_ctas) == {("r", first.account_id), ("other", "acc-2")}
+    finally:
+        store.close()

@@ -27,10 +27,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
+
 from csdsl_runtime import artifact as A
 from csdsl_runtime.actions import ActionBuilder
 from csdsl_runtime.data import BadDataError, Dataset
-from csdsl_runtime.engines import TRUTH_OF_CODE, Engine, Results
+from csdsl_runtime.engines import CODE_OF_TRUTH, TRUTH_OF_CODE, Engine, Results
 from csdsl_runtime.records import CtaRecord, OpenWork, RunState
 from csdsl_runtime.report import RuleReport, RunReport
 from csdsl_runtime.stores.sql import OutOfOrderError, SqlStore, StoreError
@@ -40,6 +43,9 @@ if TYPE_CHECKING:
 
 _BATCH = 1000
 """CTAs inserted per store round trip."""
+
+Truths = tuple["list[str]", "npt.NDArray[np.int8]"]
+"""A rule's truth column (1 true, 0 false, -1 unknown) and the account ids it is aligned with."""
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called while a long run advances."""
@@ -166,7 +172,9 @@ class Runtime:
         with self.store.transaction(commit=not dry_run):
             self._check_time(asof, backfill, report)
             run_id = self.store.start_run(asof, self.artifact.spec_hash, dry_run)
-            state = self.store.load_state([r.name for r in rules], asof)
+            state = self.store.load_state(
+                [r.name for r in rules], asof,
+                scored=[r.name for r in rules if r.success is not None])
             report.removed_rules = removed_rules(self.artifact, self.store)
             report.removed_rule_ctas = sum(w.ctas for w in report.removed_rules.values())
             started = time.perf_counter()
@@ -203,17 +211,23 @@ class Runtime:
             )
         report.backfill = True
 
-    def _evaluate_rules(self, asof: date, progress: Progress | None) -> Results:
-        """All enabled rules in one call: an engine shares what rules have in common (the
-        SQL engine computes each window once for every rule that reads it)."""
+    def _evaluate_rules(self, asof: date, progress: Progress | None) -> dict[str, Truths]:
+        """All enabled rules in one call, as truth columns aligned with account ids: an
+        engine shares what rules have in common (the SQL engine computes each window once
+        for every rule that reads it), and the run reads only the firing positions of each
+        column, instead of a dict entry per account and rule."""
         enabled = [r for r in self.artifact.rules if r.enabled]
         if progress:
             progress("evaluating", 0, len(enabled))
         conditions = {rule.name: rule.when for rule in enabled}
         self._later = {}
         columns = getattr(self.engine, "evaluate_columns", None)
+        results: dict[str, Truths] = {}
         if columns is None:
-            results = self.engine.evaluate(conditions, asof)
+            for key, by_account in self.engine.evaluate(conditions, asof).items():
+                column = np.fromiter(map(CODE_OF_TRUTH.__getitem__, by_account.values()),
+                                     dtype=np.int8, count=len(by_account))
+                results[key] = (list(by_account), column)
         else:
             # A columnar engine's cost is its pass over the data, not the accounts: the
             # `close when` and `success` conditions join that one pass (keys with a `:`,
@@ -225,14 +239,13 @@ class Runtime:
                 if rule.success is not None:
                     conditions[f"success:{rule.name}"] = rule.success.when
             ids: list[str] = self.engine.ids  # type: ignore[attr-defined]
-            results = {}
             for key, column in columns(conditions, asof).items():
                 if ":" in key:
                     self._later[key] = column
                 else:
-                    results[key] = dict(zip(
-                        ids, map(TRUTH_OF_CODE.__getitem__, column.tolist()), strict=True))
-            self._positions = {account: i for i, account in enumerate(ids)}
+                    results[key] = (ids, column)
+            if self._later:
+                self._positions = {account: i for i, account in enumerate(ids)}
         if progress:
             progress("evaluating", len(enabled), len(enabled))
         return results
@@ -309,13 +322,15 @@ class Runtime:
         return report.rules
 
     def _act(
-        self, rule: A.Rule, truth: dict[str, bool | None] | None, state: RunState,
+        self, rule: A.Rule, truth: Truths | None, state: RunState,
         closed: set[tuple[str, str]], builder: ActionBuilder, asof: date, report: RunReport,
     ) -> None:
         counts = next(r for r in self._rule_reports(report) if r.rule == rule.name)
         if truth is None:
             return
-        counts.evaluated = len(truth)
+        ids, column = truth
+        counts.evaluated = len(column)
+        counts.unknown = int(np.count_nonzero(column == -1))
         accounts = self.dataset.accounts
         acted: list[str] = []
         opened: set[str] = set()
@@ -329,12 +344,8 @@ class Runtime:
                     report.tasks_created += len(cta.tasks)
             pending.clear()
 
-        for account_id, value in truth.items():
-            if value is None:
-                counts.unknown += 1
-                continue
-            if not value:
-                continue
+        for position in np.flatnonzero(column == 1).tolist():
+            account_id = ids[position]
             counts.fired += 1
             if state.is_open(rule.name, account_id):
                 counts.already_open += 1

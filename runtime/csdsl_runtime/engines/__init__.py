@@ -15,6 +15,8 @@ Results = dict[str, dict[str, "bool | None"]]
 
 TRUTH_OF_CODE: dict[int, bool | None] = {1: True, 0: False, -1: None}
 """The values of a truth column (`SqlEngine.evaluate_columns`): 1, 0 and -1 for unknown."""
+CODE_OF_TRUTH: dict[bool | None, int] = {v: k for k, v in TRUTH_OF_CODE.items()}
+"""The code of a truth value in a truth column."""
 
 
 class Engine(Protocol):

@@ -111,6 +111,9 @@ _PLAN_COLUMNS = (
 )
 
 
+_NAMED = 1000
+"""Rule names a query lists as parameters at most (SQLite allows 32,766 in all)."""
+
 _RUN_LOCK = 745022
 """PostgreSQL advisory lock of runs (745021 guards the schema's creation)."""
 
@@ -228,9 +231,12 @@ class SqlStore:
             (json.dumps(report, sort_keys=True), run_id),
         )
 
-    def load_state(self, rules: Sequence[str], asof: date | None = None) -> RunState:
+    def load_state(self, rules: Sequence[str], asof: date | None = None,
+                   scored: Collection[str] | None = None) -> RunState:
         """Open CTAs and plans, last closes and pending success checks of these rules, as
-        the store was on `asof` (None: as it is now).
+        the store was on `asof` (None: as it is now). `scored` names the rules that have
+        a `success within` (None: all of `rules`): only their CTAs are read for it, not
+        every CTA of the store's history.
 
         A CTA or plan created after `asof` (only a backfill sees one), or closed after it
         (a close dated ahead of the runs), goes to `covered`: it counts as open, so the
@@ -270,12 +276,17 @@ class SqlStore:
                      state.open_plans)
         # `success within D when` is watched from the CTA's creation, open or closed: a
         # recovery while the CTA is still open counts, and closing it stops nothing.
+        watched = wanted if scored is None else wanted & set(scored)
+        by_name = 0 < len(watched) <= _NAMED  # else filtered here, not with a parameter each
+        query = ("SELECT id, rule, account_id, created FROM csdsl_ctas "
+                 "WHERE success IS NULL AND plan_id IS NULL")
+        if by_name:
+            query += f" AND rule IN ({', '.join('?' * len(watched))})"
         for cta_id, rule, account_id, created in self._exec(
-            "SELECT id, rule, account_id, created FROM csdsl_ctas "
-            "WHERE success IS NULL AND plan_id IS NULL"
-        ).fetchall():
+            query, sorted(watched) if by_name else ()
+        ).fetchall() if watched else ():
             day = self._read_date(created)
-            if rule in wanted and (asof is None or day <= asof):
+            if rule in watched and (asof is None or day <= asof):
                 state.pending_success.append((cta_id, rule, account_id, day))
         state.pool_cursors = dict(
             self._exec("SELECT pool, position FROM csdsl_pool_cursors").fetchall()
