@@ -61,10 +61,10 @@ DESCRIPTION_LIMIT: Final = 10_000
 LITERAL_LIMIT: Final = 1_000
 """The largest size a template may write: widths, counts, lengths, format widths."""
 VALUE_LIMIT: Final = 1_000_000
+"""Characters (or items) any one value may reach while a template renders."""
 HEAVY_INPUT: Final = 20_000
 """The longest text `wordwrap` and `urlize` take (tabs count 8): their cost is in one
 call, which the render deadline cannot interrupt."""
-"""Characters (or items) any one value may reach while a template renders."""
 INTEGER_BITS: Final = 100_000
 """Bits any one integer may reach while a template renders (about 30,000 digits)."""
 RENDER_SECONDS: Final = 0.25
@@ -769,6 +769,69 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 # ------------------------------------------------------------ rendering for a run
 
 _Refused = str  # a template that is not rendered: why
+_Parts = tuple["str | tuple[str, str | None]", ...]
+"""A plain substitution: text, and (root, attribute) reads (`asof` reads no attribute)."""
+_UNSEEN: Final[Any] = object()
+
+
+def _substitution(env: BoundedEnvironment, text: str) -> _Parts | None:
+    """`text` as text and `{{ root.attribute }}` reads when it is nothing more, else None.
+
+    Most titles are `Usage dropped for {{ account.name }}`: the same output as Jinja's
+    (missing values print as nothing, whole numbers without `.0`, dates as ISO days),
+    made without a Jinja render per account. Anything else renders with Jinja.
+    """
+    try:
+        tree = env.parse(text)
+    except Exception:  # Jinja reports it when it renders
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    parts: list[str | tuple[str, str | None]] = []
+    for node in tree.body[0].nodes:
+        if isinstance(node, nodes.TemplateData):
+            parts.append(node.data)
+        elif isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) \
+                and node.node.name in TEMPLATE_ROOTS:
+            parts.append((node.node.name, node.attr))
+        elif isinstance(node, nodes.Name) and node.name == TEMPLATE_ROOTS[2]:
+            parts.append((node.name, None))
+        else:
+            return None
+    return tuple(parts)
+
+
+def _substitute(parts: _Parts, context: dict[str, Any], limit: int) -> str | None:
+    """The plain substitution's output, or None when Jinja must decide (a name that
+    is not there, a value of another type, a NUL, an output past `limit`)."""
+    pieces: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        root, attribute = part
+        value = context.get(root)
+        if attribute is not None:
+            if not isinstance(value, dict) or attribute not in value or hasattr(value, attribute):
+                return None  # Jinja prefers a dict's own attribute (`items`) to its key
+            value = value[attribute]
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is str:
+            pieces.append(value)
+        elif kind is float:
+            pieces.append(str(int(value)) if value.is_integer() else str(value))
+        elif kind is date:
+            pieces.append(value.isoformat())
+        elif kind is bool or kind is int:
+            pieces.append(str(value))
+        else:
+            return None
+    out = "".join(pieces)
+    if len(out) > limit or "\x00" in out:
+        return None
+    return out
 
 
 class Renderer:
@@ -778,9 +841,11 @@ class Renderer:
     cut to their limit; `problems` lists the first LISTED distinct ones.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fast: bool = True) -> None:
         self._env = BoundedEnvironment()
         self._cache: dict[str, Template | _Refused] = {}
+        self._fast = fast  # plain substitutions without Jinja (False: always Jinja)
+        self._substitutions: dict[str, _Parts | None] = {}
         self._strikes: dict[str, int] = {}
         self._listed: set[tuple[str, str, str]] = set()
         self.errors = 0
@@ -796,6 +861,14 @@ class Renderer:
         """
         if "{" not in text:
             return self.plain(text, context, where, limit)
+        if self._fast:
+            parts = self._substitutions.get(text, _UNSEEN)
+            if parts is _UNSEEN:
+                parts = self._substitutions[text] = _substitution(self._env, text)
+            if parts is not None:
+                fast = _substitute(parts, context, limit)
+                if fast is not None:
+                    return fast
         template = self._template(text)
         if isinstance(template, str):
             return self._failed(text, context, where, limit, template)
