@@ -208,3 +208,19 @@ def test_a_run_reads_pending_success_only_for_the_rules_that_score() -> None:
         assert set(scored.open_ctas) == {("r", first.account_id), ("other", "acc-2")}
     finally:
         store.close()
+
+
+def test_the_sql_store_is_a_store_and_a_partial_one_is_not() -> None:
+    """`Runtime` takes the `Store` protocol; the built-in SQL store provides all of it."""
+    store = open_store("sqlite:///:memory:")
+    try:
+        assert isinstance(store, stores.Store)
+
+        class HalfStore:
+            url = "half://"
+
+            def transaction(self, commit: bool = True) -> None: ...
+
+        assert not isinstance(HalfStore(), stores.Store)
+    finally:
+        store.close()

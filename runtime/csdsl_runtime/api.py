@@ -36,7 +36,8 @@ from csdsl_runtime.data import BadDataError, Dataset
 from csdsl_runtime.engines import CODE_OF_TRUTH, TRUTH_OF_CODE, Engine, Results
 from csdsl_runtime.records import CtaRecord, OpenWork, RunState
 from csdsl_runtime.report import RuleReport, RunReport
-from csdsl_runtime.stores.sql import OutOfOrderError, SqlStore, StoreError
+from csdsl_runtime.stores.base import Store
+from csdsl_runtime.stores.sql import OutOfOrderError, StoreError
 
 if TYPE_CHECKING:
     from csdsl_runtime.frame import Frame
@@ -86,14 +87,14 @@ class LifecycleReport(RunReport):
         return "".join(lines)
 
 
-def removed_rules(artifact: A.Artifact, store: SqlStore) -> dict[str, OpenWork]:
+def removed_rules(artifact: A.Artifact, store: Store) -> dict[str, OpenWork]:
     """The rules with open CTAs or plans in the store that `artifact` does not have."""
     names = {r.name for r in artifact.rules}
     return {rule: work for rule, work in store.open_work_by_rule().items() if rule not in names}
 
 
 def retire(
-    artifact: A.Artifact, store: SqlStore, day: date, rules: Collection[str] | None = None,
+    artifact: A.Artifact, store: Store, day: date, rules: Collection[str] | None = None,
     dry_run: bool = False,
 ) -> dict[str, OpenWork]:
     """Close the open CTAs of rules no longer in `artifact` with outcome `retired` (their
@@ -124,7 +125,7 @@ class Runtime:
         self,
         artifact: A.Artifact,
         dataset: Dataset | Frame,
-        store: SqlStore,
+        store: Store,
         engine: Engine | None = None,
         on_bad_data: str = "fail",
     ) -> None:

@@ -3,12 +3,14 @@
 `sqlite:///csdsl.db` (relative), `sqlite:////abs/path.db`, a bare file path, or
 `postgresql://user@host:port/db`. Both speak the same SQL (`stores.sql.SqlStore`);
 the database enforces "one open CTA per (rule, account)" with a partial unique index,
-so that concurrent hosts cannot create duplicates.
+so that concurrent hosts cannot create duplicates. `Store` is the protocol a run
+needs of a store (`stores.base`).
 """
 
 from __future__ import annotations
 
 from csdsl_runtime.records import CtaRecord, PlanRecord, TaskRecord
+from csdsl_runtime.stores.base import Store
 from csdsl_runtime.stores.sql import SqlStore, StoreError
 
 DEFAULT_STORE_URL = "sqlite:///csdsl.db"
@@ -30,6 +32,7 @@ __all__ = [
     "CtaRecord",
     "PlanRecord",
     "SqlStore",
+    "Store",
     "StoreError",
     "TaskRecord",
     "open_store",

@@ -1,0 +1,81 @@
+"""The store a run writes to, as a protocol: what `Runtime`, `retire` and `removed_rules`
+call, and nothing else.
+
+`SqlStore` (SQLite, PostgreSQL) is the built-in one; another store (a plugin) has to
+keep the same guarantees: a run is one transaction, rolled back on error or on a dry
+run; at most one open CTA per (rule, account, action) and one active plan, enforced by
+the store itself so that concurrent hosts create no duplicates (an insert that would
+break it returns None for that record); and nothing is dated before its creation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
+from datetime import date
+from typing import Any, Protocol, runtime_checkable
+
+from csdsl_runtime.records import CtaRecord, OpenWork, PlanRecord, RunState
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where CTAs, tasks, plans and runs are kept."""
+
+    url: str
+
+    def transaction(self, commit: bool = True) -> AbstractContextManager[None]:
+        """One atomic unit; `commit=False` rolls everything back (a dry run)."""
+        ...
+
+    def lock_runs(self) -> None:
+        """Serialise runs on this store until the transaction ends."""
+        ...
+
+    def latest_run(self) -> date | None:
+        """The as-of day of the latest stored (not dry) run; None before any."""
+        ...
+
+    def start_run(self, asof: date, spec_hash: str, dry_run: bool) -> int:
+        """Record a run; its id."""
+        ...
+
+    def finish_run(self, run_id: int, report: dict[str, Any]) -> None:
+        """Store the run's report (the JSON of `csdsl run --format json`)."""
+        ...
+
+    def load_state(self, rules: Sequence[str], asof: date | None = None,
+                   scored: Collection[str] | None = None) -> RunState:
+        """What a run needs of earlier runs, as the store was on `asof`."""
+        ...
+
+    def save_pool_cursors(self, cursors: dict[str, int]) -> None:
+        """The round-robin position of each pool, for the next run."""
+        ...
+
+    def insert_ctas(self, ctas: Sequence[CtaRecord], run_id: int | None = None
+                    ) -> list[int | None]:
+        """Insert CTAs with their tasks; the id of each, None for one already open."""
+        ...
+
+    def insert_plan(self, plan: PlanRecord, run_id: int | None = None) -> int | None:
+        """Insert a plan with its objective CTAs; None when one is already active."""
+        ...
+
+    def close_ctas(self, ids: Sequence[int], outcome: str, day: date,
+                   reason: str | None = None) -> None:
+        """Close open CTAs with an outcome; their open tasks are cancelled."""
+        ...
+
+    def record_success(self, cta_id: int, success: bool, day: date) -> None:
+        """Decide a CTA's `success within`."""
+        ...
+
+    def open_work_by_rule(self) -> dict[str, OpenWork]:
+        """Per rule, its open CTAs (objectives included) and open plans."""
+        ...
+
+    def retire_rules(self, rules: Collection[str], day: date, reason: str,
+                     dry_run: bool = False) -> dict[str, OpenWork]:
+        """Close the open CTAs and plans of these rules with outcome `retired`."""
+        ...
