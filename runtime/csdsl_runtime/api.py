@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 _BATCH = 1000
 """CTAs inserted per store round trip."""
 
-Truths = tuple["list[str]", "npt.NDArray[np.int8]"]
+Truths = tuple[list[str], npt.NDArray[np.int8]]
 """A rule's truth column (1 true, 0 false, -1 unknown) and the account ids it is aligned with."""
 
 Progress = Callable[[str, int, int], None]
@@ -224,11 +224,11 @@ class Runtime:
         self._later = {}
         columns = getattr(self.engine, "evaluate_columns", None)
         results: dict[str, Truths] = {}
-        if columns is None:
+        if columns is None:  # a row engine: its results become columns over one id list
+            ids = list(self.dataset.accounts)
             for key, by_account in self.engine.evaluate(conditions, asof).items():
-                column = np.fromiter(map(CODE_OF_TRUTH.__getitem__, by_account.values()),
-                                     dtype=np.int8, count=len(by_account))
-                results[key] = (list(by_account), column)
+                codes = map(CODE_OF_TRUTH.__getitem__, map(by_account.get, ids))
+                results[key] = (ids, np.fromiter(codes, dtype=np.int8, count=len(ids)))
         else:
             # A columnar engine's cost is its pass over the data, not the accounts: the
             # `close when` and `success` conditions join that one pass (keys with a `:`,
@@ -239,7 +239,7 @@ class Runtime:
                     conditions[f"close:{rule.name}"] = rule.close_when
                 if rule.success is not None:
                     conditions[f"success:{rule.name}"] = rule.success.when
-            ids: list[str] = self.engine.ids  # type: ignore[attr-defined]
+            ids = self.engine.ids  # type: ignore[attr-defined]
             for key, column in columns(conditions, asof).items():
                 if ":" in key:
                     self._later[key] = column

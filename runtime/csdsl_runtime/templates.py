@@ -77,7 +77,7 @@ MARKER: Final = "…"
 """Ends a text cut to its limit."""
 
 _REASON_CHARS = 200
-_ACCOUNT_ROOT, _RULE_ROOT = TEMPLATE_ROOTS[:2]
+_ACCOUNT_ROOT, _RULE_ROOT, _ASOF_ROOT = TEMPLATE_ROOTS
 _RULE_NAME = RULE_TEMPLATE_ATTRIBUTES[0]
 
 
@@ -772,6 +772,8 @@ _Refused = str  # a template that is not rendered: why
 _Parts = tuple["str | tuple[str, str | None]", ...]
 """A plain substitution: text, and (root, attribute) reads (`asof` reads no attribute)."""
 _UNSEEN: Final[Any] = object()
+_PRINTED: Final = (str, float, int, bool, date)
+"""The types of values a plain substitution prints (what data and the context hold)."""
 
 
 def _substitution(env: BoundedEnvironment, text: str) -> _Parts | None:
@@ -792,18 +794,20 @@ def _substitution(env: BoundedEnvironment, text: str) -> _Parts | None:
         if isinstance(node, nodes.TemplateData):
             parts.append(node.data)
         elif isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) \
-                and node.node.name in TEMPLATE_ROOTS:
+                and node.node.name in (_ACCOUNT_ROOT, _RULE_ROOT):
             parts.append((node.node.name, node.attr))
-        elif isinstance(node, nodes.Name) and node.name == TEMPLATE_ROOTS[2]:
+        elif isinstance(node, nodes.Name) and node.name == _ASOF_ROOT:
             parts.append((node.name, None))
         else:
             return None
     return tuple(parts)
 
 
-def _substitute(parts: _Parts, context: dict[str, Any], limit: int) -> str | None:
+def _substitute(env: BoundedEnvironment, parts: _Parts, context: dict[str, Any],
+                limit: int) -> str | None:
     """The plain substitution's output, or None when Jinja must decide (a name that
-    is not there, a value of another type, a NUL, an output past `limit`)."""
+    is not there, a value of another type or too large, a NUL, an output past `limit`).
+    Values print through the environment's own `finalize`, as Jinja prints them."""
     pieces: list[str] = []
     for part in parts:
         if isinstance(part, str):
@@ -815,18 +819,11 @@ def _substitute(parts: _Parts, context: dict[str, Any], limit: int) -> str | Non
             if not isinstance(value, dict) or attribute not in value or hasattr(value, attribute):
                 return None  # Jinja prefers a dict's own attribute (`items`) to its key
             value = value[attribute]
-        if value is None:
-            continue
-        kind = type(value)
-        if kind is str:
-            pieces.append(value)
-        elif kind is float:
-            pieces.append(str(int(value)) if value.is_integer() else str(value))
-        elif kind is date:
-            pieces.append(value.isoformat())
-        elif kind is bool or kind is int:
-            pieces.append(str(value))
-        else:
+        if value is not None and type(value) not in _PRINTED:
+            return None
+        try:
+            pieces.append(str(env._finalize(value)))
+        except TemplateError:  # too large a value: Jinja fails the render
             return None
     out = "".join(pieces)
     if len(out) > limit or "\x00" in out:
@@ -866,7 +863,7 @@ class Renderer:
             if parts is _UNSEEN:
                 parts = self._substitutions[text] = _substitution(self._env, text)
             if parts is not None:
-                fast = _substitute(parts, context, limit)
+                fast = _substitute(self._env, parts, context, limit)
                 if fast is not None:
                     return fast
         template = self._template(text)
