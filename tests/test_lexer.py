@@ -111,3 +111,15 @@ def _spliced(draw: st.DrawFn) -> str:
 @given(_spliced())
 def test_same_outcome_on_spliced_examples(text: str) -> None:
     _same(text)
+
+
+@pytest.mark.parametrize("text", [
+    "role A\n# rule",  # a keyword at the end of a last comment
+    "role A external  # our main contact at trule",
+    "role A  # rule\n",
+])
+def test_a_comment_at_the_end_is_never_split_into_a_token(text: str) -> None:
+    """Found by hypothesis: the skip of blanks and comments gave back the tail of a
+    comment at the end of the text, so that `rule` in it lexed as a keyword."""
+    _same(text)
+    assert _outcome(text, fast=True)[0] != "error"

@@ -44,7 +44,9 @@ class FastContextualLexer(Lexer):
         self.conf = conf
         by_name = conf.terminals_by_name
         ignored = "|".join(by_name[name].pattern.to_regexp() for name in conf.ignore)
-        self.skip = f"(?:{ignored})*" if ignored else ""
+        # possessive: a comment is never given back to let a token match inside it
+        # (`# at rule` at the end of a text is all comment, as lark's lexer reads it)
+        self.skip = f"(?:{ignored})*+" if ignored else ""
         self.skip_re = re.compile(self.skip, conf.g_regex_flags)
         self.by_state: dict[int, _Entry] = {}
         self.by_accepts: dict[frozenset[str], _Entry] = {}
