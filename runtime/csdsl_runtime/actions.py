@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import AccountData, Dataset
@@ -47,6 +47,12 @@ _ACCOUNT_ROOT, _RULE_ROOT, _ASOF_ROOT = TEMPLATE_ROOTS
 _RULE_NAME, _RULE_TITLE = RULE_TEMPLATE_ATTRIBUTES
 
 
+class Team(Protocol):
+    """An account's team as an owner chain reads it: the user in a role, if any."""
+
+    def get(self, role: str, /) -> str | None: ...
+
+
 @dataclass(slots=True)
 class OwnerResolver:
     """Resolves owner chains for accounts; pools rotate in a stable order across runs."""
@@ -56,15 +62,16 @@ class OwnerResolver:
     fallbacks: int = 0
     unassigned: int = 0
 
-    def resolve(self, owner: A.Owner | None, account: AccountData) -> str | None:
-        """The first choice of the chain that names somebody for this account."""
+    def resolve(self, owner: A.Owner | None, team: Team) -> str | None:
+        """The first choice of the chain that names somebody for an account (`team`: its
+        team, role -> user)."""
         if owner is None:
             return None
         for choice in owner.chain:
             if choice.kind == "user":
                 return choice.name
             if choice.kind == "role":
-                user = account.team.get(choice.name)
+                user = team.get(choice.name)
                 if user:
                     return user
             else:
@@ -76,12 +83,12 @@ class OwnerResolver:
         return None
 
     def task_owner(
-        self, owner: A.Owner | None, account: AccountData, default: str | None
+        self, owner: A.Owner | None, team: Team, default: str | None
     ) -> str | None:
         """A task's owner: its own chain, else the CTA's owner (a fallback if it had one)."""
         if owner is None:
             return default
-        user = self.resolve(owner, account)
+        user = self.resolve(owner, team)
         if user is None:
             self.fallbacks += 1
             return default
@@ -127,7 +134,7 @@ class ActionBuilder:
             TaskRecord(
                 key=t.key,
                 title=render(t.title, context, f"task `{t.key}` title"),
-                owner=self.owners.task_owner(t.owner, account, default_owner),
+                owner=self.owners.task_owner(t.owner, account.team, default_owner),
                 type=t.type,
                 priority=t.priority,
                 start=add_days(asof, t.start, calendar),
@@ -143,7 +150,7 @@ class ActionBuilder:
     ) -> CtaRecord:
         """A CTA for a firing rule, with its playbook's tasks."""
         context = template_context(rule, account, self.artifact.schema_, asof)
-        owner = self.owners.resolve(rule.owner, account)
+        owner = self.owners.resolve(rule.owner, account.team)
         if owner is None:
             self.owners.unassigned += 1
         playbook = self.playbooks.get(rule.playbook) if rule.playbook else None
@@ -172,8 +179,8 @@ class ActionBuilder:
         template = self.plans[action.plan]
         context = template_context(rule, account, self.artifact.schema_, asof)
         render = self.renderer.render
-        owner = self.owners.resolve(rule.owner, account) or self.owners.resolve(
-            template.owner, account
+        owner = self.owners.resolve(rule.owner, account.team) or self.owners.resolve(
+            template.owner, account.team
         )
         if owner is None:
             self.owners.unassigned += 1
@@ -181,7 +188,7 @@ class ActionBuilder:
         objectives: list[CtaRecord] = []
         for objective in template.objectives:
             objective_owner = (
-                self.owners.task_owner(objective.owner, account, owner)
+                self.owners.task_owner(objective.owner, account.team, owner)
                 if objective.owner else owner
             )
             tasks = self._tasks(

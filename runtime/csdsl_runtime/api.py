@@ -32,9 +32,10 @@ import numpy.typing as npt
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.actions import ActionBuilder
+from csdsl_runtime.batch import AccountColumns, BatchBuilder
 from csdsl_runtime.data import BadDataError, Dataset
 from csdsl_runtime.engines import CODE_OF_TRUTH, TRUTH_OF_CODE, Engine, Results
-from csdsl_runtime.records import CtaRecord, OpenWork, RunState
+from csdsl_runtime.records import OpenWork, RunState
 from csdsl_runtime.report import RuleReport, RunReport
 from csdsl_runtime.stores.base import Store
 from csdsl_runtime.stores.sql import OutOfOrderError, StoreError
@@ -42,8 +43,8 @@ from csdsl_runtime.stores.sql import OutOfOrderError, StoreError
 if TYPE_CHECKING:
     from csdsl_runtime.frame import Frame
 
-_BATCH = 1000
-"""CTAs inserted per store round trip."""
+_CHUNK = 50_000
+"""Accounts a rule opens CTAs for per store call: large batches, bounded memory."""
 
 Truths = tuple[list[str], npt.NDArray[np.int8]]
 """A rule's truth column (1 true, 0 false, -1 unknown) and the account ids it is aligned with."""
@@ -151,6 +152,13 @@ class Runtime:
         self._later: dict[str, Any] = {}  # `close when` and `success` truth columns, if computed
         self._positions: dict[str, int] = {}  # account id -> its place in those columns
 
+    def _account_columns(self) -> AccountColumns:
+        """The accounts as columns in the order of the truth columns (a frame's read from
+        its tables when first needed, without an `AccountData` per account)."""
+        if isinstance(self.dataset, Dataset):
+            return AccountColumns.of_dataset(self.dataset, self.artifact.schema_)
+        return AccountColumns.of_frame(self.dataset)
+
     def evaluate(self, asof: date) -> Results:
         """The truth of every enabled rule's `when` for every account (no store involved)."""
         conditions = {r.name: r.when for r in self.artifact.rules if r.enabled}
@@ -164,9 +172,10 @@ class Runtime:
 
         A day before the store's latest run raises `OutOfOrderError` unless `backfill`.
         """
+        accounts = self._account_columns()
         report = LifecycleReport(
             asof=asof.isoformat(), spec_hash=self.artifact.spec_hash,
-            engine=self.engine.name, dry_run=dry_run, accounts=len(self.dataset.accounts),
+            engine=self.engine.name, dry_run=dry_run, accounts=len(accounts.ids),
             bad_rows=len(self.dataset.bad_rows),
         )
         rules = self.artifact.rules
@@ -184,10 +193,12 @@ class Runtime:
             started = time.perf_counter()
             closed = self._close_and_score(asof, state, report)
             builder = ActionBuilder(self.artifact, self.dataset, state.pool_cursors)
+            batches = BatchBuilder(builder, accounts)
             for index, rule in enumerate(rules):
                 if progress:
                     progress("acting", index, len(rules))
-                self._act(rule, results.get(rule.name), state, closed, builder, asof, report)
+                self._act(rule, results.get(rule.name), state, closed, batches, asof, report,
+                          run_id)
             self.store.save_pool_cursors(builder.owners.cursors)
             report.owner_fallbacks = builder.owners.fallbacks
             report.unassigned = builder.owners.unassigned
@@ -324,27 +335,18 @@ class Runtime:
 
     def _act(
         self, rule: A.Rule, truth: Truths | None, state: RunState,
-        closed: set[tuple[str, str]], builder: ActionBuilder, asof: date, report: RunReport,
+        closed: set[tuple[str, str]], batches: BatchBuilder, asof: date, report: RunReport,
+        run_id: int,
     ) -> None:
         counts = next(r for r in self._rule_reports(report) if r.rule == rule.name)
         if truth is None:
             return
         ids, column = truth
+        if ids is not batches.accounts.ids and ids != batches.accounts.ids:
+            raise AssertionError("the truth columns and the account columns are not aligned")
         counts.evaluated = len(column)
         counts.unknown = int(np.count_nonzero(column == -1))
-        accounts = self.dataset.accounts
-        acted: list[str] = []
-        opened: set[str] = set()
-        pending: list[CtaRecord] = []
-
-        def flush() -> None:
-            for cta, cta_id in zip(pending, self.store.insert_ctas(pending), strict=True):
-                if cta_id is not None:
-                    opened.add(cta.account_id)
-                    report.ctas_opened += 1
-                    report.tasks_created += len(cta.tasks)
-            pending.clear()
-
+        rows: list[int] = []
         for position in np.flatnonzero(column == 1).tolist():
             account_id = ids[position]
             counts.fired += 1
@@ -357,23 +359,24 @@ class Runtime:
             ):  # a CTA that `close when` closed in this very run is not reopened by it
                 counts.in_cooldown += 1
                 continue
-            acted.append(account_id)
-            account = accounts[account_id]
-            for index, action in enumerate(rule.actions):
-                if isinstance(action, A.CtaAction):
-                    pending.append(builder.cta(rule, index, action, account, asof))
-                else:
-                    plan = builder.plan(rule, index, action, account, asof)
-                    if self.store.insert_plan(plan) is not None:
-                        opened.add(account_id)
-                        report.plans_opened += 1
-                        report.ctas_opened += len(plan.objectives)
-                        report.tasks_created += sum(len(o.tasks) for o in plan.objectives)
-            if len(pending) >= _BATCH:
-                flush()
-        flush()
-        for account_id in acted:
-            if account_id in opened:
-                counts.opened += 1
-            else:  # another host opened it between our read and our insert
-                counts.already_open += 1
+            rows.append(position)
+        per_row = sum(isinstance(a, A.PlanAction) for a in rule.actions)  # plans per account
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start:start + _CHUNK]
+            ctas, plans = batches.open(rule, chunk, asof)
+            opened = [False] * len(chunk)
+            for batch in ctas:
+                for k, done in enumerate(self.store.insert_cta_columns(batch, run_id)):
+                    if done:
+                        opened[k] = True
+                        report.ctas_opened += 1
+                        report.tasks_created += len(batch.tasks)
+            for k, plan in enumerate(plans):  # row by row, each row's plans in spec order
+                if self.store.insert_plan(plan, run_id) is not None:
+                    opened[k // per_row] = True
+                    report.plans_opened += 1
+                    report.ctas_opened += len(plan.objectives)
+                    report.tasks_created += sum(len(o.tasks) for o in plan.objectives)
+            count = sum(opened)
+            counts.opened += count
+            counts.already_open += len(chunk) - count  # another host opened it meanwhile

@@ -117,6 +117,58 @@ class PlanRecord:
 
 
 @dataclass(slots=True)
+class TaskColumns:
+    """One playbook task over a batch's CTAs: its dates once, a title, owner and
+    description per CTA."""
+
+    key: str
+    type: str
+    priority: str
+    start: date
+    due: date
+    titles: list[str] = field(default_factory=list)
+    owners: list[str | None] = field(default_factory=list)
+    descriptions: list[str | None] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CtaColumns:
+    """The CTAs one action of one rule opens, as columns: what every CTA shares once, an
+    account, title and owner per CTA, and the playbook's tasks."""
+
+    rule: str
+    action: int
+    type: str
+    priority: str
+    created: date
+    due: date
+    spec_hash: str
+    reason: str | None
+    playbook: str | None
+    accounts: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    owners: list[str | None] = field(default_factory=list)
+    tasks: list[TaskColumns] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.accounts)
+
+    def records(self) -> list[CtaRecord]:
+        """The same CTAs as records (a store without a bulk path, tests)."""
+        return [
+            CtaRecord(
+                rule=self.rule, account_id=account, action=self.action, type=self.type,
+                title=self.titles[k], priority=self.priority, owner=self.owners[k],
+                created=self.created, due=self.due, spec_hash=self.spec_hash,
+                reason=self.reason, playbook=self.playbook,
+                tasks=[TaskRecord(key=t.key, title=t.titles[k], owner=t.owners[k], type=t.type,
+                                  priority=t.priority, start=t.start, due=t.due,
+                                  description=t.descriptions[k]) for t in self.tasks])
+            for k, account in enumerate(self.accounts)
+        ]
+
+
+@dataclass(slots=True)
 class RunState:
     """What the store knows before a run, for the rules being run."""
 

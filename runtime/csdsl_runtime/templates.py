@@ -32,7 +32,7 @@ import re
 import string
 import time
 import types
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from datetime import date
 from functools import update_wrapper, wraps
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -806,12 +806,10 @@ def _substitution(env: BoundedEnvironment, text: str) -> _Parts | None:
 def _substitute(env: BoundedEnvironment, parts: _Parts, context: dict[str, Any],
                 limit: int) -> str | None:
     """The plain substitution's output, or None when Jinja must decide (a name that
-    is not there, a value of another type or too large, a NUL, an output past `limit`).
-    Values print through the environment's own `finalize`, as Jinja prints them."""
-    pieces: list[str] = []
+    is not there, a value of another type or too large, a NUL, an output past `limit`)."""
+    values: list[Any] = []
     for part in parts:
         if isinstance(part, str):
-            pieces.append(part)
             continue
         root, attribute = part
         value = context.get(root)
@@ -819,6 +817,21 @@ def _substitute(env: BoundedEnvironment, parts: _Parts, context: dict[str, Any],
             if not isinstance(value, dict) or attribute not in value or hasattr(value, attribute):
                 return None  # Jinja prefers a dict's own attribute (`items`) to its key
             value = value[attribute]
+        values.append(value)
+    return _joined(env, parts, values, limit)
+
+
+def _joined(env: BoundedEnvironment, parts: _Parts, values: Sequence[Any],
+            limit: int) -> str | None:
+    """The text of `parts` with `values` (one per read, in order) printed through the
+    environment's own `finalize`, as Jinja prints them; None when Jinja must decide."""
+    pieces: list[str] = []
+    read = iter(values)
+    for part in parts:
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        value = next(read)
         if value is not None and type(value) not in _PRINTED:
             return None
         try:
@@ -859,9 +872,7 @@ class Renderer:
         if "{" not in text:
             return self.plain(text, context, where, limit)
         if self._fast:
-            parts = self._substitutions.get(text, _UNSEEN)
-            if parts is _UNSEEN:
-                parts = self._substitutions[text] = _substitution(self._env, text)
+            parts = self._substitution(text)
             if parts is not None:
                 fast = _substitute(self._env, parts, context, limit)
                 if fast is not None:
@@ -888,6 +899,45 @@ class Renderer:
             self.truncated += 1
             self._note(context, where, f"longer than {limit:,} characters", "truncated")
         return rendered
+
+    def render_rows(self, text: str, rows: Sequence[int], context: Callable[[int], dict[str, Any]],
+                    column: Callable[[str, str | None], Sequence[Any] | None],
+                    where: str = "title", limit: int = TITLE_LIMIT) -> list[str]:
+        """`text` rendered for many accounts at once: the same strings, counts and problems
+        as `render` for each `context(row)`, without building that context per row when
+        the text is plain or a plain substitution.
+
+        `column(root, attribute)` gives the values a read `{{ root.attribute }}` prints,
+        indexed by row (so `column(...)[row]`), or None when the context would not hold
+        that name: then each row goes through `render`, as does a row whose value the
+        substitution does not print (Jinja decides)."""
+        if "{" not in text:
+            if len(text) <= limit:
+                return [text] * len(rows)
+            return [self.plain(text, context(row), where, limit) for row in rows]
+        parts = self._substitution(text) if self._fast else None
+        reads: list[Sequence[Any]] = []
+        for part in parts or ():
+            if not isinstance(part, str):
+                values = column(*part)
+                if values is None:
+                    parts = None
+                    break
+                reads.append(values)
+        if parts is None:
+            return [self.render(text, context(row), where, limit) for row in rows]
+        env = self._env
+        out: list[str] = []
+        for row in rows:
+            fast = _joined(env, parts, [values[row] for values in reads], limit)
+            out.append(fast if fast is not None else self.render(text, context(row), where, limit))
+        return out
+
+    def _substitution(self, text: str) -> _Parts | None:
+        parts = self._substitutions.get(text, _UNSEEN)
+        if parts is _UNSEEN:
+            parts = self._substitutions[text] = _substitution(self._env, text)
+        return parts  # type: ignore[no-any-return]
 
     def plain(self, text: str, context: dict[str, Any], where: str, limit: int) -> str:
         """A text that is not a template, cut to `limit` characters (and counted) if longer."""

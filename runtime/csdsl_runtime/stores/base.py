@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
-from csdsl_runtime.records import CtaRecord, OpenWork, PlanRecord, RunState
+from csdsl_runtime.records import CtaColumns, CtaRecord, OpenWork, PlanRecord, RunState
 
 
 @runtime_checkable
@@ -56,6 +56,11 @@ class Store(Protocol):
     def insert_ctas(self, ctas: Sequence[CtaRecord], run_id: int | None = None
                     ) -> list[int | None]:
         """Insert CTAs with their tasks; the id of each, None for one already open."""
+        ...
+
+    def insert_cta_columns(self, batch: CtaColumns, run_id: int | None = None) -> list[bool]:
+        """Insert one action's CTAs with their tasks, in bulk; whether each went in
+        (False: one was open already)."""
         ...
 
     def insert_plan(self, plan: PlanRecord, run_id: int | None = None) -> int | None:

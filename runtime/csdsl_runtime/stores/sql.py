@@ -22,6 +22,7 @@ from csdsl_runtime.records import (
     OPEN_PLAN_STATUSES,
     PLAN_STATUSES,
     RETIRED,
+    CtaColumns,
     CtaRecord,
     OpenWork,
     PlanRecord,
@@ -350,6 +351,78 @@ class SqlStore:
             ],
         )
         return ids
+
+    def insert_cta_columns(self, batch: CtaColumns, run_id: int | None = None) -> list[bool]:
+        """Insert one action's CTAs with their tasks, given as columns; for each CTA,
+        whether it was inserted (False: one was open already, the database says).
+
+        Each CTA's id is chosen before the insert, so that its tasks are written without
+        reading ids back one by one: on SQLite the next ids after the largest (the run's
+        `BEGIN IMMEDIATE` holds the only write lock), on PostgreSQL ids reserved from the
+        table's sequence. Then one `executemany` (SQLite) or a `COPY` into a staging table
+        and one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (PostgreSQL): the unique
+        index still decides between two hosts. Tasks follow for the CTAs inserted only.
+        """
+        n = len(batch)
+        if not n:
+            return []
+        if self.dialect == "sqlite":
+            row = self._exec("SELECT coalesce(max(id), 0) FROM csdsl_ctas").fetchone()
+            ids: Sequence[int] = range(int(row[0]) + 1, int(row[0]) + 1 + n)
+        else:
+            ids = [int(i) for (i,) in self._exec(
+                "SELECT nextval(pg_get_serial_sequence('csdsl_ctas', 'id')) "
+                "FROM generate_series(1, ?)", (n,)).fetchall()]
+        shared = (batch.rule, batch.action, batch.type, batch.priority, batch.reason,
+                  self._day(batch.created), self._day(batch.due), batch.playbook,
+                  batch.spec_hash, run_id)
+        rows = [(cta_id, account, title, owner, *shared) for cta_id, account, title, owner
+                in zip(ids, batch.accounts, batch.titles, batch.owners, strict=True)]
+        columns = ("id, account_id, title, owner, rule, action, type, priority, reason, "
+                   "created, due, playbook, spec_hash, run_id")
+        if self.dialect == "sqlite":
+            cur = self.conn.cursor()
+            cur.executemany(f"INSERT INTO csdsl_ctas ({columns}, status) VALUES "
+                            f"({', '.join('?' * 14)}, 'open') ON CONFLICT DO NOTHING", rows)
+            if cur.rowcount == n:
+                inserted = [True] * n
+            else:
+                present = {int(i) for (i,) in self._exec(
+                    "SELECT id FROM csdsl_ctas WHERE id BETWEEN ? AND ?", (ids[0], ids[-1])
+                ).fetchall()}
+                inserted = [i in present for i in ids]
+        else:
+            inserted = self._copy_ctas(columns, rows)
+        tasks = [
+            (cta_id, t.key, t.titles[k], t.owners[k], t.type, t.priority, t.descriptions[k],
+             self._day(t.start), self._day(t.due))
+            for k, cta_id in enumerate(ids) if inserted[k] for t in batch.tasks
+        ]
+        task_columns = "cta_id, key, title, owner, type, priority, description, start, due"
+        if self.dialect == "sqlite":
+            self._many(f"INSERT INTO csdsl_tasks ({task_columns}, status) VALUES "
+                       f"({', '.join('?' * 9)}, 'open')", tasks)
+        elif tasks:
+            with self.conn.cursor().copy(
+                    f"COPY csdsl_tasks ({task_columns}, status) FROM STDIN") as copy:
+                for task in tasks:
+                    copy.write_row((*task, "open"))
+        return inserted
+
+    def _copy_ctas(self, columns: str, rows: list[tuple[Any, ...]]) -> list[bool]:
+        """PostgreSQL: rows `COPY`ed to a staging table, then inserted where no CTA of the
+        same (rule, account, action) is open; which ones went in."""
+        self._exec("CREATE TEMP TABLE IF NOT EXISTS csdsl_new_ctas "
+                   "(LIKE csdsl_ctas INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        self._exec("TRUNCATE csdsl_new_ctas")
+        with self.conn.cursor().copy(f"COPY csdsl_new_ctas ({columns}, status) FROM STDIN"
+                                     ) as copy:
+            for row in rows:
+                copy.write_row((*row, "open"))
+        present = {int(i) for (i,) in self._exec(
+            f"INSERT INTO csdsl_ctas ({columns}, status) SELECT {columns}, status "
+            "FROM csdsl_new_ctas ORDER BY id ON CONFLICT DO NOTHING RETURNING id").fetchall()}
+        return [row[0] in present for row in rows]
 
     def insert_plan(self, plan: PlanRecord, run_id: int | None = None) -> int | None:
         """Insert a plan with its objective CTAs; None when one is already active."""

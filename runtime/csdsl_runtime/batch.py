@@ -1,0 +1,266 @@
+"""Opening CTAs in bulk: a rule's new CTAs and their tasks as columns, not records.
+
+A first run opens hundreds of thousands of CTAs. Most of what they hold depends on the
+rule and the day only: the type, priority, created and due dates, every task's start
+and due date (business days or not), the reason. Those are computed once per rule
+(`CtaColumns` keeps them once). What depends on the account (the title, the owner, each
+task's title, owner and description) is computed per CTA from `AccountColumns`: field
+values and team members as columns aligned with the run's account ids, so that no
+`AccountData` is made for an account unless a template needs Jinja for it, and a plain
+substitution (`{{ account.name }}`) reads the column directly (`Renderer.render_rows`).
+The store writes the columns in bulk (`Store.insert_cta_columns`).
+
+The result is what `actions.ActionBuilder.cta` builds account by account, the reference
+that plans still use: the same strings, owners, dates, pool rotation (accounts in run
+order, each account's CTA owner before its tasks' owners, actions in spec order),
+fallback and unassigned counts and template counts. Tests hold the two paths together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from csdsl_runtime import artifact as A
+from csdsl_runtime.actions import DEFAULT_CTA_DAYS, ActionBuilder, template_context
+from csdsl_runtime.data import AccountData, Dataset, Value
+from csdsl_runtime.dates import add_days
+from csdsl_runtime.records import CtaColumns, PlanRecord, TaskColumns
+from csdsl_runtime.templates import DESCRIPTION_LIMIT, TITLE_LIMIT
+from csdsl_runtime.vocabulary import (
+    ACCOUNT_ID_ATTRIBUTE,
+    RULE_TEMPLATE_ATTRIBUTES,
+    TEMPLATE_ROOTS,
+)
+
+if TYPE_CHECKING:
+    from csdsl_runtime.frame import Frame
+
+_ACCOUNT_ROOT, _RULE_ROOT, _ASOF_ROOT = TEMPLATE_ROOTS
+_RULE_NAME, _RULE_TITLE = RULE_TEMPLATE_ATTRIBUTES
+
+
+class AccountColumns:
+    """A run's accounts as columns aligned with `ids`: each field's values (None when
+    missing) and each role's user, loaded when first read; `record(row)` is the account
+    as `AccountData`, for the few paths that need one (Jinja, plans)."""
+
+    def __init__(self, ids: list[str], schema: A.DataSchema,
+                 load_field: Callable[[int], list[Value | None]],
+                 load_role: Callable[[str], list[str | None]],
+                 record: Callable[[int], AccountData] | None = None) -> None:
+        self.ids = ids
+        self.schema = schema
+        self._index = {f.name: i for i, f in enumerate(schema.account)}
+        self._load_field = load_field
+        self._load_role = load_role
+        self._record = record
+        self._fields: dict[str, list[Value | None]] = {}
+        self._roles: dict[str, list[str | None]] = {}
+        self._made: dict[int, AccountData] = {}
+
+    @classmethod
+    def of_dataset(cls, dataset: Dataset, schema: A.DataSchema) -> AccountColumns:
+        accounts = list(dataset.accounts.values())
+        return cls(
+            [a.id for a in accounts], schema,
+            lambda i: [a.fields.get(schema.account[i].name) for a in accounts],
+            lambda role: [a.team.get(role) for a in accounts],
+            accounts.__getitem__)
+
+    @classmethod
+    def of_frame(cls, frame: Frame) -> AccountColumns:
+        con, schema, n = frame.con, frame.schema, len(frame.ids)
+
+        def load_field(i: int) -> list[Value | None]:
+            column = con.execute(f"SELECT f{i} FROM accounts ORDER BY acc").fetchnumpy()[f"f{i}"]
+            return _python(schema.account[i].type, column)
+
+        def load_role(role: str) -> list[str | None]:
+            found = con.execute('SELECT acc, "user" FROM team WHERE role = ?', [role]).fetchnumpy()
+            users = np.full(n, None, dtype=object)
+            users[np.asarray(found["acc"], dtype=np.int64)] = found["user"]
+            return users.tolist()
+
+        return cls(frame.ids, schema, load_field, load_role)
+
+    def field(self, name: str) -> list[Value | None] | None:
+        """The values of a declared field by row, None for a name that is not one."""
+        i = self._index.get(name)
+        if i is None:
+            return None
+        values = self._fields.get(name)
+        if values is None:
+            values = self._fields[name] = self._load_field(i)
+        return values
+
+    def role(self, role: str) -> list[str | None]:
+        users = self._roles.get(role)
+        if users is None:
+            users = self._roles[role] = self._load_role(role)
+        return users
+
+    def team(self, row: int) -> _TeamAt:
+        return _TeamAt(self, row)
+
+    def record(self, row: int) -> AccountData:
+        if self._record is not None:
+            return self._record(row)
+        made = self._made.get(row)
+        if made is None:
+            fields = {f.name: value for f in self.schema.account
+                      if (value := (self.field(f.name) or ())[row]) is not None}
+            team = {r.name: user for r in self.schema.roles
+                    if (user := self.role(r.name)[row]) is not None}
+            made = self._made[row] = AccountData(self.ids[row], fields, team)
+        return made
+
+
+class _TeamAt:
+    """One account's team, read from the role columns (`actions.Team`)."""
+
+    __slots__ = ("columns", "row")
+
+    def __init__(self, columns: AccountColumns, row: int) -> None:
+        self.columns = columns
+        self.row = row
+
+    def get(self, role: str, /) -> str | None:
+        return self.columns.role(role)[self.row]
+
+
+def _python(kind: str, column: Any) -> list[Value | None]:
+    """A fetched DuckDB column as the values `AccountData` holds (None when missing)."""
+    data = np.ma.getdata(column)
+    if kind in ("text", "enum"):
+        return [None if v is None else str(v) for v in data.tolist()]
+    missing = np.ma.getmaskarray(column).tolist()
+    values: list[Any] = data.tolist()
+    if kind == "number":
+        convert: Callable[[Any], Value] = float
+    elif kind == "date":
+        convert = date.fromordinal
+    else:
+        convert = bool
+    return [None if gone else convert(v) for v, gone in zip(values, missing, strict=True)]
+
+
+class _Same(Sequence[Any]):
+    """One value at every row (what a `rule.` or `asof` read prints)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __getitem__(self, row: Any) -> Any:
+        return self.value
+
+    def __len__(self) -> int:
+        return 1
+
+
+class BatchBuilder:
+    """Builds what a rule opens for many accounts at once, with an `ActionBuilder`'s
+    owners (pool positions, counts) and renderer: the two may serve one run."""
+
+    def __init__(self, builder: ActionBuilder, accounts: AccountColumns) -> None:
+        self.builder = builder
+        self.accounts = accounts
+        self.schema = builder.artifact.schema_
+
+    def open(self, rule: A.Rule, rows: Sequence[int], asof: date
+             ) -> tuple[list[CtaColumns], list[PlanRecord]]:
+        """The CTAs (one `CtaColumns` per CTA action) and plans that `rule` opens for the
+        accounts at `rows` (positions in the account columns, in run order)."""
+        builder, accounts = self.builder, self.accounts
+        batches: list[tuple[CtaColumns, A.CtaAction, tuple[A.Task, ...]]] = []
+        for index, action in enumerate(rule.actions):
+            if isinstance(action, A.CtaAction):
+                batches.append(self._shared(rule, index, action, asof))
+        plans: list[PlanRecord] = []
+        # Owners first, row by row in spec order: pools rotate exactly as account by
+        # account (each CTA's owner, then its tasks', then the next action's).
+        owners = builder.owners
+        for row in rows:
+            team = accounts.team(row)
+            ctas = iter(batches)
+            for index, action in enumerate(rule.actions):
+                if not isinstance(action, A.CtaAction):
+                    plans.append(builder.plan(rule, index, action, accounts.record(row), asof))
+                    continue
+                batch, _, tasks = next(ctas)
+                owner = owners.resolve(rule.owner, team)
+                if owner is None:
+                    owners.unassigned += 1
+                batch.owners.append(owner)
+                for task, column in zip(tasks, batch.tasks, strict=True):
+                    column.owners.append(owners.task_owner(task.owner, team, owner))
+        ids = accounts.ids
+        for batch, action, tasks in batches:
+            batch.accounts = [ids[row] for row in rows]
+            self._render(rule, rows, asof, batch, action, tasks)
+        return [batch for batch, _, _ in batches], plans
+
+    def _shared(self, rule: A.Rule, index: int, action: A.CtaAction, asof: date
+                ) -> tuple[CtaColumns, A.CtaAction, tuple[A.Task, ...]]:
+        """A batch's columns with what every CTA of the action shares filled in."""
+        playbook = self.builder.playbooks.get(rule.playbook) if rule.playbook else None
+        tasks = playbook.tasks if playbook else ()
+        calendar = playbook.calendar if playbook else "calendar"
+        columns = [TaskColumns(t.key, t.type, t.priority, add_days(asof, t.start, calendar),
+                               add_days(asof, t.due, calendar)) for t in tasks]
+        if rule.due is not None:
+            due = asof + timedelta(days=rule.due)
+        elif columns:
+            due = max(t.due for t in columns)
+        else:
+            due = asof + timedelta(days=DEFAULT_CTA_DAYS)
+        reason = rule.reason
+        if reason is not None and len(reason) > DESCRIPTION_LIMIT:
+            reason = None  # cut (and counted) per CTA in `_render`
+        batch = CtaColumns(rule.name, index, action.type, rule.priority, asof, due,
+                           self.builder.artifact.spec_hash, reason,
+                           playbook.name if playbook else None, tasks=columns)
+        return batch, action, tasks
+
+    def _render(self, rule: A.Rule, rows: Sequence[int], asof: date, batch: CtaColumns,
+                action: A.CtaAction, tasks: tuple[A.Task, ...]) -> None:
+        renderer = self.builder.renderer
+        accounts = self.accounts
+        schema = self.schema
+        constants = {_RULE_ROOT: {_RULE_NAME: rule.name, _RULE_TITLE: rule.title or rule.name},
+                     _ASOF_ROOT: asof.isoformat()}
+
+        def context(row: int) -> dict[str, Any]:
+            return template_context(rule, accounts.record(row), schema, asof)
+
+        def column(root: str, attribute: str | None) -> Sequence[Any] | None:
+            if attribute is not None and hasattr({}, attribute):
+                return None  # Jinja reads a dict's own attribute (`items`) first
+            if root == _ACCOUNT_ROOT and attribute is not None:
+                return accounts.ids if attribute == ACCOUNT_ID_ATTRIBUTE else \
+                    accounts.field(attribute)
+            value = constants.get(root)
+            if attribute is None:
+                return None if value is None or isinstance(value, dict) else _Same(value)
+            if not isinstance(value, dict) or attribute not in value:
+                return None
+            return _Same(value[attribute])
+
+        for task, out in zip(tasks, batch.tasks, strict=True):
+            out.titles = renderer.render_rows(task.title, rows, context, column,
+                                              f"task `{task.key}` title", TITLE_LIMIT)
+            if task.description:
+                out.descriptions = list(renderer.render_rows(
+                    task.description, rows, context, column,
+                    f"task `{task.key}` description", DESCRIPTION_LIMIT))
+            else:
+                out.descriptions = [None] * len(rows)
+        batch.titles = renderer.render_rows(action.title, rows, context, column, "CTA title",
+                                            TITLE_LIMIT)
+        if rule.reason is not None and batch.reason is None:
+            cut = [renderer.plain(rule.reason, context(row), "reason", DESCRIPTION_LIMIT)
+                   for row in rows]
+            batch.reason = cut[0] if cut else None
