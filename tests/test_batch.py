@@ -30,6 +30,7 @@ from csdsl_runtime.records import CtaRecord, PlanRecord
 from csdsl_runtime.sources import read_dataset
 from csdsl_runtime.stores import open_store
 from csdsl_runtime.templates import VALUE_LIMIT, Renderer
+from tests.pgserver import postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.rtkit import ASOF, compile_spec_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,7 +248,15 @@ _SCHEMA = A.DataSchema(account=(A.AccountField(name="name", type="text"),))
 _RULE = A.Rule(name="r", when=A.Lit(type="bool", value=True), actions=())
 
 
-def test_the_bulk_insert_skips_an_open_cta_and_its_tasks(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 's.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_the_bulk_insert_skips_an_open_cta_and_its_tasks(tmp_path: Path, store_url: str
+                                                          ) -> None:
     artifact = compile_spec_text(tmp_path, _SPEC.replace("{TITLE}", "T {{ account.name }}")
                                  .replace("{REASON}", "why"), data=_DATA)
     accounts = [AccountData(f"a{i}", {"name": f"N{i}", "arr": 1.0}, {"AE": "ae"})
@@ -256,7 +265,7 @@ def test_the_bulk_insert_skips_an_open_cta_and_its_tasks(tmp_path: Path) -> None
                              lambda i: [a.fields.get(artifact.schema_.account[i].name)
                                         for a in accounts],
                              lambda role: [a.team.get(role) for a in accounts])
-    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    store = open_store(store_url)
     rule = artifact.rules[0]
     try:
         with store.transaction():
@@ -272,5 +281,7 @@ def test_the_bulk_insert_skips_an_open_cta_and_its_tasks(tmp_path: Path) -> None
             "T N0", "T N1", "T N2", "T N3"]
         assert {c.title for c in ctas if c.account_id == "a2"} == {"T N2"}
         assert store.counts()["tasks"] == 8
+        ids = sorted(c.id for c in ctas if c.id is not None)
+        assert len(set(ids)) == 4 and all(t.cta_id in ids for c in ctas for t in c.tasks)
     finally:
         store.close()

@@ -393,10 +393,11 @@ class SqlStore:
                 inserted = [i in present for i in ids]
         else:
             inserted = self._copy_ctas(columns, rows)
+        days = [(t, self._day(t.start), self._day(t.due)) for t in batch.tasks]
         tasks = [
             (cta_id, t.key, t.titles[k], t.owners[k], t.type, t.priority, t.descriptions[k],
-             self._day(t.start), self._day(t.due))
-            for k, cta_id in enumerate(ids) if inserted[k] for t in batch.tasks
+             start, due)
+            for k, cta_id in enumerate(ids) if inserted[k] for t, start, due in days
         ]
         task_columns = "cta_id, key, title, owner, type, priority, description, start, due"
         if self.dialect == "sqlite":
