@@ -228,3 +228,50 @@ def test_parquet_dates_beyond_python_are_left_to_the_row_reader(
     reference = Frame.from_dataset(read_parquet_dir(parquet, schema), schema)
     assert content(frame) == content(reference)
     assert frame.columnar == (day in ("0001-01-01", "9999-12-31"))
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("bits", [1 << 31, 0], ids=["bitstrings", "grouped"])
+def test_a_second_value_on_a_day_is_found_by_either_day_check(
+        schema: A.DataSchema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str,
+        bits: int) -> None:
+    """The duplicate-day check never holds the metric rows: bitstrings of days per
+    (account, metric) when the span is short, a spilling GROUP BY when it is not. Both
+    decline a day given twice, and accept the same data without it."""
+    import csdsl_runtime.frame as F
+
+    monkeypatch.setattr(F, "_BITSTRING_BITS", bits)
+    directory = _small(tmp_path / "csv")
+    metrics = directory / "metrics.csv"
+    lines = metrics.read_text(encoding="utf-8").splitlines()
+    clean = _as_parquet(directory, tmp_path / "clean") if kind == "parquet" else directory
+    assert read_frame(clean, schema).columnar
+    account, metric, day, _ = lines[5].split(",")
+    metrics.write_text("\n".join([*lines, f"{account},{metric},{day},123"]) + "\n",
+                       encoding="utf-8")
+    data = _as_parquet(directory, tmp_path / "twice") if kind == "parquet" else directory
+    frame = read_frame(data, schema)
+    assert not frame.columnar
+    (bad,) = frame.bad_rows
+    assert bad.reason == f"a second value of `{metric}` on {day}"
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_metric_rows_are_views_and_the_scratch_goes_with_the_frame(
+        schema: A.DataSchema, tmp_path: Path, kind: str) -> None:
+    """No table of metric rows is held: each metric is a view over the Parquet file (the
+    input's own, or the CSV staged once to the frame's scratch directory), which `close`
+    removes."""
+    data = _as_parquet(EXAMPLES / "data", tmp_path / "pq") if kind == "parquet" else \
+        EXAMPLES / "data"
+    frame = read_frame(data, schema)
+    assert frame.columnar
+    kinds = dict(frame.con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables").fetchall())
+    assert {kinds[t] for t in frame.metrics.values()} == {"VIEW"}
+    assert not any(name.startswith("raw_") for name in kinds)
+    scratch = Path(frame.con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert scratch.is_dir()
+    assert (scratch / "metrics.parquet").is_file() == (kind == "csv")
+    frame.close()
+    assert not scratch.exists()

@@ -232,6 +232,8 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         ) from None
     finally:
         store.close()
+        if args.engine == "duckdb":
+            data.close()  # the frame's connection and scratch directory (staged files)
     report.seconds["read_data"] = round(read_seconds, 3)
     report.seconds["total"] = round(time.perf_counter() - started, 3)
     if args.format == "json":

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import mmap
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -33,6 +34,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+from sqlglot import exp
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import AccountData, BadRow, Dataset, Value
@@ -62,8 +64,10 @@ class Frame:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, schema: A.DataSchema, ids: list[str],
                  bad_rows: list[BadRow], pools: dict[str, list[str]],
-                 dataset: Dataset | None = None) -> None:
+                 dataset: Dataset | None = None,
+                 scratch: tempfile.TemporaryDirectory[str] | None = None) -> None:
         self.con = con
+        self._scratch = scratch
         self.schema = schema
         self.ids = ids
         self.bad_rows = bad_rows
@@ -85,7 +89,10 @@ class Frame:
         return self._accounts
 
     def close(self) -> None:
+        """Close the connection and remove the scratch directory (staged files, spills)."""
         self.con.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, schema: A.DataSchema,
@@ -100,18 +107,29 @@ class Frame:
 # ---------------------------------------------------------------- reading
 
 
-def connect(threads: int | None = None, memory_limit: str | None = None
-            ) -> duckdb.DuckDBPyConnection:
+def connect(threads: int | None = None, memory_limit: str | None = None,
+            temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for a frame: rows kept in insertion order (ids in source
-    order), no progress bar (DuckDB prints it on standard output, into `--format json`)."""
+    order), no progress bar (DuckDB prints it on standard output, into `--format json`).
+
+    `memory_limit` bounds DuckDB's buffers (default: `DEFAULT_MEMORY_LIMIT`); what does
+    not fit spills to `temp_directory` (a frame's own scratch directory), tables too."""
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = true")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    if memory_limit:
-        con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute("SET memory_limit = ?", [memory_limit or DEFAULT_MEMORY_LIMIT])
+    if temp_directory:
+        con.execute("SET temp_directory = ?", [temp_directory])
     return con
+
+
+DEFAULT_MEMORY_LIMIT = "1GB"
+"""DuckDB's buffer limit when the host sets none. A frame holds one row per account
+(fields, features) and streams the metric rows, so a million accounts fit well under
+it; larger intermediates spill to the scratch directory instead of growing the
+process (DuckDB's own default is 80% of the machine's memory)."""
 
 
 def read_frame(location: str | Path, schema: A.DataSchema, *, threads: int | None = None,
@@ -120,23 +138,27 @@ def read_frame(location: str | Path, schema: A.DataSchema, *, threads: int | Non
     valid, else through the row reader (the same bad rows, the same values)."""
     from csdsl_runtime.sources import read_dataset
 
-    con = connect(threads, memory_limit)
+    scratch = tempfile.TemporaryDirectory(prefix="csdsl-frame-")
+    con = connect(threads, memory_limit, scratch.name)
     try:
         path = Path(location)
         frame = None
         if path.is_dir():
             if (path / "accounts.csv").is_file():
-                frame = _Columnar(con, path, "csv", schema).read()
+                frame = _Columnar(con, path, "csv", schema, scratch).read()
             elif (path / "accounts.parquet").is_file():
-                frame = _Columnar(con, path, "parquet", schema).read()
+                frame = _Columnar(con, path, "parquet", schema, scratch).read()
         if frame is not None:
             return frame
         con.close()  # whatever the columnar attempt left behind goes with it
-        con = connect(threads, memory_limit)
+        con = connect(threads, memory_limit, scratch.name)
         dataset = read_dataset(path, schema)
-        return Frame.from_dataset(dataset, schema, con)
+        frame = Frame.from_dataset(dataset, schema, con)
+        frame._scratch = scratch
+        return frame
     except BaseException:
         con.close()
+        scratch.cleanup()
         raise
 
 
@@ -188,18 +210,23 @@ class _Columnar:
     declines the data set. Only typed columns are kept."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, directory: Path, kind: str,
-                 schema: A.DataSchema) -> None:
+                 schema: A.DataSchema, scratch: tempfile.TemporaryDirectory[str]) -> None:
         self.con = con
         self.directory = directory
         self.kind = kind
         self.schema = schema
+        self.scratch = scratch
         self.types: dict[str, str] = {}  # of the file being scanned: column -> type
         self.params: dict[str, Any] = {}  # of the query being built: name -> value
+        self.inline = False  # values as literals (a view's SQL cannot hold parameters)
         self.relation = ""
         self.shape: list[str] = []  # tests that a row has not the header's fields
 
     def param(self, value: Any) -> str:
-        """A named parameter of the query being built (values never enter SQL text)."""
+        """A named parameter of the query being built (values never enter SQL text by
+        pasting), or, for a view, the value as a literal written by sqlglot."""
+        if self.inline:
+            return str(exp.convert(value).sql(dialect="duckdb"))
         name = f"p{len(self.params)}"
         self.params[name] = value
         return f"${name}"
@@ -215,7 +242,7 @@ class _Columnar:
         self._accounts()
         ids = [str(v) for (v,) in self.con.execute("SELECT id FROM accounts ORDER BY acc"
                                                    ).fetchall()]
-        frame = Frame(self.con, self.schema, ids, [], {})
+        frame = Frame(self.con, self.schema, ids, [], {}, scratch=self.scratch)
         self._team("team" in present)
         self._metrics(frame, "metrics" in present)
         self._events(frame, "events" in present)
@@ -253,19 +280,22 @@ class _Columnar:
         if table in FIXED_COLUMNS and list(self.types) != list(FIXED_COLUMNS[table]):
             raise _Declined
 
-    def _scan(self, table: str, typed: list[tuple[str, str]], bad: list[str],
-              joined: bool = True) -> None:
-        """`CREATE TABLE raw_<table>` of the typed columns (SQL, name) of one scan, the
-        account index `acc` when `joined`; declined when any row matches a `bad` test
-        (NULL counts as bad)."""
+    def _select(self, typed: list[tuple[str, str]], bad: list[str], joined: bool = True
+                ) -> str:
+        """The scan's query: the typed columns (SQL, name), the account index `acc` when
+        `joined`, and `bad`, whether any of the `bad` tests holds (NULL counts as bad)."""
         flag = " OR ".join(f"coalesce({b}, true)" for b in [*self.shape, *bad]) or "false"
         columns = [f"{sql} AS {name}" for sql, name in typed]
         if joined:  # the account's index: its code in the ENUM of ids (NULL: unknown)
             columns.insert(0, f"{_ACC} AS acc")
-        join = ""
-        self.con.execute(
-            f"CREATE TABLE raw_{table} AS SELECT {', '.join(columns)}, ({flag}) AS bad "
-            f"FROM {self.relation} r{join}", self.params)
+        return f"SELECT {', '.join(columns)}, ({flag}) AS bad FROM {self.relation} r"
+
+    def _scan(self, table: str, typed: list[tuple[str, str]], bad: list[str],
+              joined: bool = True) -> None:
+        """`CREATE TABLE raw_<table>` of one scan (see `_select`); declined when any row
+        is bad."""
+        self.con.execute(f"CREATE TABLE raw_{table} AS {self._select(typed, bad, joined)}",
+                         self.params)
         found = self.con.execute(f"SELECT count(*) FROM raw_{table} WHERE bad").fetchone()
         if found is None or found[0]:
             raise _Declined
@@ -380,28 +410,59 @@ class _Columnar:
             for table in frame.metrics.values():
                 self.con.execute(f"CREATE TABLE {table} (acc BIGINT, day INTEGER, value DOUBLE)")
             return
-        self._open("metrics")
-        metric = self._text("metric")
-        self._text("account_id")
-        names_list = list(frame.metrics)
-        names = self.param(names_list)
-        bad = [f"{_ACC} IS NULL", f"NOT list_contains({names}, {metric})",
-               f"NOT {self._present('date')}", f"NOT {self._present('value')}"]
-        day = self._field("date", A.AccountField(name="date", type="date"), "day", bad)
-        value = self._field("value", A.AccountField(name="value", type="number"), "value", bad)
-        code = (f"list_position({names}, {metric})", "code")
-        self._scan("metrics", [code, (f"CAST({day[0]} AS INTEGER)", "day"), value], bad)
-        # a second value on a day (the row reader names the line): one BIGINT per row,
-        # (acc, code, day) packed, counted distinct (a three-column GROUP BY took 3x)
-        twice = self.con.execute(
-            f"SELECT count(*) - count(DISTINCT (acc * {len(names_list) + 1} + code) * "
-            "4194304 + day) FROM raw_metrics").fetchone()
-        if twice is None or twice[0]:
-            raise _Declined
-        # one table of typed rows, a view per metric: no second copy of the largest file
+        # A Parquet file is read in place by each metric's view (so its SQL holds the
+        # values as literals); a CSV file is parsed once, into a typed Parquet file in
+        # the scratch directory. Either way no table of metric rows is held in memory.
+        self.inline = self.kind == "parquet"
+        try:
+            self._open("metrics")
+            metric = self._text("metric")
+            self._text("account_id")
+            names = self.param(list(frame.metrics))
+            bad = [f"{_ACC} IS NULL", f"NOT list_contains({names}, {metric})",
+                   f"NOT {self._present('date')}", f"NOT {self._present('value')}"]
+            day = self._field("date", A.AccountField(name="date", type="date"), "day", bad)
+            value = self._field("value", A.AccountField(name="value", type="number"), "value",
+                                bad)
+            code = (f"list_position({names}, {metric})", "code")
+            rows = self._select([code, (f"CAST({day[0]} AS INTEGER)", "day"), value], bad)
+        finally:
+            self.inline = False
+        if self.kind == "csv":
+            staged = exp.convert(str(Path(self.scratch.name) / "metrics.parquet")).sql("duckdb")
+            self.con.execute(f"COPY ({rows}) TO {staged} (FORMAT parquet)", self.params)
+            rows = f"SELECT acc, code, day, value, bad FROM read_parquet({staged})"
+            self.params = {}
+        self._valid_metrics(rows, len(frame.ids), len(frame.metrics))
         for position, table in enumerate(frame.metrics.values(), start=1):
-            self.con.execute(f"CREATE VIEW {table} AS SELECT acc, day, value FROM raw_metrics "
+            self.con.execute(f"CREATE VIEW {table} AS SELECT acc, day, value FROM ({rows}) "
                              f"WHERE code = {position}")
+
+    def _valid_metrics(self, rows: str, accounts: int, metrics: int) -> None:
+        """Declined unless every metric row is plainly valid and no account has two
+        values of a metric on one day, in streaming aggregates: the rows are never held.
+
+        The day check counts, per (account, metric), the rows and the distinct days as
+        the bits set in a bitstring over the file's span of days; when those bitstrings
+        would be large (a long span), it groups by (account, metric, day) instead, which
+        DuckDB spills to disk past its memory limit."""
+        found = self.con.execute(f"SELECT count_if(bad), min(day), max(day) FROM ({rows})",
+                                 self.params).fetchone()
+        if found is None or found[0]:
+            raise _Declined
+        if found[1] is None:
+            return  # no rows
+        low, high = int(found[1]), int(found[2])
+        if (high - low + 1) * accounts * metrics <= _BITSTRING_BITS:
+            query = (f"SELECT count(*) FROM (SELECT count(*) AS n, bit_count(bitstring_agg("
+                     f"day, {low}, {high})) AS days FROM ({rows}) GROUP BY acc, code) "
+                     "WHERE n <> days")
+        else:
+            query = (f"SELECT count(*) FROM (SELECT acc, code, day FROM ({rows}) "
+                     "GROUP BY ALL HAVING count(*) > 1)")
+        twice = self.con.execute(query, self.params).fetchone()
+        if twice is None or twice[0]:
+            raise _Declined  # a second value on a day: the row reader names the line
 
     def _events(self, frame: Frame, present: bool) -> None:
         events = {e.name: e for e in self.schema.events}
@@ -463,6 +524,9 @@ class _Columnar:
         return builder.dataset.pools
 
 
+_BITSTRING_BITS = 1 << 31
+"""The most bits the day check's bitstrings may hold together (256 MB): a million
+accounts, two metrics and a year of days take a third of it."""
 _EXTRA = "_csdsl_extra"
 _IDS = "csdsl_ids"
 _ACC = f'CAST(enum_code(TRY_CAST(r."account_id" AS {_IDS})) AS BIGINT)'
