@@ -357,3 +357,37 @@ def test_window_sums_add_in_day_order_whatever_the_row_order(reverse: bool) -> N
         engine.con.close()
     assert got == InterpreterEngine(data).evaluate(conds, ASOF)
     assert all(got["above"].values()) and all(got["equal"].values())
+
+
+def test_an_exists_that_reads_only_the_occurrence_is_one_shared_feature() -> None:
+    """`exists nps within 30d where score <= 6` in three conditions: one column of the
+    `nps` table's grouped pass, read by all three, and no subquery; a `where` that reads
+    an account field keeps its correlated subquery. Both answer as the interpreter."""
+    from csdsl_runtime.engines.sql import _Plan, _sql
+
+    data = Dataset(accounts={
+        "A0": AccountData(id="A0", fields={"arr": 5.0}, events={"nps": EventSeries(
+            days=array("l", [ASOF.toordinal() - 3, ASOF.toordinal()]),
+            fields=[{"score": 9.0}, {}])}),
+        "A1": AccountData(id="A1", fields={"arr": 5.0}, events={"nps": EventSeries(
+            days=array("l", [ASOF.toordinal() - 1]), fields=[{"score": 2.0}])}),
+        "A2": AccountData(id="A2", fields={}),
+    })
+    low = A.Exists(event="nps", days=30, where=A.Compare(
+        cmp="<=", left=A.EventFieldRef(name="score"), right=num(6)))
+    by_field = A.Exists(event="nps", days=30, where=A.Compare(
+        cmp="<", left=A.EventFieldRef(name="score"), right=A.FieldRef(name="arr")))
+    conditions = {"low": low, "not_low": A.Not(arg=low), "either": A.Or(args=(low, low)),
+                  "by_field": by_field}
+    engine = SqlEngine(data, SCHEMA)
+    try:
+        plan = _Plan(engine, ASOF.toordinal())
+        sql = {key: _sql(plan.truth(node)) for key, node in conditions.items()}
+        assert sum(len(features) for features in plan.aggregates.values()) == 1
+        assert not any("SELECT" in sql[k] for k in ("low", "not_low", "either"))
+        assert "SELECT" in sql["by_field"]
+        got = engine.evaluate(conditions, ASOF)
+    finally:
+        engine.con.close()
+    assert got == InterpreterEngine(data).evaluate(conditions, ASOF)
+    assert got["low"] == {"A0": None, "A1": True, "A2": False}

@@ -275,3 +275,67 @@ def test_metric_rows_are_views_and_the_scratch_goes_with_the_frame(
     assert (scratch / "metrics.parquet").is_file() == (kind == "csv")
     frame.close()
     assert not scratch.exists()
+
+
+@pytest.mark.parametrize(("integral", "largest", "days", "exact"), [
+    (True, 5.0, 90, True),
+    (True, 2.0 ** 53 / 90, 90, True),    # every partial sum still fits exactly
+    (True, 2.0 ** 53 / 90 + 2, 90, False),
+    (True, 0.0, 1, True),
+    (False, 5.0, 90, False),             # 0.1 + 0.2 + 0.3 depends on the order
+])
+def test_which_sums_are_exact_in_any_order(integral: bool, largest: float, days: int,
+                                           exact: bool) -> None:
+    from csdsl_runtime.frame import exact_sum
+
+    assert exact_sum(integral, largest, days) is exact
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "dataset"])
+def test_exact_sums_are_known_per_metric_whatever_the_path(
+        schema: A.DataSchema, tmp_path: Path, kind: str) -> None:
+    """The example metrics are integer counts (plain sums); one fraction in `usage`, or
+    an integer too large for its span, makes `usage` take the day-ordered sum, on the
+    columnar paths and on a frame built from a data set alike."""
+    def frame_of(directory: Path) -> Frame:
+        if kind == "dataset":
+            return by_rows(directory, schema)
+        if kind == "parquet":
+            directory = _as_parquet(directory, directory.with_name(directory.name + "-pq"))
+        read = read_frame(directory, schema)
+        assert read.columnar
+        return read
+
+    usage = next(t for name, t in frame_of(EXAMPLES / "data").metrics.items()
+                 if name == "usage")
+    assert frame_of(EXAMPLES / "data").exact_sums == {
+        t for t in frame_of(EXAMPLES / "data").metrics.values()}
+    for name, value in [("fraction", "0.5"), ("huge", "9007199254740992")]:
+        directory = _small(tmp_path / name)
+        metrics = directory / "metrics.csv"
+        row = metrics.read_text(encoding="utf-8").splitlines()[1].split(",")
+        assert row[1] == "usage"
+        metrics.write_text(metrics.read_text(encoding="utf-8")
+                           + f"{row[0]},usage,2026-12-31,{value}\n", encoding="utf-8")
+        frame = frame_of(directory)
+        assert usage not in frame.exact_sums and frame.exact_sums
+
+
+def test_a_sum_that_depends_on_the_order_is_added_in_day_order(tmp_path: Path) -> None:
+    """Integers past 2**53 round: 1e16 + 1 is 1e16. The interpreter adds in day order
+    (1e16, 1, -1e16, 1 gives 1.0); the frame sees the sum is not exact in any order and
+    the SQL engine adds in day order too, so both fire on `sum == 1`."""
+    from csdsl_runtime.data import AccountData, Dataset
+    from csdsl_runtime.engines.interpreter import InterpreterEngine
+    from csdsl_runtime.engines.sql import SqlEngine
+    from tests.test_engines import ASOF, _series
+
+    series = _series({-3: 1e16, -2: 1.0, -1: -1e16, 0: 1.0})
+    data = Dataset(accounts={"a": AccountData(id="a", metrics={"usage": series})})
+    condition = A.Compare(cmp="==", left=A.Window(fn="sum", metric="usage", days=10),
+                          right=A.Lit(type="number", value=1.0))
+    engine = SqlEngine(data)
+    assert not engine.exact_sums
+    expected = InterpreterEngine(data).evaluate({"c": condition}, ASOF)
+    assert expected == {"c": {"a": True}}
+    assert engine.evaluate({"c": condition}, ASOF) == expected

@@ -78,6 +78,9 @@ class Frame:
         self.metrics = {m.name: f"m{i}" for i, m in enumerate(schema.metrics)}
         self.events = {e.name: (f"e{i}", {f.name: f"f{j}" for j, f in enumerate(e.fields)})
                        for i, e in enumerate(schema.events)}
+        self.exact_sums: frozenset[str] = frozenset()
+        """Metric tables whose window sums are exact whatever the order of addition
+        (`exact_sum`), so that the engine may add them in any order."""
         self._accounts: Mapping[str, AccountData] | None = (
             dataset.accounts if dataset is not None else None)
 
@@ -130,6 +133,19 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 (fields, features) and streams the metric rows, so a million accounts fit well under
 it; larger intermediates spill to the scratch directory instead of growing the
 process (DuckDB's own default is 80% of the machine's memory)."""
+
+
+_EXACT = float(2 ** 53)
+
+
+def exact_sum(integral: bool, largest: float, days: int) -> bool:
+    """Whether every window sum of a metric is exact in IEEE arithmetic in any order:
+    when its values are integers and `days` (the span of days of its rows, a bound on a
+    window's count, since an account has one value per day) times the largest |value|
+    is at most 2**53, every partial sum is an integer that a double holds exactly.
+    Count metrics (logins, active users, tickets) are such; `sum` then needs no
+    `ORDER BY day`, which costs most of an evaluation."""
+    return integral and largest * days <= _EXACT
 
 
 def read_frame(location: str | Path, schema: A.DataSchema, *, threads: int | None = None,
@@ -433,12 +449,12 @@ class _Columnar:
             self.con.execute(f"COPY ({rows}) TO {staged} (FORMAT parquet)", self.params)
             rows = f"SELECT acc, code, day, value, bad FROM read_parquet({staged})"
             self.params = {}
-        self._valid_metrics(rows, len(frame.ids), len(frame.metrics))
+        self._valid_metrics(frame, rows)
         for position, table in enumerate(frame.metrics.values(), start=1):
             self.con.execute(f"CREATE VIEW {table} AS SELECT acc, day, value FROM ({rows}) "
                              f"WHERE code = {position}")
 
-    def _valid_metrics(self, rows: str, accounts: int, metrics: int) -> None:
+    def _valid_metrics(self, frame: Frame, rows: str) -> None:
         """Declined unless every metric row is plainly valid and no account has two
         values of a metric on one day, in streaming aggregates: the rows are never held.
 
@@ -446,14 +462,19 @@ class _Columnar:
         the bits set in a bitstring over the file's span of days; when those bitstrings
         would be large (a long span), it groups by (account, metric, day) instead, which
         DuckDB spills to disk past its memory limit."""
-        found = self.con.execute(f"SELECT count_if(bad), min(day), max(day) FROM ({rows})",
-                                 self.params).fetchone()
-        if found is None or found[0]:
+        found = self.con.execute(
+            f"SELECT code, count_if(bad), min(day), max(day), bool_and(value = trunc(value)),"
+            f" max(abs(value)) FROM ({rows}) GROUP BY code", self.params).fetchall()
+        if any(bad for _, bad, *_ in found):
             raise _Declined
-        if found[1] is None:
+        if not found:
             return  # no rows
-        low, high = int(found[1]), int(found[2])
-        if (high - low + 1) * accounts * metrics <= _BITSTRING_BITS:
+        low, high = min(int(f[2]) for f in found), max(int(f[3]) for f in found)
+        tables = list(frame.metrics.values())
+        frame.exact_sums = frozenset(
+            tables[int(code) - 1] for code, _, first, last, integral, largest in found
+            if exact_sum(bool(integral), float(largest), int(last) - int(first) + 1))
+        if (high - low + 1) * len(frame.ids) * len(tables) <= _BITSTRING_BITS:
             query = (f"SELECT count(*) FROM (SELECT count(*) AS n, bit_count(bitstring_agg("
                      f"day, {low}, {high})) AS days FROM ({rows}) GROUP BY acc, code) "
                      "WHERE n <> days")
@@ -591,6 +612,10 @@ def _load_dataset(frame: Frame, dataset: Dataset) -> None:
         con.execute(f"CREATE TABLE {table} AS SELECT acc, CAST(day AS INTEGER) AS day,"
                     f" CAST(value AS DOUBLE) AS value FROM _load_src")
         con.unregister("_load_src")
+        if len(values) and exact_sum(bool(np.all(values == np.trunc(values))),
+                                     float(np.max(np.abs(values))),
+                                     int(days.max() - days.min() + 1)):
+            frame.exact_sums |= {table}
 
     for event in schema.events:
         table, names = frame.events[event.name]
