@@ -49,8 +49,8 @@ class AccountColumns:
     as `AccountData`, for the few paths that need one (Jinja, plans)."""
 
     def __init__(self, ids: list[str], schema: A.DataSchema,
-                 load_field: Callable[[int], list[Value | None]],
-                 load_role: Callable[[str], list[str | None]],
+                 load_field: Callable[[int], Sequence[Value | None]],
+                 load_role: Callable[[str], Sequence[str | None]],
                  record: Callable[[int], AccountData] | None = None) -> None:
         self.ids = ids
         self.schema = schema
@@ -58,9 +58,9 @@ class AccountColumns:
         self._load_field = load_field
         self._load_role = load_role
         self._record = record
-        self._fields: dict[str, list[Value | None]] = {}
-        self._roles: dict[str, list[str | None]] = {}
-        self._made: dict[int, AccountData] = {}
+        self._fields: dict[str, Sequence[Value | None]] = {}
+        self._roles: dict[str, Sequence[str | None]] = {}
+        self._made: tuple[int, AccountData] | None = None  # the last record made
 
     @classmethod
     def of_dataset(cls, dataset: Dataset, schema: A.DataSchema) -> AccountColumns:
@@ -73,21 +73,23 @@ class AccountColumns:
 
     @classmethod
     def of_frame(cls, frame: Frame) -> AccountColumns:
+        """Columns fetched as NumPy arrays, a value converted when read: a million
+        accounts' fields as Python objects held 10 bytes of overhead per byte."""
         con, schema, n = frame.con, frame.schema, len(frame.ids)
 
-        def load_field(i: int) -> list[Value | None]:
+        def load_field(i: int) -> Sequence[Value | None]:
+            if schema.account[i].type in ("text", "enum"):
+                return _Dictionary(con, f"SELECT acc, f{i} AS v FROM accounts", n)
             column = con.execute(f"SELECT f{i} FROM accounts ORDER BY acc").fetchnumpy()[f"f{i}"]
-            return _python(schema.account[i].type, column)
+            return _Column(schema.account[i].type, column)
 
-        def load_role(role: str) -> list[str | None]:
-            found = con.execute('SELECT acc, "user" FROM team WHERE role = ?', [role]).fetchnumpy()
-            users = np.full(n, None, dtype=object)
-            users[np.asarray(found["acc"], dtype=np.int64)] = found["user"]
-            return users.tolist()
+        def load_role(role: str) -> Sequence[str | None]:
+            return _Dictionary(con, 'SELECT acc, "user" AS v FROM team WHERE role = ?', n,
+                               [role])
 
         return cls(frame.ids, schema, load_field, load_role)
 
-    def field(self, name: str) -> list[Value | None] | None:
+    def field(self, name: str) -> Sequence[Value | None] | None:
         """The values of a declared field by row, None for a name that is not one."""
         i = self._index.get(name)
         if i is None:
@@ -97,7 +99,7 @@ class AccountColumns:
             values = self._fields[name] = self._load_field(i)
         return values
 
-    def role(self, role: str) -> list[str | None]:
+    def role(self, role: str) -> Sequence[str | None]:
         users = self._roles.get(role)
         if users is None:
             users = self._roles[role] = self._load_role(role)
@@ -107,15 +109,19 @@ class AccountColumns:
         return _TeamAt(self, row)
 
     def record(self, row: int) -> AccountData:
+        """The account at `row` as `AccountData`, made from the columns; the last one is
+        kept (a CTA's tasks render from the same record), not every one: a first run
+        renders hundreds of thousands."""
         if self._record is not None:
             return self._record(row)
-        made = self._made.get(row)
-        if made is None:
-            fields = {f.name: value for f in self.schema.account
-                      if (value := (self.field(f.name) or ())[row]) is not None}
-            team = {r.name: user for r in self.schema.roles
-                    if (user := self.role(r.name)[row]) is not None}
-            made = self._made[row] = AccountData(self.ids[row], fields, team)
+        if self._made is not None and self._made[0] == row:
+            return self._made[1]
+        fields = {f.name: value for f in self.schema.account
+                  if (value := (self.field(f.name) or ())[row]) is not None}
+        team = {r.name: user for r in self.schema.roles
+                if (user := self.role(r.name)[row]) is not None}
+        made = AccountData(self.ids[row], fields, team)
+        self._made = (row, made)
         return made
 
 
@@ -132,20 +138,62 @@ class _TeamAt:
         return self.columns.role(role)[self.row]
 
 
-def _python(kind: str, column: Any) -> list[Value | None]:
-    """A fetched DuckDB column as the values `AccountData` holds (None when missing)."""
-    data = np.ma.getdata(column)
-    if kind in ("text", "enum"):
-        return [None if v is None else str(v) for v in data.tolist()]
-    missing = np.ma.getmaskarray(column).tolist()
-    values: list[Any] = data.tolist()
-    if kind == "number":
-        convert: Callable[[Any], Value] = float
-    elif kind == "date":
-        convert = date.fromordinal
-    else:
-        convert = bool
-    return [None if gone else convert(v) for v, gone in zip(values, missing, strict=True)]
+class _Column(Sequence[Any]):
+    """A fetched DuckDB column of numbers, dates or bools (a masked NumPy array) read as
+    the values `AccountData` holds: None when missing, else converted when read."""
+
+    __slots__ = ("convert", "data", "missing")
+
+    def __init__(self, kind: str, column: Any) -> None:
+        self.data = np.ma.getdata(column)
+        self.missing = np.ma.getmaskarray(column)
+        self.convert: Callable[[Any], Value] = float if kind == "number" else \
+            _from_ordinal if kind == "date" else bool
+
+    def __getitem__(self, row: Any) -> Any:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        return None if self.missing[row] else self.convert(self.data[row])
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class _Dictionary(Sequence[Any]):
+    """A text column by account (`acc`, `v` from `query`, at most one row per account)
+    as each distinct string once and an index per account: segments, regions and team
+    members repeat over a million accounts, and a Python string per row held hundreds
+    of megabytes."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, con: Any, query: str, n: int, params: list[Any] | None = None
+                 ) -> None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _column AS {query}", params or [])
+        con.execute("CREATE OR REPLACE TEMP TABLE _distinct AS SELECT v, CAST(row_number() "
+                    "OVER (ORDER BY v) - 1 AS INTEGER) AS k FROM (SELECT DISTINCT v FROM "
+                    "_column WHERE v IS NOT NULL)")
+        self.values: list[str | None] = [str(v) for (v,) in con.execute(
+            "SELECT v FROM _distinct ORDER BY k").fetchall()]
+        self.values.append(None)  # code -1
+        found = con.execute("SELECT c.acc, d.k FROM _column c JOIN _distinct d ON d.v = c.v"
+                            ).fetchnumpy()
+        self.codes = np.full(n, -1, dtype=np.int32)
+        self.codes[np.asarray(found["acc"], dtype=np.int64)] = found["k"]
+        con.execute("DROP TABLE _column")
+        con.execute("DROP TABLE _distinct")
+
+    def __getitem__(self, row: Any) -> Any:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        return self.values[self.codes[row]]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def _from_ordinal(value: Any) -> date:
+    return date.fromordinal(int(value))
 
 
 class _Same(Sequence[Any]):
