@@ -339,3 +339,14 @@ def test_a_sum_that_depends_on_the_order_is_added_in_day_order(tmp_path: Path) -
     expected = InterpreterEngine(data).evaluate({"c": condition}, ASOF)
     assert expected == {"c": {"a": True}}
     assert engine.evaluate({"c": condition}, ASOF) == expected
+
+
+def test_running_out_of_memory_is_an_error_that_names_the_limit(schema: A.DataSchema) -> None:
+    """Out of DuckDB's memory limit, the frame does not fall back to the row reader
+    (which needs ten times the memory): the read fails with a `SourceError` (which
+    `csdsl run` prints, exit status 1) naming the limit."""
+    from csdsl_runtime.sources import SourceError
+
+    with pytest.raises(SourceError, match=r"DuckDB's limit \(97.6 KiB\); run with a larger "
+                                          r"--memory-limit"):
+        read_frame(EXAMPLES / "data", schema, memory_limit="100KB")

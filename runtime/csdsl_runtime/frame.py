@@ -128,7 +128,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
     return con
 
 
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "640MB"
 """DuckDB's buffer limit when the host sets none. A frame holds one row per account
 (fields, features) and streams the metric rows, so a million accounts fit well under
 it; larger intermediates spill to the scratch directory instead of growing the
@@ -248,10 +248,26 @@ class _Columnar:
         return f"${name}"
 
     def read(self) -> Frame | None:
+        """The frame, or None to leave the data set to the row reader. Running out of
+        memory is not bad data: the row reader would need ten times as much, so it is
+        an error that names the limit."""
+        # The join that finds a row's account builds its hash table on the accounts and
+        # streams the file's rows past it. DuckDB's optimizer may swap the sides when it
+        # misjudges the sizes: it guesses a CSV file at some 40 rows, and built a table
+        # of 165M metric rows out of its memory limit
+        self.con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
             return self._read()
+        except duckdb.OutOfMemoryException as exc:
+            limit = self.con.execute("SELECT current_setting('memory_limit')").fetchone()
+            raise SourceError(
+                f"{self.directory}: reading the data needs more memory than DuckDB's limit "
+                f"({limit[0] if limit else '?'}); run with a larger --memory-limit "
+                f"(DuckDB: {str(exc).splitlines()[0]})") from None
         except (_Declined, duckdb.Error, UnicodeDecodeError, csv.Error, OSError):
             return None
+        finally:
+            self.con.execute("RESET disabled_optimizers")
 
     def _read(self) -> Frame:
         present = {t for t in _TABLES if (self.directory / f"{t}.{self.kind}").is_file()}
@@ -443,7 +459,13 @@ class _Columnar:
             self.inline = False
         if self.kind == "csv":
             staged = exp.convert(str(Path(self.scratch.name) / "metrics.parquet")).sql("duckdb")
-            self.con.execute(f"COPY ({rows}) TO {staged} (FORMAT parquet)", self.params)
+            # in any order: kept in file order, the join's output is buffered (at a million
+            # accounts it ran out of a 640MB limit); a bad row is located by the row reader
+            self.con.execute("SET preserve_insertion_order = false")
+            try:
+                self.con.execute(f"COPY ({rows}) TO {staged} (FORMAT parquet)", self.params)
+            finally:
+                self.con.execute("SET preserve_insertion_order = true")
             rows = f"SELECT acc, code, day, value, bad FROM read_parquet({staged})"
             self.params = {}
         self._valid_metrics(frame, rows)
