@@ -350,3 +350,19 @@ def test_running_out_of_memory_is_an_error_that_names_the_limit(schema: A.DataSc
     with pytest.raises(SourceError, match=r"DuckDB's limit \(97.6 KiB\); run with a larger "
                                           r"--memory-limit"):
         read_frame(EXAMPLES / "data", schema, memory_limit="100KB")
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    (b'abc,"x"\n', False), (b'ab, "x"\n', True), (b'abc "x"', True),
+    (b'abcdefg"\tz', True), (b"", False), (b'a"b"c, d', False), (b'abc\t"', True),
+])
+def test_a_blank_beside_a_quote_is_found_across_blocks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: bytes, found: bool) -> None:
+    """The file is searched in blocks (4 bytes here), not mapped whole: a pair that
+    spans two blocks is still found."""
+    import csdsl_runtime.frame as F
+
+    monkeypatch.setattr(F, "_BLOCK", 4)
+    path = tmp_path / "x.csv"
+    path.write_bytes(text)
+    assert F._blank_by_quote(str(path)) is found
