@@ -220,12 +220,17 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         store = open_store(url)
     except StoreError as exc:
         return _error(str(exc), 2)
+    import duckdb  # a required dependency, for its out-of-memory error
+
     try:
         runtime = Runtime(artifact, dataset, store, engine=engine, on_bad_data=args.on_bad_data)
         report = runtime.run(args.asof, dry_run=args.dry_run, progress=_Bar(not args.quiet),
                              backfill=args.backfill)
     except StoreError as exc:
         return _error(str(exc), 1)
+    except (MemoryError, duckdb.OutOfMemoryException) as exc:  # the run was rolled back
+        return _error(f"the run needs more memory than DuckDB's limit: run with a larger "
+                      f"--memory-limit ({str(exc).splitlines()[0]})", 1)
     except OverflowError:  # a due date or cooldown past 9999-12-31; the run was rolled back
         raise UsageError(
             f"--as-of {args.asof.isoformat()}: the dates of this run would be out of range"

@@ -458,13 +458,10 @@ class _Columnar:
             self.inline = False
         if self.kind == "csv":
             staged = exp.convert(str(Path(self.scratch.name) / "metrics.parquet")).sql("duckdb")
-            # in any order: kept in file order, the join's output is buffered (at a million
-            # accounts it ran out of a 640MB limit); a bad row is located by the row reader
-            self.con.execute("SET preserve_insertion_order = false")
-            try:
-                self.con.execute(f"COPY ({rows}) TO {staged} (FORMAT parquet)", self.params)
-            finally:
-                self.con.execute("SET preserve_insertion_order = true")
+            # in file order: an account's rows stay together, so that each thread of the
+            # features pass aggregates few accounts (shuffled, each held all of them and
+            # ran out of a 640MB limit at a million accounts)
+            self.con.execute(f"COPY ({rows}) TO {staged} (FORMAT parquet)", self.params)
             rows = f"SELECT acc, code, day, value, bad FROM read_parquet({staged})"
             self.params = {}
         self._valid_metrics(frame, rows)
