@@ -153,7 +153,8 @@ class Tables:
     exact_sums = frozenset(_metrics.values())
 plan = S._Plan(Tables(), asof.toordinal())
 truths = [plan.truth(r.when) for r in artifact.rules if r.enabled]
-con.execute(S._sql(plan.features()))
+for statement in plan.features():
+    con.execute(S._sql(statement))
 query = S.exp.select(*(S.exp.alias_(t, f"c{i}") for i, t in enumerate(truths))).from_(
     S.exp.to_table("_features").as_("a"))
 columns = con.execute(S._sql(query)).fetchnumpy()

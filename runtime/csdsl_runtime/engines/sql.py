@@ -121,7 +121,10 @@ class SqlEngine:
         out: dict[str, npt.NDArray[np.int8]] = {}
         if not translated:
             return out
-        self.con.execute(_sql(plan.features()))
+        for statement in plan.features():
+            self.con.execute(_sql(statement))
+        for table in plan.aggregates:  # joined into `_features`: their memory goes back
+            self.con.execute(f"DROP TABLE _g_{table}")
         keys = list(translated)
         for start in range(0, len(keys), _BATCH):
             batch = keys[start:start + _BATCH]
@@ -139,6 +142,11 @@ class SqlEngine:
 _BATCH = 200
 """Conditions per query: wide enough to share one scan, narrow enough to plan fast."""
 _FEATURES = "_features"
+
+
+def _temp_table(name: str, query: exp.Expr) -> exp.Expr:
+    return exp.Create(this=exp.to_table(name), kind="TABLE", expression=query, replace=True,
+                      properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
 
 
 def _sql(tree: exp.Expr) -> str:
@@ -224,9 +232,14 @@ class _Plan:
         self.aggregates: dict[str, dict[tuple[Any, ...], tuple[str, exp.Expr]]] = {}
         self.columns = 0
 
-    def features(self) -> exp.Expr:
-        """`CREATE TEMP TABLE _features AS SELECT a.*, <features> FROM accounts a LEFT
-        JOIN (one grouped pass per table) ...`."""
+    def features(self) -> list[exp.Expr]:
+        """The statements that build `_features`: `CREATE TEMP TABLE _g_<table> AS SELECT
+        s.acc, <features> FROM <table> s ... GROUP BY s.acc` per metric or event table,
+        then `CREATE TEMP TABLE _features AS SELECT a.*, <features> FROM accounts a LEFT
+        JOIN _g_<table> ...`. One statement per grouped pass, so that DuckDB holds one
+        pass's aggregate states at a time: all in one query, at a million accounts, they
+        ran past a 640MB limit now and then."""
+        statements: list[exp.Expr] = []
         selects: list[exp.Expr] = [exp.Column(this=exp.Star(), table=exp.to_identifier("a"))]
         query = exp.select(copy=False).from_(exp.to_table("accounts").as_("a"), copy=False)
         for table, features in self.aggregates.items():
@@ -236,15 +249,14 @@ class _Plan:
             ), copy=False).from_(exp.to_table(table).as_(s), copy=False).where(
                 exp.LTE(this=exp.column("day", "s"), expression=_int(self.asof))
             , copy=False).group_by(exp.column("acc", "s"), copy=False)
-            alias = f"g_{table}"
-            query = query.join(grouped.subquery(alias, copy=False), on=exp.EQ(
+            alias = f"_g_{table}"
+            statements.append(_temp_table(alias, grouped))
+            query = query.join(exp.to_table(alias), on=exp.EQ(
                 this=exp.column("acc", alias), expression=exp.column("acc", "a")),
                 join_type="left", copy=False)
             selects.extend(exp.column(column, alias) for column, _ in features.values())
-        query = query.select(*selects, copy=False)
-        return exp.Create(this=exp.to_table(_FEATURES), kind="TABLE", expression=query,
-                          replace=True, properties=exp.Properties(
-                              expressions=[exp.TemporaryProperty()]))
+        statements.append(_temp_table(_FEATURES, query.select(*selects, copy=False)))
+        return statements
 
     def _feature(self, table: str, key: tuple[Any, ...], aggregate: exp.Expr
                  ) -> exp.Expr:
