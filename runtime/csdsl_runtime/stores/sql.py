@@ -265,13 +265,13 @@ class SqlStore:
         for rule, account_id, cta_id, status, created, closed in self._exec(
             "SELECT rule, account_id, id, status, created, closed FROM csdsl_ctas "
             "WHERE plan_id IS NULL"
-        ).fetchall():
+        ):  # rows streamed from the cursor, no list of every CTA of the store
             if rule in wanted:
                 sort(rule, account_id, cta_id, status == "open", created, closed,
                      state.open_ctas)
         for rule, account_id, plan_id, status, created, closed in self._exec(
             "SELECT rule, account_id, id, status, created, closed FROM csdsl_plans"
-        ).fetchall():
+        ):
             if rule in wanted:
                 sort(rule, account_id, plan_id, status in OPEN_PLAN_STATUSES, created, closed,
                      state.open_plans)
