@@ -67,7 +67,7 @@ def add_runtime_commands(sub: Any) -> None:
     p.add_argument("--threads", type=_threads, default=None,
                    help="DuckDB threads, 1 to 256 (duckdb engine; default: one per core)")
     p.add_argument("--memory-limit", type=_memory_limit, default=None, metavar="SIZE",
-                   help="DuckDB memory limit such as 1GB (duckdb engine; default: 640MB, "
+                   help="DuckDB memory limit such as 1GB (duckdb engine; default: 512MB, "
                         "beyond which DuckDB spills to a scratch directory)")
     p.add_argument("--verify-key", metavar="PUBFILE", dest="verify_key",
                    help="refuse an artifact that this public key (`csdsl keygen`) has not "

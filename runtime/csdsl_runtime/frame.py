@@ -127,7 +127,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
     return con
 
 
-DEFAULT_MEMORY_LIMIT = "640MB"
+DEFAULT_MEMORY_LIMIT = "512MB"
 """DuckDB's buffer limit when the host sets none. A frame holds one row per account
 (fields, features) and streams the metric rows, so a million accounts fit well under
 it; larger intermediates spill to the scratch directory instead of growing the
