@@ -301,7 +301,8 @@ def test_exact_sums_are_known_per_metric_whatever_the_path(
         if kind == "dataset":
             return by_rows(directory, schema)
         if kind == "parquet":
-            directory = _as_parquet(directory, directory.with_name(directory.name + "-pq"))
+            target = tmp_path / f"pq-{len(list(tmp_path.iterdir()))}"
+            directory = _as_parquet(directory, target)
         read = read_frame(directory, schema)
         assert read.columnar
         return read
