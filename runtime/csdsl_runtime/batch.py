@@ -18,6 +18,7 @@ fallback and unassigned counts and template counts. Tests hold the two paths tog
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -138,7 +139,22 @@ class _TeamAt:
         return self.columns.role(role)[self.row]
 
 
-class _Column(Sequence[Any]):
+class _Lazy(Sequence[Any]):
+    """A column whose values are converted when read (`at`), by row or slice."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def at(self, row: Any) -> Any:
+        """The value at one row."""
+
+    def __getitem__(self, row: Any) -> Any:
+        if isinstance(row, slice):
+            return [self.at(i) for i in range(*row.indices(len(self)))]
+        return self.at(row)
+
+
+class _Column(_Lazy):
     """A fetched DuckDB column of numbers, dates or bools (a masked NumPy array) read as
     the values `AccountData` holds: None when missing, else converted when read."""
 
@@ -150,42 +166,34 @@ class _Column(Sequence[Any]):
         self.convert: Callable[[Any], Value] = float if kind == "number" else \
             _from_ordinal if kind == "date" else bool
 
-    def __getitem__(self, row: Any) -> Any:
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(len(self)))]
+    def at(self, row: Any) -> Any:
         return None if self.missing[row] else self.convert(self.data[row])
 
     def __len__(self) -> int:
         return len(self.data)
 
 
-class _Dictionary(Sequence[Any]):
+class _Dictionary(_Lazy):
     """A text column by account (`acc`, `v` from `query`, at most one row per account)
     as each distinct string once and an index per account: segments, regions and team
     members repeat over a million accounts, and a Python string per row held hundreds
-    of megabytes."""
+    of megabytes. The index is the string's rank among the distinct values, in the
+    order DuckDB sorts both."""
 
     __slots__ = ("codes", "values")
 
     def __init__(self, con: Any, query: str, n: int, params: list[Any] | None = None
                  ) -> None:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _column AS {query}", params or [])
-        con.execute("CREATE OR REPLACE TEMP TABLE _distinct AS SELECT v, CAST(row_number() "
-                    "OVER (ORDER BY v) - 1 AS INTEGER) AS k FROM (SELECT DISTINCT v FROM "
-                    "_column WHERE v IS NOT NULL)")
+        present = f"FROM ({query}) WHERE v IS NOT NULL"
         self.values: list[str | None] = [str(v) for (v,) in con.execute(
-            "SELECT v FROM _distinct ORDER BY k").fetchall()]
+            f"SELECT DISTINCT v {present} ORDER BY v", params or []).fetchall()]
         self.values.append(None)  # code -1
-        found = con.execute("SELECT c.acc, d.k FROM _column c JOIN _distinct d ON d.v = c.v"
-                            ).fetchnumpy()
+        found = con.execute(f"SELECT acc, CAST(dense_rank() OVER (ORDER BY v) - 1 AS INTEGER)"
+                            f" AS k {present}", params or []).fetchnumpy()
         self.codes = np.full(n, -1, dtype=np.int32)
         self.codes[np.asarray(found["acc"], dtype=np.int64)] = found["k"]
-        con.execute("DROP TABLE _column")
-        con.execute("DROP TABLE _distinct")
 
-    def __getitem__(self, row: Any) -> Any:
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(len(self)))]
+    def at(self, row: Any) -> Any:
         return self.values[self.codes[row]]
 
     def __len__(self) -> int:
