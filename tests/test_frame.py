@@ -367,3 +367,10 @@ def test_a_blank_beside_a_quote_is_found_across_blocks(
     path = tmp_path / "x.csv"
     path.write_bytes(text)
     assert F._blank_by_quote(str(path)) is found
+
+
+def test_the_whitespace_written_out_is_what_strip_removes() -> None:
+    import sys
+
+    from csdsl_runtime.frame import _WHITESPACE
+    assert list(_WHITESPACE) == [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]

@@ -24,7 +24,6 @@ A frame also serves the rest of a run: `accounts` is a mapping from id to
 from __future__ import annotations
 
 import csv
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
@@ -47,13 +46,12 @@ _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _TABLES = ("accounts", "team", "metrics", "events", "pools")
 
 
-def _space_class() -> str:
-    """An RE2 class of every character `str.strip()` removes (Unicode whitespace)."""
-    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
-    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in spaces) + "]"
-
-
-_SPACE = _space_class()
+_WHITESPACE = (0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
+               *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)
+"""Every character `str.strip()` removes (`str.isspace`), written out: finding them by
+testing all 1.1M code points cost 0.3 s of every start (a test holds the two equal)."""
+_SPACE = "[" + "".join(f"\\x{{{c:x}}}" for c in _WHITESPACE) + "]"
+"""An RE2 class of those characters."""
 _PADDED = f"^{_SPACE}|{_SPACE}$"
 """A value with whitespace at either end: the row reader would strip it; declined."""
 
