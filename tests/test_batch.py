@@ -285,3 +285,45 @@ def test_the_bulk_insert_skips_an_open_cta_and_its_tasks(tmp_path: Path, store_u
         assert len(set(ids)) == 4 and all(t.cta_id in ids for c in ctas for t in c.tasks)
     finally:
         store.close()
+
+
+_CHOICES = [A.OwnerChoice(kind="role", name="CSM"), A.OwnerChoice(kind="role", name="AE"),
+            A.OwnerChoice(kind="user", name="lead"), A.OwnerChoice(kind="pool", name="Desk"),
+            A.OwnerChoice(kind="pool", name="Empty"), A.OwnerChoice(kind="pool", name="Nope")]
+_CHAINS = st.one_of(st.none(), st.lists(st.sampled_from(_CHOICES), min_size=1, max_size=3)
+                    .map(lambda chain: A.Owner(chain=tuple(chain))))
+
+
+@settings(max_examples=80, deadline=None)
+@given(chains=st.tuples(_CHAINS, _CHAINS, _CHAINS),
+       roles=st.lists(st.tuples(st.sampled_from([None, "", "x"]),
+                                st.sampled_from([None, "", "y"])), min_size=1, max_size=9),
+       cursor=st.integers(0, 7), second=st.booleans())
+def test_owner_chains_resolve_as_columns_as_row_by_row(
+    tmp_path_factory: pytest.TempPathFactory, chains: tuple[A.Owner | None, ...],
+    roles: list[tuple[str | None, str | None]], cursor: int, second: bool,
+) -> None:
+    """Roles present, missing or blank, named users, pools with members, empty and
+    unknown, in any order, over one or two CTA actions: the same owners, pool positions,
+    fallbacks and unassigned counts as the account-by-account builder."""
+    artifact = _artifact(tmp_path_factory, _SPEC.replace("{TITLE}", "T")
+                         .replace("{REASON}", "why"))
+    rule = artifact.rules[0]
+    playbook = artifact.playbooks[0]
+    first, other = playbook.tasks
+    actions = (rule.actions[0], rule.actions[0]) if second else (rule.actions[0],)
+    artifact = replace(artifact, rules=(replace(rule, owner=chains[0], actions=actions),),
+                       playbooks=(replace(playbook, tasks=(replace(first, owner=chains[1]),
+                                                           replace(other, owner=chains[2]))),))
+    accounts = [AccountData(f"a{i}", {}, {r: u for r, u in zip(("CSM", "AE"), pair,
+                                                               strict=True) if u is not None})
+                for i, pair in enumerate(roles)]
+    columns = AccountColumns([a.id for a in accounts], artifact.schema_,
+                             lambda i: [None] * len(accounts),
+                             lambda role: [a.team.get(role) for a in accounts])
+    pools = {"Desk": ["d1", "d2", "d3"], "Empty": []}
+    rows = list(range(len(accounts)))
+    expected = _reference(artifact, accounts, artifact.rules[0], rows, {"Desk": cursor}, pools)
+    got = _bulk(artifact, columns, artifact.rules[0], rows, {"Desk": cursor}, pools)
+    assert got[0] == expected[0]
+    assert _counts(got[2]) == _counts(expected[2])

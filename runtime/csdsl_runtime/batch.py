@@ -200,6 +200,15 @@ class _Dictionary(_Lazy):
         return len(self.codes)
 
 
+def _take(column: Sequence[Any], at: np.ndarray) -> np.ndarray:
+    """The values of a column at positions `at`, as an object array."""
+    if isinstance(column, _Dictionary):
+        return np.asarray(column.values, dtype=object)[column.codes[at]]
+    out = np.empty(len(at), dtype=object)
+    out[:] = [column[i] for i in at.tolist()]
+    return out
+
+
 def _from_ordinal(value: Any) -> date:
     return date.fromordinal(int(value))
 
@@ -236,10 +245,14 @@ class BatchBuilder:
             if isinstance(action, A.CtaAction):
                 batches.append(self._shared(rule, index, action, asof))
         plans: list[PlanRecord] = []
-        # Owners first, row by row in spec order: pools rotate exactly as account by
+        if len(batches) == len(rule.actions):  # CTAs only: owners as columns
+            self._owners(rule, rows, batches)
+        rows_by_row = rows if len(batches) < len(rule.actions) else ()
+        # A plan's owners are chosen by `ActionBuilder.plan` as it builds it, so a rule
+        # with a plan goes row by row in spec order: pools rotate exactly as account by
         # account (each CTA's owner, then its tasks', then the next action's).
         owners = builder.owners
-        for row in rows:
+        for row in rows_by_row:
             team = accounts.team(row)
             ctas = iter(batches)
             for index, action in enumerate(rule.actions):
@@ -258,6 +271,67 @@ class BatchBuilder:
             batch.accounts = [ids[row] for row in rows]
             self._render(rule, rows, asof, batch, action, tasks)
         return [batch for batch, _, _ in batches], plans
+
+    def _owners(self, rule: A.Rule, rows: Sequence[int],
+                batches: list[tuple[CtaColumns, A.CtaAction, tuple[A.Task, ...]]]) -> None:
+        """Every owner of the CTAs and tasks a rule opens at `rows`, a column per slot
+        (each CTA's owner, then its tasks'), with the counts and pool positions that
+        resolving them account by account, slot by slot, gives (`OwnerResolver`).
+
+        A chain resolves per slot as a column: the rows still open take a role's user
+        where the account has one, a named user, or a draw from the first pool that has
+        members. Draws from one pool are numbered in (row, slot) order from the pool's
+        cursor, the order in which the row path draws them."""
+        owners, n = self.builder.owners, len(rows)
+        at = np.asarray(rows, dtype=np.int64)
+        slots: list[tuple[A.Owner | None, int | None]] = []  # (chain, its CTA's slot)
+        for _, _, tasks in batches:
+            cta = len(slots)
+            slots.append((rule.owner, None))
+            slots.extend((task.owner, cta) for task in tasks)
+        chosen = np.full((n, len(slots)), None, dtype=object)
+        drawn = np.full((n, len(slots)), -1, dtype=np.int64)  # the pool drawn from
+        pools: list[str] = []
+        for k, (chain, _) in enumerate(slots):
+            pending = np.ones(n, dtype=bool)
+            for choice in chain.chain if chain is not None else ():
+                if choice.kind == "user":
+                    chosen[pending, k] = choice.name
+                    pending[:] = False
+                elif choice.kind == "role":
+                    users = _take(self.accounts.role(choice.name), at)
+                    found = pending & (users != None) & (users != "")  # noqa: E711
+                    chosen[found, k] = users[found]
+                    pending &= ~found
+                elif owners.pools.get(choice.name):
+                    if choice.name not in pools:
+                        pools.append(choice.name)
+                    drawn[pending, k] = pools.index(choice.name)
+                    pending[:] = False
+                if not pending.any():
+                    break
+        for p, pool in enumerate(pools):
+            flat = (drawn == p).ravel()  # row-major: the (row, slot) order
+            start = owners.cursors.get(pool, 0)
+            count = int(flat.sum())
+            members = np.asarray(owners.pools[pool], dtype=object)
+            picked = members[np.arange(start, start + count) % len(members)]
+            chosen.ravel()[np.flatnonzero(flat)] = picked
+            owners.cursors[pool] = start + count
+        columns: list[Any] = []
+        for batch, _, _ in batches:
+            columns.append(batch.owners)
+            columns.extend(task.owners for task in batch.tasks)
+        for k, (chain, cta) in enumerate(slots):
+            got = chosen[:, k]
+            if cta is None:
+                owners.unassigned += int(np.count_nonzero(got == None))  # noqa: E711
+            else:
+                missing = got == None  # noqa: E711
+                if chain is not None:
+                    owners.fallbacks += int(np.count_nonzero(missing))
+                got = np.where(missing, chosen[:, cta], got)
+            columns[k].extend(got.tolist())
 
     def _shared(self, rule: A.Rule, index: int, action: A.CtaAction, asof: date
                 ) -> tuple[CtaColumns, A.CtaAction, tuple[A.Task, ...]]:
