@@ -203,7 +203,8 @@ class _Dictionary(_Lazy):
 def _take(column: Sequence[Any], at: np.ndarray) -> np.ndarray:
     """The values of a column at positions `at`, as an object array."""
     if isinstance(column, _Dictionary):
-        return np.asarray(column.values, dtype=object)[column.codes[at]]
+        picked: np.ndarray = np.asarray(column.values, dtype=object)[column.codes[at]]
+        return picked
     out = np.empty(len(at), dtype=object)
     out[:] = [column[i] for i in at.tolist()]
     return out
@@ -286,9 +287,9 @@ class BatchBuilder:
         at = np.asarray(rows, dtype=np.int64)
         slots: list[tuple[A.Owner | None, int | None]] = []  # (chain, its CTA's slot)
         for _, _, tasks in batches:
-            cta = len(slots)
+            head = len(slots)
             slots.append((rule.owner, None))
-            slots.extend((task.owner, cta) for task in tasks)
+            slots.extend((task.owner, head) for task in tasks)
         chosen = np.full((n, len(slots)), None, dtype=object)
         drawn = np.full((n, len(slots)), -1, dtype=np.int64)  # the pool drawn from
         pools: list[str] = []
@@ -322,15 +323,15 @@ class BatchBuilder:
         for batch, _, _ in batches:
             columns.append(batch.owners)
             columns.extend(task.owners for task in batch.tasks)
-        for k, (chain, cta) in enumerate(slots):
+        for k, (chain, of_cta) in enumerate(slots):
             got = chosen[:, k]
-            if cta is None:
+            if of_cta is None:
                 owners.unassigned += int(np.count_nonzero(got == None))  # noqa: E711
             else:
                 missing = got == None  # noqa: E711
                 if chain is not None:
                     owners.fallbacks += int(np.count_nonzero(missing))
-                got = np.where(missing, chosen[:, cta], got)
+                got = np.where(missing, chosen[:, of_cta], got)
             columns[k].extend(got.tolist())
 
     def _shared(self, rule: A.Rule, index: int, action: A.CtaAction, asof: date
