@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +34,8 @@ from csdsl_runtime import artifact as A
 from csdsl_runtime.actions import ActionBuilder
 from csdsl_runtime.batch import AccountColumns, BatchBuilder
 from csdsl_runtime.data import BadDataError, Dataset
-from csdsl_runtime.engines import CODE_OF_TRUTH, TRUTH_OF_CODE, Engine, Results
+from csdsl_runtime.decide import Decisions, decide
+from csdsl_runtime.engines import CODE_OF_TRUTH, Engine, Results
 from csdsl_runtime.records import OpenWork, RunState
 from csdsl_runtime.report import RuleReport, RunReport
 from csdsl_runtime.stores.base import Store
@@ -150,7 +151,6 @@ class Runtime:
             engine = SqlEngine(dataset)
         self.engine = engine
         self._later: dict[str, Any] = {}  # `close when` and `success` truth columns, if computed
-        self._positions: dict[str, int] = {}  # account id -> its place in those columns
 
     def _account_columns(self) -> AccountColumns:
         """The accounts as columns in the order of the truth columns (a frame's read from
@@ -191,14 +191,20 @@ class Runtime:
             results = self._evaluate_rules(asof, progress)
             report.seconds["evaluate"] = round(time.perf_counter() - started, 3)
             started = time.perf_counter()
-            closed = self._close_and_score(asof, state, report)
+            ids = accounts.ids
+            if any(got is not ids and got != ids for got, _ in results.values()):
+                raise AssertionError("the truth columns and the account columns are not aligned")
+            decisions = decide(rules, state, ids, {k: c for k, (_, c) in results.items()},
+                               self._later_columns(asof, state, ids), asof)
+            self._apply(decisions, report, asof)
             builder = ActionBuilder(self.artifact, self.dataset, state.pool_cursors)
             batches = BatchBuilder(builder, accounts)
             for index, rule in enumerate(rules):
                 if progress:
                     progress("acting", index, len(rules))
-                self._act(rule, results.get(rule.name), state, closed, batches, asof, report,
-                          run_id)
+                if rule.name in results:
+                    self._act(rule, decisions.rules[rule.name].opens, batches, asof, report,
+                              run_id)
             self.store.save_pool_cursors(builder.owners.cursors)
             report.owner_fallbacks = builder.owners.fallbacks
             report.unassigned = builder.owners.unassigned
@@ -256,110 +262,68 @@ class Runtime:
                     self._later[key] = column
                 else:
                     results[key] = (ids, column)
-            if self._later:
-                self._positions = {account: i for i, account in enumerate(ids)}
         if progress:
             progress("evaluating", len(enabled), len(enabled))
         return results
 
-    def _truths(self, kind: str, conditions: dict[str, Any], asof: date,
-                accounts: dict[str, list[str]]) -> Results:
-        """The truth of `close when` or `success` conditions for some accounts: from the
-        evaluation of the run when it computed them, else evaluated now."""
-        later = self._later
-        if not all(f"{kind}:{name}" in later for name in conditions):
-            return self.engine.evaluate(conditions, asof, accounts)
-        positions = self._positions
-        out: Results = {}
-        for name in conditions:
-            column = later[f"{kind}:{name}"]
-            out[name] = {
-                a: None if (i := positions.get(a)) is None else TRUTH_OF_CODE[int(column[i])]
-                for a in accounts[name]}
+    def _later_columns(self, asof: date, state: RunState, ids: list[str]
+                       ) -> dict[str, npt.NDArray[np.int8]]:
+        """The `close when` and `success` columns (`close:RULE`, `success:RULE`): those
+        of the run's one evaluation when a columnar engine computed them, else evaluated
+        now for the accounts with an open or pending CTA of the rule only (the rest of
+        the column unknown: `decide` reads no other entry)."""
+        wanted: dict[str, tuple[Any, set[str]]] = {}
+        rules = {r.name: r for r in self.artifact.rules}
+        for name, account_id in state.open_ctas:
+            rule = rules.get(name)
+            if rule is not None and rule.close_when is not None:
+                wanted.setdefault(f"close:{name}", (rule.close_when, set()))[1].add(account_id)
+        for _, name, account_id, _ in state.pending_success:
+            rule = rules.get(name)
+            if rule is not None and rule.success is not None:
+                wanted.setdefault(f"success:{name}", (rule.success.when, set()))[1].add(
+                    account_id)
+        if all(key in self._later for key in wanted):
+            return self._later
+        out = dict(self._later)
+        missing = {k: v for k, v in wanted.items() if k not in out}
+        truth = self.engine.evaluate({k: c for k, (c, _) in missing.items()}, asof,
+                                     {k: sorted(a) for k, (_, a) in missing.items()})
+        positions = {account: i for i, account in enumerate(ids)}
+        for key, by_account in truth.items():
+            column = np.full(len(ids), -1, dtype=np.int8)
+            for account_id, value in by_account.items():
+                at = positions.get(account_id)
+                if at is not None:
+                    column[at] = CODE_OF_TRUTH[value]
+            out[key] = column
         return out
 
-    def _close_and_score(
-        self, asof: date, state: RunState, report: RunReport
-    ) -> set[tuple[str, str]]:
-        """Auto-close (`close when`) and success checks; returns (rule, account) closed now."""
-        closed: set[tuple[str, str]] = set()
-        reports = {r.rule: r for r in self._rule_reports(report)}
-        close_conditions: dict[str, Any] = {}
-        close_accounts: dict[str, list[str]] = {}
-        for rule in self.artifact.rules:
-            if rule.close_when is None:
-                continue
-            ids = [acc for (name, acc) in state.open_ctas if name == rule.name]
-            if ids:
-                close_conditions[rule.name] = rule.close_when
-                close_accounts[rule.name] = ids
-        if close_conditions:
-            truth = self._truths("close", close_conditions, asof, close_accounts)
-            for name, by_account in truth.items():
-                for account_id, value in by_account.items():
-                    if value is True:
-                        key = (name, account_id)
-                        self.store.close_ctas(state.open_ctas.pop(key), "resolved", asof)
-                        state.last_closed[key] = asof
-                        closed.add(key)
-                        reports[name].auto_closed += 1
-        rules = {r.name: r for r in self.artifact.rules}
-        success_conditions: dict[str, Any] = {}
-        success_accounts: dict[str, list[str]] = {}
-        pending: dict[tuple[str, str], list[tuple[int, date]]] = {}
-        for cta_id, name, account_id, created in state.pending_success:
-            scored = rules.get(name)
-            if scored is None or scored.success is None:
-                continue
-            if asof > created + timedelta(days=scored.success.within):
-                self.store.record_success(cta_id, False, asof)
-                reports[name].no_success += 1
-                continue
-            success_conditions[name] = scored.success.when
-            success_accounts.setdefault(name, []).append(account_id)
-            pending.setdefault((name, account_id), []).append((cta_id, created))
-        if success_conditions:
-            truth = self._truths("success", success_conditions, asof, success_accounts)
-            for name, by_account in truth.items():
-                for account_id, value in by_account.items():
-                    if value is True:
-                        for cta_id, _ in pending.pop((name, account_id), []):
-                            self.store.record_success(cta_id, True, asof)
-                            reports[name].success += 1
-        return closed
+    def _apply(self, decisions: Decisions, report: RunReport, asof: date) -> None:
+        """Write the closes and success checks `decide` made; copy its counts."""
+        for _, _, cta_ids in decisions.closes:
+            self.store.close_ctas(cta_ids, "resolved", asof)
+        for cta_id, reached in decisions.successes:
+            self.store.record_success(cta_id, reached, asof)
+        for counts in self._rule_reports(report):
+            got = decisions.rules[counts.rule]
+            counts.auto_closed, counts.success = got.auto_closed, got.success
+            counts.no_success = got.no_success
+            counts.evaluated, counts.unknown = got.evaluated, got.unknown
+            counts.fired, counts.in_cooldown = got.fired, got.in_cooldown
+            counts.already_open = got.already_open
 
     def _rule_reports(self, report: RunReport) -> list[RuleReport]:
         if not report.rules:
             report.rules = [RuleReport(r.name, enabled=r.enabled) for r in self.artifact.rules]
         return report.rules
 
-    def _act(
-        self, rule: A.Rule, truth: Truths | None, state: RunState,
-        closed: set[tuple[str, str]], batches: BatchBuilder, asof: date, report: RunReport,
-        run_id: int,
-    ) -> None:
+    def _act(self, rule: A.Rule, opens: npt.NDArray[np.int64], batches: BatchBuilder,
+             asof: date, report: RunReport, run_id: int) -> None:
+        """Open the CTAs and plans `decide` chose for a rule, in chunks; one that another
+        host opened meanwhile counts as already open."""
         counts = next(r for r in self._rule_reports(report) if r.rule == rule.name)
-        if truth is None:
-            return
-        ids, column = truth
-        if ids is not batches.accounts.ids and ids != batches.accounts.ids:
-            raise AssertionError("the truth columns and the account columns are not aligned")
-        counts.evaluated = len(column)
-        counts.unknown = int(np.count_nonzero(column == -1))
-        rows: list[int] = []
-        for position in np.flatnonzero(column == 1).tolist():
-            account_id = ids[position]
-            counts.fired += 1
-            if state.is_open(rule.name, account_id):
-                counts.already_open += 1
-                continue
-            last = state.last_closed.get((rule.name, account_id))
-            if (rule.name, account_id) in closed or (
-                last is not None and rule.cooldown and asof < last + timedelta(days=rule.cooldown)
-            ):  # a CTA that `close when` closed in this very run is not reopened by it
-                counts.in_cooldown += 1
-                continue
-            rows.append(position)
+        rows: list[int] = opens.tolist()
         per_row = sum(isinstance(a, A.PlanAction) for a in rule.actions)  # plans per account
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start:start + _CHUNK]
