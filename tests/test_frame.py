@@ -106,6 +106,53 @@ def test_bad_parquet_rows_are_located_by_the_row_reader(schema: A.DataSchema,
                                                         schema))
 
 
+def _as_duckdb(source: Path, target: Path, types: dict[str, str] | None = None,
+               views: bool = False) -> Path:
+    """The CSV tables as one DuckDB file (text columns unless `types` says otherwise);
+    with `views`, each is a view over a table of its own."""
+    con = duckdb.connect(str(target))
+    for csv_file in sorted(source.glob("*.csv")):
+        columns = "*" if types is None or csv_file.stem not in types else types[csv_file.stem]
+        stored = f"{csv_file.stem}_data" if views else csv_file.stem
+        con.execute(f"CREATE TABLE {stored} AS SELECT {columns} FROM "
+                    "read_csv(?, all_varchar = true)", [str(csv_file)])
+        if views:
+            con.execute(f"CREATE VIEW {csv_file.stem} AS SELECT * FROM {stored}")
+    con.close()
+    return target
+
+
+@pytest.mark.parametrize("shape", ["text", "typed", "reordered"])
+def test_a_duckdb_file_is_read_in_place_and_the_same(schema: A.DataSchema, tmp_path: Path,
+                                                     shape: str) -> None:
+    types = {"typed": {"metrics": "account_id, metric, CAST(date AS DATE) AS date, "
+                                  "CAST(value AS DOUBLE) AS value"},
+             "reordered": {"metrics": "value, date, account_id, metric",
+                           "team": '"user", account_id, role'}}.get(shape)
+    path = _as_duckdb(EXAMPLES / "data", tmp_path / "data.duckdb", types)
+    frame = read_frame(path, schema)
+    assert frame.columnar
+    assert content(frame) == content(read_frame(EXAMPLES / "data", schema))
+
+
+@pytest.mark.parametrize("bad", ["row", "view"])
+def test_a_duckdb_file_it_declines_is_read_by_the_row_reader(
+        schema: A.DataSchema, tmp_path: Path, bad: str) -> None:
+    directory = _small(tmp_path / "csv")
+    if bad == "row":
+        metrics = directory / "metrics.csv"
+        metrics.write_text(metrics.read_text(encoding="utf-8")
+                           + "A000001,usage,2026-02-30,1\n", encoding="utf-8")
+    path = _as_duckdb(directory, tmp_path / "data.duckdb", views=bad == "view")
+    frame = read_frame(path, schema)
+    assert not frame.columnar
+    reference = Frame.from_dataset(read_dataset(path, schema), schema)
+    assert content(frame) == content(reference)
+    if bad == "row":
+        (row,) = frame.bad_rows
+        assert row.file.endswith("data.duckdb:metrics") and "is not a date" in row.reason
+
+
 def _small(directory: Path, rows: int = 40) -> Path:
     """The example data cut to its header and first rows."""
     directory.mkdir(parents=True, exist_ok=True)

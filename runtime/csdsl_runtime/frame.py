@@ -15,7 +15,9 @@ the very same values. Anything else (a bad row, an odd spelling, a CSV quirk, a
 column type it does not know) sends the data set through the row reader
 (`sources.read_dataset`), so that every bad row keeps its file, line and reason, and
 the frame is built from that data set. Bad data is the exception; it pays for its
-report. SQL files (SQLite, DuckDB) take the row reader's path for now.
+report. A DuckDB file's tables are read in place, like Parquet files. An SQLite file
+takes the row reader: DuckDB reads SQLite only through its `sqlite` extension, which
+it downloads on first use (this project installs nothing at run time).
 
 A frame also serves the rest of a run: `accounts` is a mapping from id to
 `AccountData` (fields and team, no series) built from the columns when first read.
@@ -37,6 +39,8 @@ from sqlglot import exp
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import AccountData, BadRow, Dataset, Value
 from csdsl_runtime.sources.builder import FIXED_COLUMNS, DatasetBuilder, SourceError
+from csdsl_runtime.sources.sql import columns as sql_columns
+from csdsl_runtime.sources.sql import is_sqlite
 
 _SQL_TYPES = {"number": "DOUBLE", "text": "VARCHAR", "enum": "VARCHAR", "date": "INTEGER",
               "bool": "BOOLEAN"}
@@ -161,6 +165,8 @@ def read_frame(location: str | Path, schema: A.DataSchema, *, threads: int | Non
                 frame = _Columnar(con, path, "csv", schema, scratch).read()
             elif (path / "accounts.parquet").is_file():
                 frame = _Columnar(con, path, "parquet", schema, scratch).read()
+        elif path.is_file() and not is_sqlite(path):
+            frame = _Columnar(con, path, "duckdb", schema, scratch).read()
         if frame is not None:
             return frame
         con.close()  # whatever the columnar attempt left behind goes with it
@@ -267,7 +273,10 @@ class _Columnar:
             self.con.execute("RESET disabled_optimizers")
 
     def _read(self) -> Frame:
-        present = {t for t in _TABLES if (self.directory / f"{t}.{self.kind}").is_file()}
+        if self.kind == "duckdb":
+            present = self._attach()
+        else:
+            present = {t for t in _TABLES if (self.directory / f"{t}.{self.kind}").is_file()}
         self._accounts()
         ids = [str(v) for (v,) in self.con.execute("SELECT id FROM accounts ORDER BY acc"
                                                    ).fetchall()]
@@ -278,12 +287,38 @@ class _Columnar:
         frame.pools = self._pools() if "pools" in present else {}
         return frame
 
+    def _attach(self) -> set[str]:
+        """A DuckDB file, attached read-only (by its absolute path: a relative `md:x`
+        names a MotherDuck database); the data tables it has. Its base tables are read
+        in place. A view is left to the row reader, which reads it without file system
+        access (a view may read any file) and numbers its rows by key."""
+        where = exp.convert(str(self.directory.absolute())).sql(dialect="duckdb")
+        self.con.execute(f"ATTACH {where} AS {_SOURCE} (READ_ONLY)")
+        found = dict(self.con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            f"WHERE table_catalog = '{_SOURCE}' AND table_schema = 'main'").fetchall())
+        if "accounts" not in found or any(
+                found.get(t, "BASE TABLE") != "BASE TABLE" for t in _TABLES):
+            raise _Declined
+        return {t for t in _TABLES if t in found}
+
     # ------------------------------------------------------------ scanning
 
     def _open(self, table: str) -> None:
         """Start the query over one file: `relation` (SQL), `types` (its columns')."""
         self.params = {}
         path = str(self.directory / f"{table}.{self.kind}")
+        if self.kind == "duckdb":  # columns by name, in any order, as the row reader
+            relation = f"{_SOURCE}.main.{_ident(table)}"
+            described = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+            types = {str(name): str(kind) for name, kind, *_ in described}
+            try:
+                order = sql_columns(f"{self.directory}:{table}", table, list(types))
+            except SourceError:
+                raise _Declined from None  # the row reader reports it
+            self.types = {name: types[name] for name in order}
+            self.relation, self.shape = relation, []
+            return
         if self.kind == "csv":
             with open(path, newline="", encoding="utf-8-sig") as handle:
                 header = [h.strip() for h in next(csv.reader(handle), [])]
@@ -439,7 +474,7 @@ class _Columnar:
         # A Parquet file is read in place by each metric's view (so its SQL holds the
         # values as literals); a CSV file is parsed once, into a typed Parquet file in
         # the scratch directory. Either way no table of metric rows is held in memory.
-        self.inline = self.kind == "parquet"
+        self.inline = self.kind != "csv"
         try:
             self._open("metrics")
             metric = self._text("metric")
@@ -562,6 +597,8 @@ _BITSTRING_BITS = 1 << 31
 """The most bits the day check's bitstrings may hold together (256 MB): a million
 accounts, two metrics and a year of days take a third of it."""
 _EXTRA = "_csdsl_extra"
+_SOURCE = "csdsl_source"
+"""The name a DuckDB data file is attached under."""
 _ACC = "i.acc"
 _NUMERIC = frozenset({"DOUBLE", "FLOAT", "TINYINT", "SMALLINT", "INTEGER", "BIGINT",
                       "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})

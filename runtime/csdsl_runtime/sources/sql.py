@@ -47,7 +47,8 @@ _ORDER = {
 }
 
 
-def _is_sqlite(path: Path) -> bool:
+def is_sqlite(path: Path) -> bool:
+    """Whether the file starts as an SQLite database does."""
     with path.open("rb") as handle:
         return handle.read(16) == b"SQLite format 3\x00"
 
@@ -82,7 +83,7 @@ def columns(label: str, table: str, header: Sequence[str]) -> list[str]:
 class _Db:
     def __init__(self, path: Path) -> None:
         self.path = path
-        if _is_sqlite(path):
+        if is_sqlite(path):
             import sqlite3
 
             self.conn: Any = sqlite3.connect(sqlite_uri(path), uri=True)
