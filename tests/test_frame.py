@@ -277,6 +277,21 @@ def test_parquet_dates_beyond_python_are_left_to_the_row_reader(
     assert frame.columnar == (day in ("0001-01-01", "9999-12-31"))
 
 
+@pytest.mark.parametrize("day", ["10000-01-01", "infinity", "-0001-01-01", "0001-01-01"])
+def test_metric_dates_beyond_python_leave_the_span_unknown(
+        schema: A.DataSchema, tmp_path: Path, day: str) -> None:
+    """The day check's span comes from the raw ends of the `date` column: an end that
+    is no Python date is a bad row, read by the row reader, not an error."""
+    directory = _small(tmp_path / "csv")
+    parquet = _as_parquet(directory, tmp_path / "pq", {
+        "metrics": f"account_id, metric, CASE WHEN row_number() OVER () = 3 THEN "
+                   f"DATE '{day}' ELSE CAST(date AS DATE) END AS date, value"})
+    frame = read_frame(parquet, schema)
+    reference = Frame.from_dataset(read_parquet_dir(parquet, schema), schema)
+    assert content(frame) == content(reference)
+    assert frame.columnar == (day == "0001-01-01")
+
+
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 @pytest.mark.parametrize("bits", [1 << 31, 0], ids=["bitstrings", "grouped"])
 def test_a_second_value_on_a_day_is_found_by_either_day_check(

@@ -26,6 +26,7 @@ A frame also serves the rest of a run: `accounts` is a mapping from id to
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
@@ -497,19 +498,41 @@ class _Columnar:
             self.con.execute(f"COPY ({rows}) TO {staged} (FORMAT parquet)", self.params)
             rows = f"SELECT acc, code, day, value, bad FROM read_parquet({staged})"
             self.params = {}
-        self._valid_metrics(frame, rows)
+            span = self.con.execute(f"SELECT min(day), max(day) FROM read_parquet({staged})"
+                                    ).fetchone()
+        else:  # one column of the file (or table), unchecked: see `_span`
+            span = self.con.execute(
+                f'SELECT CAST(min(r."date") AS VARCHAR), CAST(max(r."date") AS VARCHAR) '
+                f"FROM {self.relation} r").fetchone()
+        self._valid_metrics(frame, rows, _span(span))
         for position, table in enumerate(frame.metrics.values(), start=1):
             self.con.execute(f"CREATE VIEW {table} AS SELECT acc, day, value FROM ({rows}) "
                              f"WHERE code = {position}")
 
-    def _valid_metrics(self, frame: Frame, rows: str) -> None:
+    def _valid_metrics(self, frame: Frame, rows: str, span: tuple[int, int] | None) -> None:
         """Declined unless every metric row is plainly valid and no account has two
         values of a metric on one day, in streaming aggregates: the rows are never held.
 
         The day check counts, per (account, metric), the rows and the distinct days as
-        the bits set in a bitstring over the file's span of days; when those bitstrings
-        would be large (a long span), it groups by (account, metric, day) instead, which
-        DuckDB spills to disk past its memory limit."""
+        the bits set in a bitstring over the span of days, in the same pass as the
+        validity and exactness figures. When the span is not known or those bitstrings
+        would be large (a long span), a first pass per metric finds the span and a
+        second groups by (account, metric, day), which DuckDB spills to disk past its
+        memory limit."""
+        tables = list(frame.metrics.values())
+        if span is not None and (
+                (span[1] - span[0] + 1) * len(frame.ids) * len(tables) <= _BITSTRING_BITS):
+            found = self.con.execute(
+                "SELECT code, sum(bad), min(first), max(last), bool_and(integral), "
+                "max(largest), sum(twice) FROM (SELECT code, count_if(bad) AS bad, "
+                "min(day) AS first, max(day) AS last, bool_and(value = trunc(value)) AS "
+                "integral, max(abs(value)) AS largest, count(*) - bit_count(bitstring_agg("
+                f"day, {span[0]}, {span[1]})) AS twice FROM ({rows}) GROUP BY acc, code) "
+                "GROUP BY code", self.params).fetchall()
+            if any(bad or twice for _, bad, *_, twice in found):
+                raise _Declined  # a bad row, or a second value on a day: the row reader
+            self._exact(frame, [row[:6] for row in found])
+            return
         found = self.con.execute(
             f"SELECT code, count_if(bad), min(day), max(day), bool_and(value = trunc(value)),"
             f" max(abs(value)) FROM ({rows}) GROUP BY code", self.params).fetchall()
@@ -517,21 +540,19 @@ class _Columnar:
             raise _Declined
         if not found:
             return  # no rows
-        low, high = min(int(f[2]) for f in found), max(int(f[3]) for f in found)
+        self._exact(frame, found)
+        twice = self.con.execute(
+            f"SELECT count(*) FROM (SELECT acc, code, day FROM ({rows}) "
+            "GROUP BY ALL HAVING count(*) > 1)", self.params).fetchone()
+        if twice is None or twice[0]:
+            raise _Declined  # a second value on a day: the row reader names the line
+
+    def _exact(self, frame: Frame, found: list[tuple[Any, ...]]) -> None:
+        """`frame.exact_sums` from (code, bad, first day, last day, integral, largest)."""
         tables = list(frame.metrics.values())
         frame.exact_sums = frozenset(
             tables[int(code) - 1] for code, _, first, last, integral, largest in found
             if exact_sum(bool(integral), float(largest), int(last) - int(first) + 1))
-        if (high - low + 1) * len(frame.ids) * len(tables) <= _BITSTRING_BITS:
-            query = (f"SELECT count(*) FROM (SELECT count(*) AS n, bit_count(bitstring_agg("
-                     f"day, {low}, {high})) AS days FROM ({rows}) GROUP BY acc, code) "
-                     "WHERE n <> days")
-        else:
-            query = (f"SELECT count(*) FROM (SELECT acc, code, day FROM ({rows}) "
-                     "GROUP BY ALL HAVING count(*) > 1)")
-        twice = self.con.execute(query, self.params).fetchone()
-        if twice is None or twice[0]:
-            raise _Declined  # a second value on a day: the row reader names the line
 
     def _events(self, frame: Frame, present: bool) -> None:
         events = {e.name: e for e in self.schema.events}
@@ -602,6 +623,29 @@ _SOURCE = "csdsl_source"
 _ACC = "i.acc"
 _NUMERIC = frozenset({"DOUBLE", "FLOAT", "TINYINT", "SMALLINT", "INTEGER", "BIGINT",
                       "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+
+
+def _span(found: tuple[Any, ...] | None) -> tuple[int, int] | None:
+    """The ordinal days of the smallest and largest `date` of the metric rows, from
+    their raw values as text (a typed date as DuckDB writes it); None when unknown (no
+    rows, or an end is not a valid date, which is then a bad row that the validating
+    pass finds). Raw `YYYY-MM-DD` text sorts as its dates do, so every valid date lies
+    between the two ends: any row outside them is bad, and declines the data set
+    whatever the span."""
+    if found is None or found[0] is None or found[1] is None:
+        return None
+    ends = []
+    for end in found[:2]:
+        if isinstance(end, int):  # a staged file's ordinal day
+            ends.append(end)
+        elif isinstance(end, str) and re.fullmatch(_DATE, end):
+            try:
+                ends.append(date.fromisoformat(end).toordinal())
+            except ValueError:
+                return None
+        else:
+            return None
+    return ends[0], ends[1]
 
 
 def _blank_by_quote(path: str) -> bool:
