@@ -126,7 +126,7 @@ def test_signature_adds_one_field_and_leaves_the_rest_byte_identical(tmp_path: P
                                                                      keys: Path) -> None:
     unsigned = compile_spec_text(tmp_path, RULES)
     text = unsigned.to_json()
-    assert '"signature"' not in text and unsigned.format_version == A.FORMAT_VERSION == "1.1"
+    assert '"signature"' not in text and unsigned.format_version == A.FORMAT_VERSION == "1.2"
     signed = signing.sign_artifact(unsigned, signing.load_private_key(keys))
     data = json.loads(signed.to_json())
     assert set(data["signature"]) == {"alg", "key_id", "value"}

@@ -37,9 +37,12 @@ from csdsl_runtime.vocabulary import (  # noqa: F401 - the tuples are re-exporte
     WindowFn,
 )
 
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 """major.minor: a host refuses a newer major; minor versions only add optional fields.
-1.1 added the optional top-level `signature`."""
+1.1 added the optional top-level `signature`; 1.2 declared pools (`schema.pools`),
+spec-wide `limits`, a metric's `missing`, and a rule's `max_per_run`, `reopen` and
+`at_most`. The fields 1.2 added are left out of the JSON when they hold their default,
+so that a spec that uses none of them keeps its bytes and its hash."""
 
 
 class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -197,6 +200,9 @@ class AccountField(_Model, frozen=True):
 class Metric(_Model, frozen=True):
     name: str
     label: str | None = None
+    missing: float | None = None
+    """Since 1.2: the value a day without a row counts as (`missing 0`); None: such a
+    day has no value (unknown)."""
 
 
 class Event(_Model, frozen=True):
@@ -211,11 +217,20 @@ class Role(_Model, frozen=True):
     external: bool = False
 
 
+class Pool(_Model, frozen=True):
+    """Since 1.2: a declared team pool (`pool Support "Support engineers"`); its members
+    come from the data (`pools.csv`)."""
+
+    name: str
+    title: str | None = None
+
+
 class DataSchema(_Model, frozen=True):
     account: tuple[AccountField, ...] = ()
     metrics: tuple[Metric, ...] = ()
     events: tuple[Event, ...] = ()
     roles: tuple[Role, ...] = ()
+    pools: tuple[Pool, ...] = ()
 
 
 # ---------------------------------------------------------------- owners, tasks
@@ -320,6 +335,22 @@ class SuccessCriterion(_Model, frozen=True):
     when: Expr
 
 
+class Reenrolment(_Model, frozen=True):
+    """`at most TIMES every DAYS d`: at most `times` CTAs (or plans) of the rule per
+    account are created within any `days` days."""
+
+    times: int
+    days: int
+
+
+class Limits(_Model, frozen=True):
+    """Since 1.2: spec-wide budgets (`limit new ctas per run N`, `limit open ctas per
+    owner N`); None: no such limit. A run that would break one stores nothing."""
+
+    new_ctas_per_run: int | None = None
+    open_ctas_per_owner: int | None = None
+
+
 class Rule(_Model, kw_only=True, frozen=True):
     name: str
     title: str | None = None
@@ -335,6 +366,45 @@ class Rule(_Model, kw_only=True, frozen=True):
     cooldown: int = 0
     close_when: Expr | None = None
     success: SuccessCriterion | None = None
+    max_per_run: int | None = None
+    """Since 1.2 (`max N per run`): a run that would open more CTAs or plans for this
+    rule stores nothing."""
+    reopen: bool = False
+    """Since 1.2 (`reopen while true`): level-triggered. By default a rule re-arms: after
+    its CTA or plan for an account closes, it opens no new one until its condition has
+    been not true on a later run."""
+    at_most: Reenrolment | None = None
+    """Since 1.2 (`at most N every D d`): a re-enrolment limit per account."""
+
+
+_ADDED_1_2: dict[str, dict[str, Any]] = {
+    "rule": {"max_per_run": None, "reopen": False, "at_most": None},
+    "metric": {"missing": None},
+    "schema": {"pools": ()},
+    "artifact": {"limits": None},
+}
+"""The fields 1.2 added, with their defaults: left out of the JSON at their default."""
+
+
+def _without_new_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """Artifact data without the 1.2 fields that hold their default (see FORMAT_VERSION)."""
+    def drop(record: dict[str, Any], kind: str) -> None:
+        for key, default in _ADDED_1_2[kind].items():
+            if key not in record:
+                continue
+            value = record[key]
+            if value == default or (default == () and isinstance(value, list) and not value):
+                del record[key]
+
+    drop(data, "artifact")
+    schema = data.get("schema")
+    if isinstance(schema, dict):
+        drop(schema, "schema")
+        for metric in schema.get("metrics", ()):
+            drop(metric, "metric")
+    for rule in data.get("rules", ()):
+        drop(rule, "rule")
+    return data
 
 
 class Signature(_Model, frozen=True):
@@ -358,6 +428,8 @@ class Artifact(_Model, kw_only=True, frozen=True, weakref=True):
     playbooks: tuple[Playbook, ...] = ()
     plans: tuple[Plan, ...] = ()
     rules: tuple[Rule, ...] = ()
+    limits: Limits | None = None
+    """Since 1.2: the spec's budgets."""
     signature: Signature | None = None
     """Since 1.1; left out of the JSON when absent, so unsigned artifacts keep their bytes."""
 
@@ -368,14 +440,14 @@ class Artifact(_Model, kw_only=True, frozen=True, weakref=True):
     def to_data(self) -> dict[str, Any]:
         """The artifact as JSON data, exactly what `to_json` writes (no `signature` key
         when unsigned)."""
-        data: dict[str, Any] = msgspec.to_builtins(self)
+        data: dict[str, Any] = _without_new_defaults(msgspec.to_builtins(self))
         if self.signature is None:
             del data["signature"]
         return data
 
     def compute_hash(self) -> str:
         """sha256 over everything but the hash itself: the spec's meaning."""
-        return meaning_hash(msgspec.to_builtins(self))
+        return meaning_hash(_without_new_defaults(msgspec.to_builtins(self)))
 
 
 def canonical_json(data: Any) -> str:

@@ -1,0 +1,42 @@
+"""The fields format 1.2 added are left out at their default: a spec that uses none of
+them keeps the bytes and the hash it had under 1.1; one that uses them writes them."""
+
+from __future__ import annotations
+
+import json
+
+from msgspec.structs import replace
+
+from csdsl_runtime import artifact as A
+from csdsl_runtime.loader import load_data
+
+_RULE = A.Rule(name="r", when=A.Lit(type="bool", value=True),
+               actions=(A.CtaAction(type="risk", title="T"),))
+_BASE = A.Artifact(spec_hash="", schema_=A.DataSchema(metrics=(A.Metric(name="m"),)),
+                   rules=(_RULE,))
+
+
+def _sealed(artifact: A.Artifact) -> A.Artifact:
+    return replace(artifact, spec_hash=artifact.compute_hash())
+
+
+def test_new_fields_at_their_default_are_not_written() -> None:
+    data = json.loads(_sealed(_BASE).to_json())
+    assert "limits" not in data and "pools" not in data["schema"]
+    assert set(data["rules"][0]).isdisjoint({"max_per_run", "reopen", "at_most"})
+    assert "missing" not in data["schema"]["metrics"][0]
+
+
+def test_new_fields_are_written_hashed_and_read_back() -> None:
+    used = replace(
+        _BASE, rules=(replace(_RULE, reopen=True, max_per_run=5,
+                              at_most=A.Reenrolment(times=2, days=90)),),
+        limits=A.Limits(new_ctas_per_run=100),
+        schema_=A.DataSchema(metrics=(A.Metric(name="m", missing=0.0),),
+                             pools=(A.Pool(name="Support"),)))
+    assert _BASE.compute_hash() != used.compute_hash()
+    text = _sealed(used).to_json()
+    loaded = load_data(json.loads(text))
+    assert loaded.rules[0].reopen and loaded.rules[0].at_most == A.Reenrolment(times=2, days=90)
+    assert loaded.schema_.metrics[0].missing == 0.0 and loaded.limits is not None
+    assert loaded.to_json() == text
