@@ -93,8 +93,10 @@ def _bulk(artifact: A.Artifact, columns: AccountColumns, rule: A.Rule, rows: lis
 
 def _counts(builder: ActionBuilder) -> tuple[Any, ...]:
     r = builder.renderer
+    gaps = sorted((g.rule, g.where, g.chain, g.outcome, g.count, tuple(g.accounts))
+                  for g in builder.owners.gaps.values())
     return (builder.owners.cursors, builder.owners.fallbacks, builder.owners.unassigned,
-            r.errors, r.truncated, sorted((p.rule, p.account, p.where, p.reason, p.outcome)
+            gaps, r.errors, r.truncated, sorted((p.rule, p.account, p.where, p.reason, p.outcome)
                                           for p in r.problems))
 
 
@@ -126,6 +128,8 @@ def test_every_example_rule_builds_the_same_in_bulk(example: tuple[A.Artifact, P
 
 
 _SPEC = """
+pool Desk
+pool Empty
 playbook P {
   task a "{TITLE}" {
     day 0

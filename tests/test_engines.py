@@ -17,6 +17,7 @@ import math
 from array import array
 from datetime import date, timedelta
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -235,11 +236,12 @@ def datasets(draw: st.DrawFn, extreme: bool = False) -> Dataset:
 # ------------------------------------------------------------------ properties
 
 
-def disagreements(data: Dataset, conditions: list[A.Expr]) -> dict[str, dict[str, tuple]]:
+def disagreements(data: Dataset, conditions: list[A.Expr], schema: A.DataSchema = SCHEMA
+                  ) -> dict[str, dict[str, tuple]]:
     """For each condition the engines disagree on: account -> (interpreter, duckdb)."""
     named = {f"c{i}": c for i, c in enumerate(conditions)}
-    expected = InterpreterEngine(data).evaluate(named, ASOF)
-    engine = SqlEngine(data, SCHEMA)
+    expected = InterpreterEngine(data, schema).evaluate(named, ASOF)
+    engine = SqlEngine(data, schema)
     try:
         got = engine.evaluate(named, ASOF)
     finally:
@@ -268,6 +270,67 @@ def test_sql_engine_agrees_with_the_interpreter(data: Dataset, conditions: list)
 def test_engines_agree_on_extreme_values(data: Dataset, conditions: list) -> None:
     differ = disagreements(data, conditions)
     assert not differ, _explain(data, conditions, differ)
+
+
+FILLED = msgspec.structs.replace(SCHEMA, metrics=(A.Metric(name="usage", missing=0.0),
+                                                  A.Metric(name="logins", missing=2.5)))
+"""`missing 0` on usage and a non-integer fill on logins (sums then depend on how the
+fill is added: both engines add `(D - rows) * fill` once, after the rows)."""
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=datasets(), conditions=st.lists(CONDITIONS, min_size=1, max_size=4))
+def test_engines_agree_on_metrics_whose_missing_days_count(data: Dataset,
+                                                           conditions: list) -> None:
+    differ = disagreements(data, conditions, FILLED)
+    assert not differ, _explain(data, conditions, differ)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=datasets(extreme=True), conditions=st.lists(EXTREME_CONDITIONS, min_size=1,
+                                                        max_size=4))
+def test_engines_agree_on_extreme_values_with_missing_days(data: Dataset,
+                                                            conditions: list) -> None:
+    differ = disagreements(data, conditions, FILLED)
+    assert not differ, _explain(data, conditions, differ)
+
+
+_SPARSE = {"usage": {0: 4.0, -2: 2.0}}  # two rows in the last 3 days, none before
+
+
+@pytest.mark.parametrize(("node", "declared", "zero", "fill"), [
+    (A.Window(fn="sum", metric="usage", days=14), 6.0, 6.0, 6.0 + 12 * 1.5),
+    (A.Window(fn="avg", metric="usage", days=3), 3.0, 2.0, 7.5 / 3),
+    (A.Window(fn="min", metric="usage", days=3), 2.0, 0.0, 1.5),
+    (A.Window(fn="max", metric="usage", days=3), 4.0, 4.0, 4.0),
+    (A.Window(fn="min", metric="usage", days=1), 4.0, 4.0, 4.0),  # no day missing
+    (A.Latest(metric="usage"), 4.0, 4.0, 4.0),
+    (A.Change(metric="usage", days=3), None, None, (2.5 - 1.5) / 1.5),
+    (A.Window(fn="sum", metric="logins", days=4), None, 0.0, 10.0),  # no rows at all
+    (A.Window(fn="max", metric="logins", days=7), None, 0.0, 2.5),
+    (A.Latest(metric="logins"), None, 0.0, 2.5),
+], ids=repr)
+def test_a_day_without_a_row_is_unknown_unless_declared(
+        node: A.Expr, declared: float | None, zero: float | None, fill: float | None) -> None:
+    """Sparse exports leave out days with no logins: by default a window sees only the
+    rows it has (and none at all is unknown); `missing 0` counts those days as 0, and
+    `missing 1.5` as 1.5."""
+    data = Dataset(accounts={"A": AccountData(id="A", metrics={
+        m: _series(points) for m, points in _SPARSE.items()})})
+
+    def declaring(usage: float, logins: float) -> A.DataSchema:
+        return msgspec.structs.replace(SCHEMA, metrics=(
+            A.Metric(name="usage", missing=usage), A.Metric(name="logins", missing=logins)))
+
+    for schema, want in ((SCHEMA, declared), (declaring(0.0, 0.0), zero),
+                         (declaring(1.5, 2.5), fill)):
+        interpreter = InterpreterEngine(data, schema)
+        sql = SqlEngine(data, schema)
+        is_value = {"c": A.Compare(cmp="==", left=node, right=num(0 if want is None else want))}
+        expected = {"c": {"A": None if want is None else True}}
+        assert interpreter.evaluate(is_value, ASOF) == expected
+        assert sql.evaluate(is_value, ASOF) == expected
+        sql.con.close()
 
 
 def test_accounts_limit_the_result_and_unknown_ids_are_unknown() -> None:

@@ -27,6 +27,8 @@ from tests import clikit
 from tests.pgserver import postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.rtkit import ASOF, Data, compile_spec_text
 
+# Level-triggered (`reopen while true`): these tests are about time, and a reopening
+# rule shows what a run opens on each day; re-arming has tests/test_rearming.py.
 BIG = """
 playbook Call { task call "Call {{ account.name }}" { day 1 } }
 rule big "Big account" {
@@ -35,6 +37,7 @@ rule big "Big account" {
   playbook Call
   close when arr > 100
   success within 30d when arr > 100
+  reopen while true
 }
 """
 OLD = 'rule old { when arr > 0  then cta risk "Old {{ account.name }}"  playbook Call }\n'
@@ -147,7 +150,7 @@ def test_a_cta_closed_after_the_runs_day_still_counts_as_open_that_day(
 def test_a_backfill_counts_cooldown_from_closes_on_or_before_its_day(
     tmp_path: Path, store_url: str
 ) -> None:
-    rules = 'rule big { when arr > 10  then cta risk "Big"  cooldown 10d }\n'
+    rules = 'rule big { when arr > 10  then cta risk "Big"  cooldown 10d  reopen while true }\n'
     runtime = make(tmp_path, rules, one("50"), store_url)
     runtime.run(ASOF)
     (cta,) = runtime.store.list_ctas()

@@ -90,7 +90,8 @@ def test_dry_run_reports_the_same_and_stores_nothing(tmp_path: Path) -> None:
 
 
 def test_cooldown_after_a_close_then_reopen(tmp_path: Path) -> None:
-    rules = RULES + 'rule big { when arr > 0  then cta risk "Big"  cooldown 10d }\n'
+    rules = RULES + ('rule big { when arr > 0  then cta risk "Big"  cooldown 10d '
+                     ' reopen while true }\n')
     runtime = make_runtime(tmp_path, rules, drop_data())
     runtime.run(ASOF)
     (cta,) = runtime.store.list_ctas(rule="big")
@@ -149,7 +150,8 @@ def test_success_while_open_counts_after_a_close_by_hand(tmp_path: Path) -> None
 
 
 def test_a_cta_closed_by_close_when_is_not_reopened_in_the_same_run(tmp_path: Path) -> None:
-    rules = 'rule big { when arr > 10  then cta risk "Big"  close when arr > 10 }\n'
+    rules = ('rule big { when arr > 10  then cta risk "Big"  close when arr > 10 '
+             ' reopen while true }\n')
     runtime = make_runtime(tmp_path, rules, Data().account("a1", name="A", arr="50"))
     assert runtime.run(ASOF).ctas_opened == 1
     closing = runtime.run(ASOF + timedelta(days=1)).rules[0]
@@ -185,8 +187,15 @@ def test_cta_due_dates(tmp_path: Path) -> None:
 
 
 POOL_RULES = """
+pool Support "Support desk"
 playbook Ticket { task t "Triage" { owner pool Support } }
-rule triage { when arr > 0  then cta activity "Triage"  playbook Ticket  owner "lead@example.com" }
+rule triage {
+  when arr > 0
+  then cta activity "Triage"
+  playbook Ticket
+  owner "lead@example.com"
+  reopen while true
+}
 """
 
 

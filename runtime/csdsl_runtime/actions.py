@@ -18,6 +18,7 @@ position of each pool), so that a dry run and a real run decide exactly the same
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -61,6 +62,28 @@ class OwnerResolver:
     cursors: dict[str, int] = field(default_factory=dict)
     fallbacks: int = 0
     unassigned: int = 0
+    gaps: dict[tuple[str, str, str, str], OwnerGap] = field(default_factory=dict)
+    """Every fallback and unassigned owner by (rule, where, chain, outcome): the counts
+    and the first accounts, for the run report."""
+
+    def note(self, rule: str, where: str, owner: A.Owner | None, outcome: str,
+             accounts: Sequence[str], count: int | None = None) -> None:
+        """Count owners that fell back (`fallback`) or stayed empty (`unassigned`):
+        `count` of them (default: one per account given), `accounts` the first ones."""
+        count = len(accounts) if count is None else count
+        if not count:
+            return
+        if outcome == "fallback":
+            self.fallbacks += count
+        else:
+            self.unassigned += count
+        chain = describe_owner(owner)
+        gap = self.gaps.get((rule, where, chain, outcome))
+        if gap is None:
+            gap = self.gaps[(rule, where, chain, outcome)] = OwnerGap(rule, where, chain,
+                                                                      outcome)
+        gap.count += count
+        gap.accounts.extend(accounts[:GAP_ACCOUNTS - len(gap.accounts)])
 
     def resolve(self, owner: A.Owner | None, team: Team) -> str | None:
         """The first choice of the chain that names somebody for an account (`team`: its
@@ -83,16 +106,55 @@ class OwnerResolver:
         return None
 
     def task_owner(
-        self, owner: A.Owner | None, team: Team, default: str | None
+        self, owner: A.Owner | None, team: Team, default: str | None,
+        rule: str = "", where: str = "", account: str = "",
     ) -> str | None:
         """A task's owner: its own chain, else the CTA's owner (a fallback if it had one)."""
         if owner is None:
             return default
         user = self.resolve(owner, team)
         if user is None:
-            self.fallbacks += 1
+            self.note(rule, where, owner, "fallback", [account])
             return default
         return user
+
+
+GAP_ACCOUNTS = 5
+"""Accounts a run report names per owner gap."""
+
+
+@dataclass(slots=True)
+class OwnerGap:
+    """Owners a chain did not find, in one place of one rule: `fallback` (a task or
+    objective took its CTA's or plan's owner) or `unassigned` (nobody)."""
+
+    rule: str
+    where: str  # `CTA`, `plan`, "task `call`", "objective `kickoff`"
+    chain: str  # `CSM or AE or pool Support`, `(none)`
+    outcome: str
+    count: int = 0
+    accounts: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        then = "took the CTA's owner" if self.outcome == "fallback" else "left unassigned"
+        more = ", ..." if self.count > len(self.accounts) else ""
+        return (f"{self.rule} / {self.where}: `owner {self.chain}` found nobody for "
+                f"{self.count} account{'s' if self.count != 1 else ''} "
+                f"({', '.join(self.accounts)}{more}): {then}")
+
+
+def place(rule: A.Rule, index: int, what: str) -> str:
+    """Where in a rule an owner is looked for: `CTA`, "task `call`", with the action's
+    number when the rule has several (`CTA of action 2`)."""
+    return what if len(rule.actions) == 1 else f"{what} of action {index + 1}"
+
+
+def describe_owner(owner: A.Owner | None) -> str:
+    """An owner chain as the spec writes it: `CSM or "x@y" or pool Support`."""
+    if owner is None:
+        return "(none)"
+    return " or ".join(c.name if c.kind == "role" else f'"{c.name}"' if c.kind == "user"
+                       else f"pool {c.name}" for c in owner.chain)
 
 
 def template_context(
@@ -126,15 +188,17 @@ class ActionBuilder:
         return self.renderer.plain(rule.reason, context, "reason", DESCRIPTION_LIMIT)
 
     def _tasks(
-        self, tasks: tuple[A.Task, ...], calendar: str, account: AccountData, asof: date,
-        default_owner: str | None, context: dict[str, Any],
+        self, rule: A.Rule, index: int, tasks: tuple[A.Task, ...], calendar: str,
+        account: AccountData, asof: date, default_owner: str | None, context: dict[str, Any],
     ) -> list[TaskRecord]:
         render = self.renderer.render
         return [
             TaskRecord(
                 key=t.key,
                 title=render(t.title, context, f"task `{t.key}` title"),
-                owner=self.owners.task_owner(t.owner, account.team, default_owner),
+                owner=self.owners.task_owner(t.owner, account.team, default_owner,
+                                             rule.name, place(rule, index, f"task `{t.key}`"),
+                                             account.id),
                 type=t.type,
                 priority=t.priority,
                 start=add_days(asof, t.start, calendar),
@@ -152,10 +216,12 @@ class ActionBuilder:
         context = template_context(rule, account, self.artifact.schema_, asof)
         owner = self.owners.resolve(rule.owner, account.team)
         if owner is None:
-            self.owners.unassigned += 1
+            self.owners.note(rule.name, place(rule, index, "CTA"), rule.owner, "unassigned",
+                             [account.id])
         playbook = self.playbooks.get(rule.playbook) if rule.playbook else None
         tasks = (
-            self._tasks(playbook.tasks, playbook.calendar, account, asof, owner, context)
+            self._tasks(rule, index, playbook.tasks, playbook.calendar, account, asof, owner,
+                        context)
             if playbook else []
         )
         if rule.due is not None:
@@ -183,16 +249,19 @@ class ActionBuilder:
             template.owner, account.team
         )
         if owner is None:
-            self.owners.unassigned += 1
+            self.owners.note(rule.name, place(rule, index, "plan"),
+                             rule.owner or template.owner, "unassigned", [account.id])
         calendar = template.calendar
         objectives: list[CtaRecord] = []
         for objective in template.objectives:
             objective_owner = (
-                self.owners.task_owner(objective.owner, account.team, owner)
+                self.owners.task_owner(objective.owner, account.team, owner, rule.name,
+                                       place(rule, index, f"objective `{objective.key}`"),
+                                       account.id)
                 if objective.owner else owner
             )
             tasks = self._tasks(
-                objective.tasks, calendar, account, asof, objective_owner, context
+                rule, index, objective.tasks, calendar, account, asof, objective_owner, context
             )
             objectives.append(CtaRecord(
                 rule=rule.name, account_id=account.id, action=index,

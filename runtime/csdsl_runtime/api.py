@@ -7,7 +7,9 @@
 
 A run is one store transaction: evaluate every enabled rule for every account, close
 CTAs whose `close when` holds (outcome `resolved`), record `success within` outcomes,
-then open CTAs and plans for firing rules that have none open and are out of cooldown.
+then open CTAs and plans for firing rules that have none open, are out of cooldown and
+have re-armed since their last close (see `decide`). A run that would break a rule's
+`max N per run` or a spec `limit` stores nothing and raises `limits.LimitError`.
 
 Time runs forward. A run dated before the store's latest run is refused
 (`OutOfOrderError`) unless it is a backfill (`run(asof, backfill=True)`). Every run sees
@@ -31,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from csdsl_runtime import artifact as A
+from csdsl_runtime import limits
 from csdsl_runtime.actions import ActionBuilder
 from csdsl_runtime.batch import AccountColumns, BatchBuilder
 from csdsl_runtime.data import BadDataError, Dataset
@@ -144,7 +147,7 @@ class Runtime:
         if engine is None and isinstance(dataset, Dataset):
             from csdsl_runtime.engines.interpreter import InterpreterEngine
 
-            engine = InterpreterEngine(dataset)
+            engine = InterpreterEngine(dataset, artifact.schema_)
         elif engine is None:  # a frame's tables are what the SQL engine reads
             from csdsl_runtime.engines.sql import SqlEngine
 
@@ -184,7 +187,8 @@ class Runtime:
             run_id = self.store.start_run(asof, self.artifact.spec_hash, dry_run)
             state = self.store.load_state(
                 [r.name for r in rules], asof,
-                scored=[r.name for r in rules if r.success is not None])
+                scored=[r.name for r in rules if r.success is not None],
+                windows={r.name: r.at_most.days for r in rules if r.at_most is not None})
             report.removed_rules = removed_rules(self.artifact, self.store)
             report.removed_rule_ctas = sum(w.ctas for w in report.removed_rules.values())
             started = time.perf_counter()
@@ -197,6 +201,9 @@ class Runtime:
             decisions = decide(rules, state, ids, {k: c for k, (_, c) in results.items()},
                                self._later_columns(asof, state, ids), asof)
             self._apply(decisions, report, asof)
+            breaches = limits.before_writing(self.artifact, decisions)
+            if breaches and not dry_run:
+                raise limits.LimitError(breaches)  # rolls the run back: nothing stored
             builder = ActionBuilder(self.artifact, self.dataset, state.pool_cursors)
             batches = BatchBuilder(builder, accounts)
             for index, rule in enumerate(rules):
@@ -205,9 +212,24 @@ class Runtime:
                 if rule.name in results:
                     self._act(rule, decisions.rules[rule.name].opens, batches, asof, report,
                               run_id)
+            if self.artifact.limits is not None and (
+                    self.artifact.limits.open_ctas_per_owner is not None):
+                owner_breaches = limits.after_writing(
+                    self.artifact, self.store.open_ctas_by_owner(run_id))
+                if owner_breaches and not dry_run:
+                    raise limits.LimitError(owner_breaches)
+                breaches += owner_breaches
+            report.limit_breaches = [b.to_json() for b in breaches]
             self.store.save_pool_cursors(builder.owners.cursors)
             report.owner_fallbacks = builder.owners.fallbacks
             report.unassigned = builder.owners.unassigned
+            gaps = sorted(builder.owners.gaps.values(),
+                          key=lambda g: (-g.count, g.rule, g.where, g.outcome))
+            report.owner_gaps = [{"rule": g.rule, "where": g.where, "owner": g.chain,
+                                  "outcome": g.outcome, "count": g.count,
+                                  "accounts": g.accounts, "line": g.line()} for g in gaps]
+            report.empty_pools = [p.name for p in self.artifact.schema_.pools
+                                  if not self.dataset.pools.get(p.name)]
             builder.renderer.fill(report)  # template errors, truncations, the first ones
             report.seconds["act"] = round(time.perf_counter() - started, 3)
             self.store.finish_run(run_id, report.to_json())
@@ -303,6 +325,10 @@ class Runtime:
         """Write the closes and success checks `decide` made; copy its counts."""
         for _, _, cta_ids in decisions.closes:
             self.store.close_ctas(cta_ids, "resolved", asof)
+        rearmed = [(name, account) for name, got in decisions.rules.items()
+                   for account in got.rearmed]
+        if rearmed:
+            self.store.rearm(rearmed, asof)
         for cta_id, reached in decisions.successes:
             self.store.record_success(cta_id, reached, asof)
         for counts in self._rule_reports(report):
@@ -312,6 +338,8 @@ class Runtime:
             counts.evaluated, counts.unknown = got.evaluated, got.unknown
             counts.fired, counts.in_cooldown = got.fired, got.in_cooldown
             counts.already_open = got.already_open
+            counts.not_rearmed, counts.at_most = got.not_rearmed, got.at_most
+            counts.rearmed = len(got.rearmed)
 
     def _rule_reports(self, report: RunReport) -> list[RuleReport]:
         if not report.rules:

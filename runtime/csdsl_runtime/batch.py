@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from csdsl_runtime import artifact as A
-from csdsl_runtime.actions import DEFAULT_CTA_DAYS, ActionBuilder, template_context
+from csdsl_runtime.actions import (
+    DEFAULT_CTA_DAYS,
+    GAP_ACCOUNTS,
+    ActionBuilder,
+    place,
+    template_context,
+)
 from csdsl_runtime.data import AccountData, Dataset, Value
 from csdsl_runtime.dates import add_days
 from csdsl_runtime.records import CtaColumns, PlanRecord, TaskColumns
@@ -263,10 +269,13 @@ class BatchBuilder:
                 batch, _, tasks = next(ctas)
                 owner = owners.resolve(rule.owner, team)
                 if owner is None:
-                    owners.unassigned += 1
+                    owners.note(rule.name, place(rule, index, "CTA"), rule.owner, "unassigned",
+                                [accounts.ids[row]])
                 batch.owners.append(owner)
                 for task, column in zip(tasks, batch.tasks, strict=True):
-                    column.owners.append(owners.task_owner(task.owner, team, owner))
+                    column.owners.append(owners.task_owner(
+                        task.owner, team, owner, rule.name,
+                        place(rule, index, f"task `{task.key}`"), accounts.ids[row]))
         ids = accounts.ids
         for batch, action, tasks in batches:
             batch.accounts = [ids[row] for row in rows]
@@ -286,10 +295,13 @@ class BatchBuilder:
         owners, n = self.builder.owners, len(rows)
         at = np.asarray(rows, dtype=np.int64)
         slots: list[tuple[A.Owner | None, int | None]] = []  # (chain, its CTA's slot)
-        for _, _, tasks in batches:
+        places: list[str] = []  # where each slot is, for the report
+        for batch, _, tasks in batches:
             head = len(slots)
             slots.append((rule.owner, None))
             slots.extend((task.owner, head) for task in tasks)
+            places.append(place(rule, batch.action, "CTA"))
+            places.extend(place(rule, batch.action, f"task `{task.key}`") for task in tasks)
         chosen = np.full((n, len(slots)), None, dtype=object)
         drawn = np.full((n, len(slots)), -1, dtype=np.int64)  # the pool drawn from
         pools: list[str] = []
@@ -323,14 +335,17 @@ class BatchBuilder:
         for batch, _, _ in batches:
             columns.append(batch.owners)
             columns.extend(task.owners for task in batch.tasks)
+        ids = self.accounts.ids
         for k, (chain, of_cta) in enumerate(slots):
             got = chosen[:, k]
-            if of_cta is None:
-                owners.unassigned += int(np.count_nonzero(got == None))  # noqa: E711
-            else:
-                missing = got == None  # noqa: E711
-                if chain is not None:
-                    owners.fallbacks += int(np.count_nonzero(missing))
+            missing = got == None  # noqa: E711
+            if of_cta is None or chain is not None:
+                where = np.flatnonzero(missing)
+                first = [ids[rows[i]] for i in where[:GAP_ACCOUNTS].tolist()]
+                owners.note(rule.name, places[k], chain,
+                            "unassigned" if of_cta is None else "fallback", first,
+                            int(where.size))
+            if of_cta is not None:
                 got = np.where(missing, chosen[:, of_cta], got)
             columns[k].extend(got.tolist())
 

@@ -169,6 +169,7 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
     from csdsl_runtime import loader
     from csdsl_runtime.api import Runtime
     from csdsl_runtime.data import BadDataError
+    from csdsl_runtime.limits import LimitError
     from csdsl_runtime.sources import SourceError, read_dataset
     from csdsl_runtime.stores import StoreError, open_store
 
@@ -226,7 +227,7 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         runtime = Runtime(artifact, dataset, store, engine=engine, on_bad_data=args.on_bad_data)
         report = runtime.run(args.asof, dry_run=args.dry_run, progress=_Bar(not args.quiet),
                              backfill=args.backfill)
-    except StoreError as exc:
+    except (StoreError, LimitError) as exc:  # a LimitError rolled the run back
         return _error(str(exc), 1)
     except (MemoryError, duckdb.OutOfMemoryException) as exc:  # the run was rolled back
         return _error(f"the run needs more memory than DuckDB's limit: run with a larger "

@@ -9,9 +9,14 @@ applies the decisions (`Runtime.run`), and a test can call it on columns alone.
 
 Per rule and account, in this order: a true condition with a CTA or plan open (or
 covered, see `RunState`) is `already_open`; one whose CTA `close when` closed in this
-very run, or whose last close is within `cooldown` days, is `in_cooldown`; any other
-true condition opens. The masks are built once per rule from the state's keys, so the
-cost is the state's size plus a few vector operations per rule, not a test per account.
+very run, or whose last close is within `cooldown` days, is `in_cooldown`; one whose
+rule has not re-armed since a close (`not_rearmed`: the condition has not been not true
+on a run after the close; `reopen while true` rules skip this), or that is at its
+re-enrolment limit (`at_most`), is held; any other true condition opens. A condition
+that is not true on a run after the close re-arms the rule for the account.
+
+The masks are built once per rule from the state's keys, so the cost is the state's
+size plus a few vector operations per rule, not a test per account.
 """
 
 from __future__ import annotations
@@ -39,12 +44,17 @@ class RuleDecision:
     fired: int = 0
     already_open: int = 0
     in_cooldown: int = 0
+    not_rearmed: int = 0
+    at_most: int = 0
     auto_closed: int = 0
     success: int = 0
     no_success: int = 0
     opens: npt.NDArray[np.int64] = field(
         default_factory=lambda: np.empty(0, dtype=np.int64))
     """Positions in the account index to open CTAs (or plans) for, ascending."""
+    rearmed: list[str] = field(default_factory=list)
+    """Accounts for which the rule re-arms on this run (its condition not true, a day
+    after the close that disarmed it)."""
 
 
 @dataclass(slots=True)
@@ -73,7 +83,8 @@ def decide(rules: Sequence[A.Rule], state: RunState, ids: Sequence[str],
     index: Mapping[str, int] = (
         {account: i for i, account in enumerate(ids)}
         if state.open_ctas or state.open_plans or state.covered or state.last_closed
-        or state.pending_success else {})  # a first run's state is empty
+        or state.pending_success or state.disarmed or state.enrolments
+        else {})  # a first run's state is empty
     decisions = {rule.name: RuleDecision() for rule in rules}
     closes: list[tuple[str, str, list[int]]] = []
     closed: dict[str, list[int]] = {}  # rule -> positions `close when` closed now
@@ -90,6 +101,11 @@ def decide(rules: Sequence[A.Rule], state: RunState, ids: Sequence[str],
         decisions[name].auto_closed = len(ats)
     successes = _successes(rules, state, index, later, asof, decisions)
     by_rule = _positions_by_rule(state, index, closed, asof)
+    disarmed: dict[str, list[tuple[str, date]]] = {}
+    for (name, account_id), day in state.disarmed.items():
+        disarmed.setdefault(name, []).append((account_id, day))
+    for name, ats in closed.items():  # closed by `close when` in this very run
+        disarmed.setdefault(name, []).extend((ids[at], asof) for at in ats)
     for rule in rules:
         column = truths.get(rule.name)
         if column is None:
@@ -110,10 +126,54 @@ def decide(rules: Sequence[A.Rule], state: RunState, ids: Sequence[str],
             resting[last[0][asof.toordinal() < ends]] = True
         already = fired & is_open
         cooling = fired & ~is_open & resting
+        free = fired & ~is_open & ~resting
+        if not rule.reopen:
+            free = _rearm(rule.name, column, free, disarmed.get(rule.name, ()), index,
+                          asof, got)
+        if rule.at_most is not None:
+            full = _mask(n, _enrolled(rule, state, index, asof))
+            got.at_most = int(np.count_nonzero(free & full))
+            free &= ~full
         got.already_open = int(np.count_nonzero(already))
         got.in_cooldown = int(np.count_nonzero(cooling))
-        got.opens = np.flatnonzero(fired & ~is_open & ~resting).astype(np.int64)
+        got.opens = np.flatnonzero(free).astype(np.int64)
     return Decisions(decisions, closes, successes)
+
+
+def _rearm(rule: str, column: Column, free: npt.NDArray[np.bool_],
+           disarmed: Sequence[tuple[str, date]], index: Mapping[str, int], asof: date,
+           got: RuleDecision) -> npt.NDArray[np.bool_]:
+    """Edge-triggered opening: an account whose CTA or plan of the rule closed opens no
+    new one until the condition has been not true (false or unknown) on a run after the
+    close day; such a run re-arms it (`got.rearmed`). `free` without the accounts still
+    disarmed (counted in `got.not_rearmed`)."""
+    if not disarmed:
+        return free
+    held: list[int] = []
+    for account_id, closed in disarmed:
+        at = index.get(account_id)
+        if at is None:
+            continue
+        if column[at] != 1 and closed < asof:
+            got.rearmed.append(account_id)
+        else:
+            held.append(at)
+    blocked = free & _mask(len(free), np.asarray(held, dtype=np.int64))
+    got.not_rearmed = int(np.count_nonzero(blocked))
+    return free & ~blocked
+
+
+def _enrolled(rule: A.Rule, state: RunState, index: Mapping[str, int], asof: date
+              ) -> _Held:
+    """The accounts at a rule's re-enrolment limit: `times` CTAs or plans created on
+    distinct days within the last `days` days (this run's would be one more)."""
+    limit = rule.at_most
+    assert limit is not None
+    since = asof - timedelta(days=limit.days)
+    full = [at for (name, account_id), days in state.enrolments.items()
+            if name == rule.name and (at := index.get(account_id)) is not None
+            and sum(since < day <= asof for day in days) >= limit.times]
+    return np.asarray(full, dtype=np.int64)
 
 
 _Held = npt.NDArray[np.int64]

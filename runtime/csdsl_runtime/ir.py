@@ -7,6 +7,10 @@ types. Values are floats, text, `datetime.date` and bools; `None` is *unknown*.
 - Windows cover (asof - D, asof]: days d with asof - D < d <= asof.
 - Missing data is unknown (a window without points, a `change` whose earlier average is
   missing or 0, a field without value); event counts are 0 when nothing occurred.
+- Unless a metric declares `missing V`: then a day of a window without a row counts as
+  V. A window over D days has D values: its sum is the sum of the rows (in day order)
+  plus (D - rows) * V, one product and one addition, whatever the days; min and max
+  include V when a day is missing; the latest value is the as-of day's row, else V.
 - `and`/`or`/`not` follow Kleene's three-valued logic; comparisons and arithmetic with an
   unknown operand are unknown; division by zero is unknown.
 - Numbers are 64-bit floats and a result that is not finite is unknown: arithmetic and
@@ -25,9 +29,11 @@ import operator
 import sys
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import date
 from functools import reduce
+from types import MappingProxyType
 from typing import Any
 
 from csdsl_runtime import artifact as A
@@ -120,13 +126,72 @@ def latest(series: MetricSeries | None, asof: int) -> float | None:
     return series.values[i - 1] if i else None
 
 
-def compile_expr(node: Any) -> Evaluator:
-    """Compile one IR node (a struct of `csdsl_runtime.artifact`) to a closure."""
+def window_filled(series: MetricSeries | None, fn: str, asof: int, days: int,
+                  fill: float) -> float | None:
+    """`window` of a metric declared `missing fill`: a day without a row counts as
+    `fill` (see the module doc); None only for a sum or average that could overflow."""
+    values: Any = ()
+    if series is not None:
+        lo, hi = _window_slice(series, asof, days)
+        values = series.values[lo:hi]
+    gap = days - len(values)
+    if fn in ("min", "max"):
+        pick = min if fn == "min" else max
+        if not len(values):
+            return fill
+        return float(pick(pick(values), fill) if gap else pick(values))
+    largest = max(max(map(abs, values), default=0.0), abs(fill))
+    if days * largest > OVERFLOW_BOUND:
+        return None
+    total = float(_plain_sum(values)) + gap * fill
+    return total / days if fn == "avg" else total
+
+
+def change_filled(series: MetricSeries | None, asof: int, days: int, fill: float
+                  ) -> float | None:
+    """`change` of a metric declared `missing fill`."""
+    recent = window_filled(series, "avg", asof, days, fill)
+    before = window_filled(series, "avg", asof - days, days, fill)
+    if recent is None or before is None or before == 0:
+        return None
+    result = (recent - before) / before
+    return result if _isfinite(result) else None
+
+
+def latest_filled(series: MetricSeries | None, asof: int, fill: float) -> float:
+    """The as-of day's value of a metric declared `missing fill`, else `fill`."""
+    if series is None:
+        return fill
+    i = bisect_right(series.days, asof)
+    return series.values[i - 1] if i and series.days[i - 1] == asof else fill
+
+
+_NONE_MISSING: Mapping[str, float] = MappingProxyType({})
+_MISSING: ContextVar[Mapping[str, float]] = ContextVar("missing", default=_NONE_MISSING)
+"""While compiling: the metrics declared `missing V`, with V."""
+
+
+def compile_expr(node: Any, missing: Mapping[str, float] | None = None) -> Evaluator:
+    """Compile one IR node (a struct of `csdsl_runtime.artifact`) to a closure;
+    `missing` maps the metrics declared `missing V` to V (`missing_values`)."""
+    if missing is not None:
+        token = _MISSING.set(missing)
+        try:
+            return compile_expr(node)
+        finally:
+            _MISSING.reset(token)
     op = node.op
     builder = _BUILDERS.get(op)
     if builder is None:  # pragma: no cover - the schema admits no other op
         raise ValueError(f"unknown IR node `{op}`")
     return builder(node)
+
+
+def missing_values(schema: A.DataSchema | None) -> dict[str, float]:
+    """The metrics of a schema that declare `missing V`, with V."""
+    if schema is None:
+        return {}
+    return {m.name: m.missing for m in schema.metrics if m.missing is not None}
 
 
 def _lit(node: A.Lit) -> Evaluator:
@@ -146,16 +211,30 @@ def _event_field(node: A.EventFieldRef) -> Evaluator:
 
 def _latest(node: A.Latest) -> Evaluator:
     metric = node.metric
+    fill = _MISSING.get().get(metric)
+    if fill is not None:
+        filled = fill
+        return lambda acc, asof, ev: latest_filled(acc.metrics.get(metric), asof, filled)
     return lambda acc, asof, ev: latest(acc.metrics.get(metric), asof)
 
 
 def _window(node: A.Window) -> Evaluator:
     metric, fn, days = node.metric, node.fn, node.days
+    fill = _MISSING.get().get(metric)
+    if fill is not None:
+        filled = fill
+        return lambda acc, asof, ev: window_filled(acc.metrics.get(metric), fn, asof, days,
+                                                   filled)
     return lambda acc, asof, ev: window(acc.metrics.get(metric), fn, asof, days)
 
 
 def _change(node: A.Change) -> Evaluator:
     metric, days = node.metric, node.days
+    fill = _MISSING.get().get(metric)
+    if fill is not None:
+        filled = fill
+        return lambda acc, asof, ev: change_filled(acc.metrics.get(metric), asof, days,
+                                                   filled)
     return lambda acc, asof, ev: change(acc.metrics.get(metric), asof, days)
 
 

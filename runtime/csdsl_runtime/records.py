@@ -182,6 +182,11 @@ class RunState:
     # (closed later), or that was created after that day (a backfill): counted as open,
     # never closed or scored by this run
     covered: set[tuple[str, str]] = field(default_factory=set)
+    # (rule, account) whose CTA or plan closed on that day, the rule not re-armed since
+    disarmed: dict[tuple[str, str], date] = field(default_factory=dict)
+    # (rule, account) -> the days a CTA or plan of the rule was created for it, within
+    # the rule's `at most N every D d` window (rules with one only)
+    enrolments: dict[tuple[str, str], list[date]] = field(default_factory=dict)
 
     def is_open(self, rule: str, account_id: str) -> bool:
         key = (rule, account_id)

@@ -6,9 +6,10 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
+from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
 from csdsl_runtime.engines import Results, truth
-from csdsl_runtime.ir import compile_expr
+from csdsl_runtime.ir import compile_expr, missing_values
 
 
 class InterpreterEngine:
@@ -16,8 +17,11 @@ class InterpreterEngine:
 
     name = "interpreter"
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: Dataset, schema: A.DataSchema | None = None) -> None:
+        """`schema`: the spec's declarations, for metrics declared `missing V` (without
+        one, a day without a row is unknown for every metric)."""
         self.dataset = dataset
+        self.missing = missing_values(schema)
 
     def evaluate(
         self,
@@ -29,7 +33,7 @@ class InterpreterEngine:
         all_accounts = self.dataset.accounts
         results: Results = {}
         for key, node in conditions.items():
-            fn = compile_expr(node)
+            fn = compile_expr(node, self.missing)
             ids = all_accounts.keys() if accounts is None or key not in accounts else accounts[key]
             out: dict[str, bool | None] = {}
             for account_id in ids:

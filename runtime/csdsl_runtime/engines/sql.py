@@ -58,7 +58,7 @@ from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
 from csdsl_runtime.engines import TRUTH_OF_CODE, Results
 from csdsl_runtime.frame import Frame
-from csdsl_runtime.ir import OVERFLOW_BOUND
+from csdsl_runtime.ir import OVERFLOW_BOUND, missing_values
 from csdsl_runtime.vocabulary import FieldType
 
 
@@ -81,6 +81,9 @@ class SqlEngine:
         self._fields = self.frame.fields
         self._metrics = self.frame.metrics
         self._events = self.frame.events
+        self.missing = {self._metrics[name]: value for name, value
+                        in missing_values(self.schema).items() if name in self._metrics}
+        """Metric tables declared `missing V`: a day without a row counts as V."""
 
     @property
     def exact_sums(self) -> frozenset[str]:
@@ -312,21 +315,57 @@ class _Plan:
         the whole evaluation at a million accounts."""
         value = exp.column("value", "s")
         count = _filtered(exp.Count(this=exp.Star()), where)
-        if table in self.engine.exact_sums:
-            total = _filtered(exp.Sum(this=value), where)
-        else:
-            in_day_order = exp.Order(this=value, expressions=[exp.Ordered(
-                this=exp.column("day", "s"))])
-            total = _filtered(exp.Sum(this=in_day_order), where)
+        total = self._total(table, where)
         result = exp.Div(this=total, expression=count) if fn == "avg" else total
         safe = exp.LTE(this=exp.Mul(this=_filtered(exp.Max(this=exp.Abs(this=value)), where),
                                     expression=count), expression=_BOUND)
+        return exp.case(copy=False).when(safe, result, copy=False)
+
+    def _total(self, table: str, where: exp.Expr) -> exp.Expr:
+        """The sum of a window's rows: in day order unless exact in any order."""
+        value = exp.column("value", "s")
+        if table in self.engine.exact_sums:
+            return _filtered(exp.Sum(this=value), where)
+        in_day_order = exp.Order(this=value, expressions=[exp.Ordered(
+            this=exp.column("day", "s"))])
+        return _filtered(exp.Sum(this=in_day_order), where)
+
+    def _filled(self, table: str, fn: str, where: exp.Expr, key: tuple[Any, ...], days: int,
+                fill: float) -> exp.Expr:
+        """A window over `days` days of a metric declared `missing fill` (`ir.window_filled`):
+        the rows' sum plus (days - rows) * fill; min and max with fill when a day is
+        missing; NULL only for a sum or average that could overflow."""
+        value = exp.column("value", "s")
+        rows = exp.Coalesce(this=self._feature(table, (*key, "n"), _filtered(
+            exp.Count(this=exp.Star()), where)), expressions=[_int(0)])
+        v = _num(fill)
+        if fn in ("min", "max"):
+            pick = exp.Min if fn == "min" else exp.Max
+            found = self._feature(table, (*key, fn), _filtered(pick(this=value), where))
+            outer = exp.Least if fn == "min" else exp.Greatest
+            with_fill = outer(this=exp.Coalesce(this=found, expressions=[v]), expressions=[v])
+            return exp.case(copy=False).when(exp.LT(this=rows, expression=_int(days)),
+                                             with_fill, copy=False).else_(found, copy=False)
+        total = exp.Add(this=exp.Coalesce(this=self._feature(table, (*key, "sum"), self._total(
+            table, where)), expressions=[_num(0.0)]), expression=exp.Mul(
+            this=_p(exp.Sub(this=_int(days), expression=rows)), expression=v))
+        result = exp.Div(this=_p(total), expression=_int(days)) if fn == "avg" else total
+        largest = exp.Greatest(this=exp.Coalesce(this=self._feature(
+            table, (*key, "abs"), _filtered(exp.Max(this=exp.Abs(this=value)), where)),
+            expressions=[_num(0.0)]), expressions=[_num(abs(fill))])
+        safe = exp.LTE(this=exp.Mul(this=_int(days), expression=largest), expression=_BOUND)
         return exp.case(copy=False).when(safe, result, copy=False)
 
     def _latest(self, node: A.Latest, event: Any) -> exp.Expr:
         table = self.engine._metrics.get(node.metric)
         if table is None:
             return _NULL_DOUBLE
+        fill = self.engine.missing.get(table)
+        if fill is not None:  # the as-of day's row, else the fill value
+            today = self._feature(table, ("today",), _filtered(
+                exp.Max(this=exp.column("value", "s")),
+                exp.EQ(this=exp.column("day", "s"), expression=_int(self.asof))))
+            return exp.Coalesce(this=today, expressions=[_num(fill)])
         return self._feature(table, ("latest",), exp.ArgMax(
             this=exp.column("value", "s"), expression=exp.column("day", "s")))
 
@@ -335,6 +374,9 @@ class _Plan:
         if table is None:
             return _NULL_DOUBLE
         where = self._since(node.days)
+        fill = self.engine.missing.get(table)
+        if fill is not None:
+            return self._filled(table, node.fn, where, ("filled", node.days), node.days, fill)
         if node.fn in ("min", "max"):
             fn = exp.Min if node.fn == "min" else exp.Max
             aggregate = _filtered(fn(this=exp.column("value", "s")), where)
@@ -346,12 +388,21 @@ class _Plan:
         table = self.engine._metrics.get(node.metric)
         if table is None:
             return _NULL_DOUBLE
-        recent = self._feature(table, ("window", "avg", node.days),
-                               self._sum_or_avg(table, "avg", self._since(node.days)))
         earlier = exp.and_(self._since(2 * node.days), exp.LTE(
             this=exp.column("day", "s"), expression=_int(self.asof - node.days)), copy=False)
-        before = self._feature(table, ("before", node.days),
-                               self._sum_or_avg(table, "avg", earlier))
+        fill = self.engine.missing.get(table)
+        recent: exp.Expr
+        before: exp.Expr
+        if fill is not None:
+            recent = self._filled(table, "avg", self._since(node.days),
+                                  ("filled", node.days), node.days, fill)
+            before = self._filled(table, "avg", earlier, ("filled before", node.days),
+                                  node.days, fill)
+        else:
+            recent = self._feature(table, ("window", "avg", node.days),
+                                   self._sum_or_avg(table, "avg", self._since(node.days)))
+            before = self._feature(table, ("before", node.days),
+                                   self._sum_or_avg(table, "avg", earlier))
         ratio = exp.Div(this=_p(exp.Sub(this=recent, expression=before)),
                         expression=exp.Nullif(this=before, expression=_int(0)))
         return _finite(ratio)

@@ -5,12 +5,13 @@ call, and nothing else.
 keep the same guarantees: a run is one transaction, rolled back on error or on a dry
 run; at most one open CTA per (rule, account, action) and one active plan, enforced by
 the store itself so that concurrent hosts create no duplicates (an insert that would
-break it returns None for that record); and nothing is dated before its creation.
+break it returns None for that record); nothing is dated before its creation; and a
+close disarms its rule for the account in the same transaction (`rearm` undoes it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
@@ -45,8 +46,19 @@ class Store(Protocol):
         ...
 
     def load_state(self, rules: Sequence[str], asof: date | None = None,
-                   scored: Collection[str] | None = None) -> RunState:
-        """What a run needs of earlier runs, as the store was on `asof`."""
+                   scored: Collection[str] | None = None,
+                   windows: Mapping[str, int] | None = None) -> RunState:
+        """What a run needs of earlier runs, as the store was on `asof`; `windows`: the
+        days of each rule's re-enrolment limit, whose recent creations it counts."""
+        ...
+
+    def rearm(self, keys: Sequence[tuple[str, str]], asof: date) -> None:
+        """These (rule, account) have re-armed: forget their closes dated before `asof`."""
+        ...
+
+    def open_ctas_by_owner(self, run_id: int) -> dict[str, tuple[int, dict[str, int]]]:
+        """Per owner given a CTA by run `run_id`: their open CTAs in all, and per rule
+        the ones the run created (for `limit open ctas per owner`)."""
         ...
 
     def save_pool_cursors(self, cursors: dict[str, int]) -> None:

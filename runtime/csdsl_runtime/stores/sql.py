@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from csdsl_runtime.records import (
@@ -30,7 +30,10 @@ from csdsl_runtime.records import (
     TaskRecord,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: CTAs, tasks, plans, runs, pool cursors. 2: `csdsl_arming`, the rules that have not
+re-armed for an account since its CTA or plan closed (a store of version 1 is migrated
+in place: see `_seed_arming`)."""
 
 _MAX_ID = 2**63 - 1
 """Ids are 64-bit integers (BIGINT, SQLite's INTEGER): a larger number names no row."""
@@ -96,6 +99,11 @@ def _ddl(dialect: str) -> list[str]:
         "CREATE INDEX IF NOT EXISTS csdsl_tasks_cta ON csdsl_tasks (cta_id)",
         """CREATE TABLE IF NOT EXISTS csdsl_pool_cursors (
             pool TEXT PRIMARY KEY, position INTEGER NOT NULL)""",
+        # A row: the rule's CTA or plan for the account closed on `closed`, and the rule
+        # has not re-armed since (its condition has not been not-true on a later run).
+        f"""CREATE TABLE IF NOT EXISTS csdsl_arming (
+            rule TEXT NOT NULL, account_id TEXT NOT NULL, closed {day} NOT NULL,
+            PRIMARY KEY (rule, account_id))""",
     ]
 
 
@@ -197,6 +205,27 @@ class SqlStore:
                     f"the store was created by a newer csdsl (schema {row[0]}, this one "
                     f"knows {SCHEMA_VERSION}): upgrade csdsl-runtime"
                 )
+            elif _schema_version(row[0]) < 2:
+                self._seed_arming()
+                self._exec("UPDATE csdsl_meta SET value = ? WHERE key = 'schema_version'",
+                           (str(SCHEMA_VERSION),))
+
+    def _seed_arming(self) -> None:
+        """Migrate a store of schema 1: every (rule, account) whose latest CTA or plan
+        is closed, with none open, has not re-armed since that close. Its history does
+        not say whether the condition went false in between, so the safe reading is
+        taken: a close stays closed until the condition is not true on a later run."""
+        for table, is_open, objectives in (
+                ("csdsl_ctas", "status = 'open'", " AND plan_id IS NULL"),
+                ("csdsl_plans", "status IN ('active', 'on_hold')", "")):
+            self._exec(
+                f"INSERT INTO csdsl_arming (rule, account_id, closed) "
+                f"SELECT rule, account_id, max(closed) FROM {table} c WHERE closed IS NOT NULL"
+                f"{objectives} AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.rule = c.rule "
+                f"AND o.account_id = c.account_id AND o.{is_open}{objectives}) "
+                "GROUP BY rule, account_id "
+                "ON CONFLICT (rule, account_id) DO UPDATE SET closed = excluded.closed "
+                "WHERE excluded.closed > csdsl_arming.closed")
 
     def close(self) -> None:
         self.conn.close()
@@ -233,7 +262,8 @@ class SqlStore:
         )
 
     def load_state(self, rules: Sequence[str], asof: date | None = None,
-                   scored: Collection[str] | None = None) -> RunState:
+                   scored: Collection[str] | None = None,
+                   windows: Mapping[str, int] | None = None) -> RunState:
         """Open CTAs and plans, last closes and pending success checks of these rules, as
         the store was on `asof` (None: as it is now). `scored` names the rules that have
         a `success within` (None: all of `rules`): only their CTAs are read for it, not
@@ -292,7 +322,52 @@ class SqlStore:
         state.pool_cursors = dict(
             self._exec("SELECT pool, position FROM csdsl_pool_cursors").fetchall()
         )
+        for rule, account_id, closed in self._exec(
+                "SELECT rule, account_id, closed FROM csdsl_arming"):
+            day = self._read_date(closed)
+            if rule in wanted and (asof is None or day <= asof):
+                state.disarmed[(rule, account_id)] = day
+        if windows and asof is not None:
+            self._enrolments(state, windows, asof)
         return state
+
+    def _enrolments(self, state: RunState, windows: Mapping[str, int], asof: date) -> None:
+        """For rules with `at most N every D d`: the days each account was enrolled (a
+        CTA or plan of the rule created) within its last D days, on or before `asof`."""
+        since = asof - timedelta(days=max(windows.values()))
+        for table, objectives in (("csdsl_ctas", " AND plan_id IS NULL"), ("csdsl_plans", "")):
+            for rule, account_id, created in self._exec(
+                    f"SELECT DISTINCT rule, account_id, created FROM {table} "
+                    f"WHERE created > ? AND created <= ?{objectives}",
+                    (self._day(since), self._day(asof))):
+                days = windows.get(rule)
+                day = self._read_date(created)
+                if days is not None and day > asof - timedelta(days=days):
+                    found = state.enrolments.setdefault((rule, account_id), [])
+                    if day not in found:
+                        found.append(day)
+
+    def rearm(self, keys: Sequence[tuple[str, str]], asof: date) -> None:
+        """The rules have re-armed for these accounts: their condition was not true on
+        this run, a day after the close (a close dated later stays)."""
+        self._many("DELETE FROM csdsl_arming WHERE rule = ? AND account_id = ? AND closed < ?",
+                   [(rule, account, self._day(asof)) for rule, account in keys])
+
+    def open_ctas_by_owner(self, run_id: int) -> dict[str, tuple[int, dict[str, int]]]:
+        """Per owner with an open CTA that run `run_id` created: all their open CTAs
+        (plan objectives included), and per rule those the run created."""
+        new: dict[str, dict[str, int]] = {}
+        for owner, rule, n in self._exec(
+                "SELECT owner, rule, count(*) FROM csdsl_ctas WHERE run_id = ? AND "
+                "status = 'open' AND owner IS NOT NULL GROUP BY owner, rule", (run_id,)):
+            new.setdefault(str(owner), {})[str(rule)] = int(n)
+        if not new:
+            return {}
+        totals = dict(self._exec(
+            "SELECT owner, count(*) FROM csdsl_ctas WHERE status = 'open' AND owner IN "
+            "(SELECT DISTINCT owner FROM csdsl_ctas WHERE run_id = ?) GROUP BY owner",
+            (run_id,)).fetchall())
+        return {owner: (int(totals.get(owner, 0)), rules) for owner, rules in new.items()}
 
     def save_pool_cursors(self, cursors: dict[str, int]) -> None:
         for pool, position in sorted(cursors.items()):
@@ -463,6 +538,13 @@ class SqlStore:
             "AND cta_id IN (SELECT id FROM csdsl_ctas WHERE id = ? AND status = 'closed')",
             [(i, i) for i in ids],
         )
+        self._many(  # the rule re-arms for the account only once its condition is not true
+            "INSERT INTO csdsl_arming (rule, account_id, closed) SELECT rule, account_id, "
+            "closed FROM csdsl_ctas WHERE id = ? AND closed = ? AND plan_id IS NULL "
+            "ON CONFLICT (rule, account_id) DO UPDATE SET closed = excluded.closed "
+            "WHERE excluded.closed > csdsl_arming.closed",
+            [(i, when) for i in ids],
+        )
 
     def close_plans(self, ids: Sequence[int], status: str, day: date) -> None:
         """Close plans; their objectives close too (success if completed, else not valid)."""
@@ -472,12 +554,21 @@ class SqlStore:
                 "UPDATE csdsl_plans SET status = ?, closed = ? WHERE id = ? AND created <= ?",
                 (status, self._day(day), plan_id, self._day(day)),
             )
+            self._disarm_plan(plan_id, day)
             objective_ids = [
                 row[0] for row in self._exec(
                     "SELECT id FROM csdsl_ctas WHERE plan_id = ? AND status = 'open'", (plan_id,)
                 ).fetchall()
             ]
             self.close_ctas(objective_ids, outcome, day)
+
+    def _disarm_plan(self, plan_id: int, day: date) -> None:
+        """A plan closed on `day`: its rule has not re-armed for the account."""
+        self._exec(
+            "INSERT INTO csdsl_arming (rule, account_id, closed) SELECT rule, account_id, "
+            "closed FROM csdsl_plans WHERE id = ? AND closed = ? "
+            "ON CONFLICT (rule, account_id) DO UPDATE SET closed = excluded.closed "
+            "WHERE excluded.closed > csdsl_arming.closed", (plan_id, self._day(day)))
 
     def record_success(self, cta_id: int, success: bool, day: date) -> None:
         """Decide a CTA's `success within`; never on a day before its creation."""
@@ -535,6 +626,7 @@ class SqlStore:
                         "UPDATE csdsl_plans SET status = 'cancelled', closed = ? WHERE id = ?",
                         (self._day(day), plan_id),
                     )
+                    self._disarm_plan(plan_id, day)
                 self.close_ctas([cta_id for cta_id, _ in ctas], RETIRED, day, reason)
                 retired[rule] = OpenWork(ctas=len(ctas), plans=len(plans))
         return retired

@@ -1,0 +1,176 @@
+"""Re-arming and budgets through real runs on small data (SQLite stores).
+
+A closed CTA or plan stays closed until its rule's condition has been not true on a
+later run; a store of schema 1 is migrated with the safe reading; a run that would
+break a rule's `max N per run` or a spec `limit` stores nothing, and a dry run reports
+the same breach. The `csdsl run` command's exit status and message are held too."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from csdsl_runtime import Runtime, open_store, read_dataset
+from csdsl_runtime.limits import LimitError
+from tests.rtkit import ASOF, Data, compile_spec_text
+
+BIG = 'rule big { when arr > 0  then cta risk "Big {{ account.name }}" }\n'
+
+
+def _data(arr: str) -> Data:
+    data = Data().account("a1", name="Acme", segment="SMB", arr=arr)
+    data.account("a2", name="Beta", segment="SMB", arr="5")
+    return data
+
+
+def _runtime(tmp_path: Path, rules: str, data: Data, name: str = "d") -> Runtime:
+    artifact = compile_spec_text(tmp_path, rules)
+    dataset = read_dataset(data.write(tmp_path / name), artifact.schema_)
+    return Runtime(artifact, dataset, open_store(f"sqlite:///{tmp_path / 'store.db'}"))
+
+
+def _open_for(runtime: Runtime, account: str) -> int:
+    return sum(c.status == "open" for c in runtime.store.list_ctas(account_id=account))
+
+
+def test_a_not_valid_close_sticks_until_the_condition_goes_false(tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path, BIG, _data("100"))
+    assert runtime.run(ASOF).ctas_opened == 2
+    (cta,) = runtime.store.list_ctas(account_id="a1")
+    runtime.store.close_cta(cta.id, "not_valid", ASOF, "ARR is wrong in the CRM")  # type: ignore[arg-type]
+    for day in (1, 2, 3):  # still true every day: held, never reopened
+        report = runtime.run(ASOF + timedelta(days=day))
+        (counts,) = report.rules
+        assert (counts.fired, counts.already_open, counts.not_rearmed, counts.opened) == (
+            2, 1, 1, 0)
+        assert _open_for(runtime, "a1") == 0
+    # the CRM is fixed: not true on a run after the close: re-armed, nothing opens
+    fixed = _runtime(tmp_path, BIG, _data("0"), "fixed")
+    (counts,) = fixed.run(ASOF + timedelta(days=4)).rules
+    assert (counts.rearmed, counts.opened, counts.not_rearmed) == (1, 0, 0)
+    # true again later: a new occurrence, a new CTA
+    again = _runtime(tmp_path, BIG, _data("100"), "again")
+    (counts,) = again.run(ASOF + timedelta(days=5)).rules
+    assert counts.opened == 1 and _open_for(again, "a1") == 1
+
+
+def test_a_close_today_is_not_re_armed_by_a_run_on_the_same_day(tmp_path: Path) -> None:
+    """Re-arming needs a run after the close: a rerun of the close's own day (where the
+    condition may have been read before the close) leaves it disarmed."""
+    runtime = _runtime(tmp_path, BIG, _data("100"))
+    runtime.run(ASOF)
+    (cta,) = runtime.store.list_ctas(account_id="a1")
+    runtime.store.close_cta(cta.id, "success", ASOF + timedelta(days=1))  # type: ignore[arg-type]
+    false = _runtime(tmp_path, BIG, _data("0"), "false")
+    assert false.run(ASOF + timedelta(days=1)).rules[0].rearmed == 0
+    true = _runtime(tmp_path, BIG, _data("100"), "true")
+    assert true.run(ASOF + timedelta(days=2)).rules[0].not_rearmed == 1
+
+
+PLAN = """
+plan Onboarding "Onboarding {{ account.name }}" {
+  objective kickoff "Kickoff" { task call "Call" { owner CSM } }
+}
+rule new_customer { when event nps_response within 3d  then plan Onboarding  owner CSM }
+"""
+
+
+def test_one_event_opens_one_plan_even_after_it_is_cancelled(tmp_path: Path) -> None:
+    data = Data().account("a1", name="Acme")
+    data.team += [("a1", "CSM", "jane@example.com")]
+    data.events.append(("a1", "nps_response", ASOF.isoformat(), "9"))
+    runtime = _runtime(tmp_path, PLAN, data)
+    assert runtime.run(ASOF).plans_opened == 1
+    (plan,) = runtime.store.list_plans()
+    runtime.store.set_plan_status(plan.id, "cancelled", ASOF)  # type: ignore[arg-type]
+    for day in (1, 2):  # the same signature is still within 3 days
+        report = runtime.run(ASOF + timedelta(days=day))
+        assert report.plans_opened == 0 and report.rules[0].not_rearmed == 1
+    assert len(runtime.store.list_plans()) == 1
+    # past the window (not true), then a second event: a second plan
+    quiet = runtime.run(ASOF + timedelta(days=5))
+    assert quiet.rules[0].rearmed == 1
+    data.events.append(("a1", "nps_response", (ASOF + timedelta(days=6)).isoformat(), "7"))
+    later = _runtime(tmp_path, PLAN, data, "later")
+    assert later.run(ASOF + timedelta(days=6)).plans_opened == 1
+
+
+def test_a_schema_1_store_is_migrated_with_its_closes_disarmed(tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path, BIG, _data("100"))
+    runtime.run(ASOF)
+    (cta,) = runtime.store.list_ctas(account_id="a1")
+    runtime.store.close_cta(cta.id, "not_valid", ASOF, "wrong")  # type: ignore[arg-type]
+    runtime.store.close()  # type: ignore[attr-defined]
+    con = sqlite3.connect(tmp_path / "store.db")  # as csdsl with schema 1 left it
+    con.execute("DROP TABLE csdsl_arming")
+    con.execute("UPDATE csdsl_meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    migrated = _runtime(tmp_path, BIG, _data("100"), "m")
+    version = migrated.store._exec(  # type: ignore[attr-defined]
+        "SELECT value FROM csdsl_meta WHERE key = 'schema_version'").fetchone()[0]
+    assert version == "2"
+    assert migrated.run(ASOF + timedelta(days=1)).rules[0].not_rearmed == 1
+
+
+def _spec_dir(tmp_path: Path, rules: str) -> Path:
+    compile_spec_text(tmp_path, rules)  # fails the test on diagnostics
+    return tmp_path / "spec"
+
+
+LIMITED = "limit new ctas per run 1\n" + BIG
+
+
+def test_a_run_over_a_limit_stores_nothing_and_a_dry_run_shows_it(tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path, LIMITED, _data("100"))
+    with pytest.raises(LimitError) as caught:
+        runtime.run(ASOF)
+    (breach,) = caught.value.breaches
+    assert (breach.limit, breach.count, breach.allowed, breach.rule) == (
+        "limit new ctas per run 1", 2, 1, "big")
+    assert runtime.store.counts() == {"ctas": 0, "tasks": 0, "plans": 0, "runs": 0}
+    dry = runtime.run(ASOF, dry_run=True)
+    assert dry.ctas_opened == 2 and [b["count"] for b in dry.limit_breaches] == [2]
+    assert "would break `limit new ctas per run 1`" in dry.render()
+
+
+def test_a_rules_max_per_run(tmp_path: Path) -> None:
+    rules = BIG.replace("}", " max 1 per run }")
+    runtime = _runtime(tmp_path, rules, _data("100"))
+    with pytest.raises(LimitError, match=r"`max 1 per run` of rule `big`: it would open 2"):
+        runtime.run(ASOF)
+    assert runtime.store.counts()["ctas"] == 0
+
+
+def test_open_ctas_per_owner(tmp_path: Path) -> None:
+    rules = ("limit open ctas per owner 1\n" + BIG.replace("}", " owner CSM }")
+             + 'rule also { when arr > 1  then cta risk "Also"  owner CSM }\n')
+    data = _data("100")
+    data.team += [("a1", "CSM", "jane@example.com"), ("a2", "CSM", "bob@example.com")]
+    runtime = _runtime(tmp_path, rules, data)
+    with pytest.raises(LimitError) as caught:
+        runtime.run(ASOF)
+    assert {(b.owner, b.count) for b in caught.value.breaches} == {
+        ("jane@example.com", 2), ("bob@example.com", 2)}
+    assert "owner `bob@example.com` would have 2 open CTAs (allowed 1; this run gives them " \
+           "1 from `also`, 1 from `big`)" in str(caught.value)
+    assert runtime.store.counts()["ctas"] == 0
+
+
+def test_csdsl_run_exits_1_naming_the_limit(tmp_path: Path) -> None:
+    spec = _spec_dir(tmp_path, LIMITED)
+    data = _data("100").write(tmp_path / "data")
+    command = [sys.executable, "-m", "csdsl.cli", "run", str(spec), "--data", str(data),
+               "--as-of", ASOF.isoformat(), "--store", f"sqlite:///{tmp_path / 'run.db'}",
+               "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "`limit new ctas per run 1`: the run would open 2 CTAs" in result.stderr
+    assert "Traceback" not in result.stderr
+    dry = subprocess.run([*command, "--dry-run"], capture_output=True, text=True, check=False)
+    assert dry.returncode == 0 and "would break" in dry.stdout
