@@ -82,12 +82,27 @@ def add_runtime_commands(sub: Any) -> None:
     p.add_argument("--status", choices=("open", "closed"))
     p.add_argument("--account", metavar="ID")
     p.add_argument("--rule", metavar="NAME")
-    p.set_defaults(func=cmd_ctas)
+    p.set_defaults(func=cmd_ctas, reads_only=True)
+
+    p = sub.add_parser("tasks", help="list the open tasks, overdue first")
+    store_option(p)
+    p.add_argument("--owner", metavar="USER", help="only this owner's tasks")
+    p.add_argument("--overdue", action="store_true", help="only the tasks past their due day")
+    p.add_argument("--as-of", type=day_argument, default=None, metavar="DATE", dest="asof",
+                   help="the day that decides what is overdue (default: today)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_tasks, reads_only=True)
 
     p = sub.add_parser("plans", help="list the stored success plans with their objectives")
     store_option(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(func=cmd_plans)
+    p.set_defaults(func=cmd_plans, reads_only=True)
+
+    p = sub.add_parser("move-due", help="move an open CTA's due date; its open tasks follow")
+    p.add_argument("cta_id", type=int, metavar="CTA_ID")
+    p.add_argument("to", type=day_argument, metavar="DATE", help="the new due date")
+    store_option(p)
+    p.set_defaults(func=cmd_move_due)
 
     p = sub.add_parser("close", help="close a CTA with an outcome")
     p.add_argument("cta_id", type=int, metavar="CTA_ID")
@@ -252,6 +267,8 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
 def _open(args: argparse.Namespace) -> Any:
     from csdsl_runtime.stores import open_store
 
+    if getattr(args, "reads_only", False) and _missing_sqlite_file(args.store):
+        return open_store("sqlite:///:memory:")  # listing no store leaves no file behind
     return open_store(args.store)
 
 
@@ -298,9 +315,57 @@ def cmd_ctas(args: argparse.Namespace, store: Any) -> int:
         status = c.status if c.outcome is None else f"{c.status}:{c.outcome}"
         rows.append((str(c.id), c.account_id, c.rule, c.type, c.priority, c.owner or "-",
                      status, c.due.isoformat(), f"{done}/{len(c.tasks)}", c.title))
+        for t in sorted(c.tasks, key=lambda t: (t.due, t.key)):  # ids to complete them by
+            rows.append(("", "", f"  task {t.id}", t.key, t.type, t.owner or "-", t.status,
+                         t.due.isoformat(), "", t.title))
     sys.stdout.write(_text_table(rows))
     opened = sum(c.status == "open" for c in ctas)
     sys.stdout.write(f"{len(ctas)} CTAs ({opened} open)\n")
+    return 0
+
+
+@_with_store
+def cmd_tasks(args: argparse.Namespace, store: Any) -> int:
+    """`csdsl tasks`: open tasks of open CTAs, overdue first, then by due date: what a
+    CSM works through (`--owner me`)."""
+    day = args.asof or date.today()
+    found = []
+    for cta in store.list_ctas(status="open"):
+        for task in cta.tasks:
+            if task.status != "open" or (args.owner and task.owner != args.owner):
+                continue
+            overdue = task.due < day
+            if args.overdue and not overdue:
+                continue
+            found.append((not overdue, task.due, task.id or 0, task, cta))
+    found.sort(key=lambda f: f[:3])
+    if args.format == "json":
+        sys.stdout.write(json.dumps([
+            {**task.to_json(), "cta_id": cta.id, "account_id": cta.account_id,
+             "rule": cta.rule, "cta_title": cta.title, "overdue": not on_time,
+             "days_overdue": max(0, (day - task.due).days)}
+            for on_time, _, _, task, cta in found], indent=2) + "\n")
+        return 0
+    if not found:
+        sys.stdout.write("no open tasks\n")
+        return 0
+    rows: list[tuple[str, ...]] = [("id", "due", "overdue", "owner", "account", "cta", "task")]
+    for on_time, _, _, task, cta in found:
+        late = "" if on_time else f"{(day - task.due).days}d"
+        rows.append((str(task.id), task.due.isoformat(), late, task.owner or "-",
+                     cta.account_id, str(cta.id), task.title))
+    sys.stdout.write(_text_table(rows))
+    late_count = sum(not f[0] for f in found)
+    sys.stdout.write(f"{len(found)} open tasks ({late_count} overdue as of {day.isoformat()})\n")
+    return 0
+
+
+@_with_store
+def cmd_move_due(args: argparse.Namespace, store: Any) -> int:
+    """`csdsl move-due CTA_ID DATE`: a new due date; its open tasks shift with it."""
+    shifted = store.move_due(args.cta_id, args.to)
+    sys.stdout.write(f"CTA {args.cta_id} is due {args.to.isoformat()}; {shifted} open "
+                     f"task{'s' if shifted != 1 else ''} moved with it\n")
     return 0
 
 

@@ -670,6 +670,31 @@ class SqlStore:
             self._not_before(created, day, f"close CTA {cta_id}", "it was")
             self.close_ctas([cta_id], outcome, day, reason)
 
+    def move_due(self, cta_id: int, due: date) -> int:
+        """Move an open CTA's due date; its open tasks shift by the same number of days
+        (start and due), so that the playbook keeps its shape. How many moved. Refused
+        for a closed CTA and for a date before the CTA's creation."""
+        with self.transaction():
+            found = self._status("ctas", cta_id)
+            if found is None:
+                raise StoreError(f"no CTA with id {cta_id}")
+            status, created = found
+            if status != "open":
+                raise StoreError(f"CTA {cta_id} is {status}: only an open CTA's due date moves")
+            self._not_before(created, due, f"make CTA {cta_id} due", "it was")
+            row = self._exec("SELECT due FROM csdsl_ctas WHERE id = ?", (cta_id,)).fetchone()
+            shift = (due - self._read_date(row[0])).days
+            self._exec("UPDATE csdsl_ctas SET due = ? WHERE id = ?", (self._day(due), cta_id))
+            tasks = self._exec("SELECT id, start, due FROM csdsl_tasks WHERE cta_id = ? AND "
+                               "status = 'open'", (cta_id,)).fetchall()
+            moved = []
+            for task_id, start, task_due in tasks:
+                new_start = max(self._read_date(start) + timedelta(days=shift), created)
+                new_due = max(self._read_date(task_due) + timedelta(days=shift), new_start)
+                moved.append((self._day(new_start), self._day(new_due), task_id))
+            self._many("UPDATE csdsl_tasks SET start = ?, due = ? WHERE id = ?", moved)
+            return len(moved)
+
     def complete_task(self, task_id: int, day: date) -> None:
         """Mark an open task done."""
         with self.transaction():

@@ -1,0 +1,89 @@
+"""`csdsl tasks` (a CSM's open tasks, overdue first), task ids in `csdsl ctas`,
+`csdsl move-due`, and listing commands that leave no store file behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests import clikit
+from tests.rtkit import ASOF, compile_spec_text
+from tests.test_runtime import RULES, drop_data
+
+
+def run(*args: str, cwd: Path) -> clikit.Result:
+    return clikit.run("csdsl", *args, cwd=cwd)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    compile_spec_text(tmp_path, RULES)
+    drop_data().write(tmp_path / "data")
+    done = run("run", "spec", "--data", "data", "--as-of", ASOF.isoformat(), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return tmp_path
+
+
+def _tasks(project: Path, *args: str) -> list[dict]:  # type: ignore[type-arg]
+    result = run("tasks", "--format", "json", *args, cwd=project)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_tasks_overdue_first_by_owner(project: Path) -> None:
+    # the email is due Mon 11-23 (jane), the call Thu 11-26 (the Champion)
+    everything = _tasks(project, "--as-of", "2026-11-24")
+    assert [(t["key"], t["overdue"], t["days_overdue"]) for t in everything] == [
+        ("email", True, 1), ("call", False, 0)]
+    assert {"id", "cta_id", "account_id", "rule", "due", "owner"} <= everything[0].keys()
+    assert [t["key"] for t in _tasks(project, "--owner", "jane@example.com",
+                                     "--as-of", "2026-11-24")] == ["email"]
+    assert _tasks(project, "--overdue", "--as-of", "2026-11-23") == []
+    text = run("tasks", "--as-of", "2026-11-24", cwd=project).stdout
+    assert "2 open tasks (1 overdue as of 2026-11-24)" in text
+    done = run("complete-task", str(everything[0]["id"]), "--date", "2026-11-24", cwd=project)
+    assert done.returncode == 0
+    assert [t["key"] for t in _tasks(project, "--as-of", "2026-11-24")] == ["call"]
+
+
+def test_ctas_shows_the_task_ids(project: Path) -> None:
+    (cta,) = json.loads(run("ctas", "--format", "json", cwd=project).stdout)
+    text = run("ctas", cwd=project).stdout
+    for task in cta["tasks"]:
+        assert f"task {task['id']}" in text
+
+
+def test_move_due_shifts_the_open_tasks(project: Path) -> None:
+    (cta,) = json.loads(run("ctas", "--format", "json", cwd=project).stdout)
+    email = cta["tasks"][0]["id"]
+    assert run("complete-task", str(email), "--date", "2026-11-23", cwd=project).returncode == 0
+    moved = run("move-due", str(cta["id"]), "2026-12-03", cwd=project)  # due 11-26 + 7 days
+    assert moved.returncode == 0, moved.stderr
+    assert "1 open task moved" in moved.stdout
+    (after,) = json.loads(run("ctas", "--format", "json", cwd=project).stdout)
+    assert after["due"] == "2026-12-03"
+    by_key = {t["key"]: t for t in after["tasks"]}
+    assert (by_key["call"]["start"], by_key["call"]["due"]) == ("2026-12-03", "2026-12-03")
+    assert by_key["email"]["due"] == "2026-11-23"  # done: stays where it was
+
+
+@pytest.mark.parametrize(("day", "message"), [
+    ("2026-11-19", "created on 2026-11-20"),  # before the CTA existed
+])
+def test_move_due_refuses_what_cannot_be_right(project: Path, day: str, message: str) -> None:
+    (cta,) = json.loads(run("ctas", "--format", "json", cwd=project).stdout)
+    refused = run("move-due", str(cta["id"]), day, cwd=project)
+    assert refused.returncode == 1 and message in refused.stderr
+    assert run("close", str(cta["id"]), "--outcome", "success", "--date", "2026-11-21",
+               cwd=project).returncode == 0
+    closed = run("move-due", str(cta["id"]), "2026-12-10", cwd=project)
+    assert closed.returncode == 1 and "only an open CTA's due date moves" in closed.stderr
+
+
+@pytest.mark.parametrize("command", ["ctas", "tasks", "plans"])
+def test_listing_an_empty_directory_creates_no_store(tmp_path: Path, command: str) -> None:
+    result = run(command, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
