@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from msgspec.structs import replace
 
 from csdsl_runtime import artifact as A
@@ -40,3 +42,21 @@ def test_new_fields_are_written_hashed_and_read_back() -> None:
     assert loaded.rules[0].reopen and loaded.rules[0].at_most == A.Reenrolment(times=2, days=90)
     assert loaded.schema_.metrics[0].missing == 0.0 and loaded.limits is not None
     assert loaded.to_json() == text
+
+
+def test_business_days_skip_a_regions_public_holidays() -> None:
+    from datetime import date
+
+    from csdsl_runtime.dates import add_days
+
+    wednesday = date(2026, 11, 25)  # Thursday the 26th is Thanksgiving in the US
+    assert add_days(wednesday, 1, "business") == date(2026, 11, 26)
+    assert add_days(wednesday, 1, "business", "US") == date(2026, 11, 27)
+    assert add_days(wednesday, 3, "business", "US") == date(2026, 12, 1)
+    assert add_days(date(2026, 11, 26), 0, "business", "US") == date(2026, 11, 27)
+    assert add_days(wednesday, 1, "calendar", "US") == date(2026, 11, 26)  # days are days
+    # a subdivision: Cesar Chavez Day (March 31) is a California state holiday
+    assert add_days(date(2027, 3, 30), 1, "business", "US-CA") == date(2027, 4, 1)
+    assert add_days(date(2027, 3, 30), 1, "business", "US") == date(2027, 3, 31)
+    with pytest.raises(ValueError, match="no public holidays known for `XX`"):
+        add_days(wednesday, 1, "business", "XX")

@@ -201,8 +201,8 @@ class ActionBuilder:
                                              account.id),
                 type=t.type,
                 priority=t.priority,
-                start=add_days(asof, t.start, calendar),
-                due=add_days(asof, t.due, calendar),
+                start=add_days(asof, t.start, calendar, self.artifact.holidays),
+                due=add_days(asof, t.due, calendar, self.artifact.holidays),
                 description=render(t.description, context, f"task `{t.key}` description",
                                    DESCRIPTION_LIMIT) if t.description else None,
             )
@@ -225,7 +225,7 @@ class ActionBuilder:
             if playbook else []
         )
         if rule.due is not None:
-            due = asof + timedelta(days=rule.due)
+            due = add_days(asof, rule.due, rule.due_calendar, self.artifact.holidays)
         elif tasks:
             due = max(t.due for t in tasks)
         else:
@@ -268,13 +268,15 @@ class ActionBuilder:
                 type=OBJECTIVE_CTA_TYPE,
                 title=render(objective.title, context, f"objective `{objective.key}` title"),
                 priority=objective.priority, owner=objective_owner, created=asof,
-                due=add_days(asof, objective.due, calendar), spec_hash=self.artifact.spec_hash,
+                due=add_days(asof, objective.due, calendar, self.artifact.holidays),
+                spec_hash=self.artifact.spec_hash,
                 reason=self._reason(rule, context), playbook=objective.playbook,
                 plan=template.name,
                 objective=objective.key, tasks=tasks,
             ))
         last = max((o.due for o in objectives), default=asof)
-        due = add_days(asof, template.due, calendar) if template.due is not None else last
+        due = (add_days(asof, template.due, calendar, self.artifact.holidays)
+               if template.due is not None else last)
         due = max(due, last)  # an overshooting schedule moves the plan's due date out
         return PlanRecord(
             rule=rule.name, account_id=account.id, action=index, plan=template.name,

@@ -40,9 +40,10 @@ from csdsl_runtime.vocabulary import (  # noqa: F401 - the tuples are re-exporte
 FORMAT_VERSION = "1.2"
 """major.minor: a host refuses a newer major; minor versions only add optional fields.
 1.1 added the optional top-level `signature`; 1.2 declared pools (`schema.pools`),
-spec-wide `limits`, a metric's `missing`, and a rule's `max_per_run`, `reopen` and
-`at_most`. The fields 1.2 added are left out of the JSON when they hold their default,
-so that a spec that uses none of them keeps its bytes and its hash."""
+spec-wide `limits` and `holidays`, a metric's `missing`, and a rule's `max_per_run`,
+`reopen`, `at_most` and `due_calendar`. The fields 1.2 added are left out of the JSON
+when they hold their default, so that a spec that uses none of them keeps its bytes and
+its hash."""
 
 
 class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -375,13 +376,16 @@ class Rule(_Model, kw_only=True, frozen=True):
     been not true on a later run."""
     at_most: Reenrolment | None = None
     """Since 1.2 (`at most N every D d`): a re-enrolment limit per account."""
+    due_calendar: Calendar = DEFAULT_CALENDAR
+    """Since 1.2 (`due 10d business`): how `due` counts its days."""
 
 
 _ADDED_1_2: dict[str, dict[str, Any]] = {
-    "rule": {"max_per_run": None, "reopen": False, "at_most": None},
+    "rule": {"max_per_run": None, "reopen": False, "at_most": None,
+             "due_calendar": DEFAULT_CALENDAR},
     "metric": {"missing": None},
     "schema": {"pools": ()},
-    "artifact": {"limits": None},
+    "artifact": {"limits": None, "holidays": None},
 }
 """The fields 1.2 added, with their defaults: left out of the JSON at their default."""
 
@@ -430,6 +434,9 @@ class Artifact(_Model, kw_only=True, frozen=True, weakref=True):
     rules: tuple[Rule, ...] = ()
     limits: Limits | None = None
     """Since 1.2: the spec's budgets."""
+    holidays: str | None = None
+    """Since 1.2 (`holidays "US-CA"`): business days skip this region's public holidays
+    (a country code, then a subdivision, as the `holidays` package names them)."""
     signature: Signature | None = None
     """Since 1.1; left out of the JSON when absent, so unsigned artifacts keep their bytes."""
 

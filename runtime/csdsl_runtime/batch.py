@@ -355,10 +355,12 @@ class BatchBuilder:
         playbook = self.builder.playbooks.get(rule.playbook) if rule.playbook else None
         tasks = playbook.tasks if playbook else ()
         calendar = playbook.calendar if playbook else "calendar"
-        columns = [TaskColumns(t.key, t.type, t.priority, add_days(asof, t.start, calendar),
-                               add_days(asof, t.due, calendar)) for t in tasks]
+        region = self.builder.artifact.holidays
+        columns = [TaskColumns(t.key, t.type, t.priority,
+                               add_days(asof, t.start, calendar, region),
+                               add_days(asof, t.due, calendar, region)) for t in tasks]
         if rule.due is not None:
-            due = asof + timedelta(days=rule.due)
+            due = add_days(asof, rule.due, rule.due_calendar, region)
         elif columns:
             due = max(t.due for t in columns)
         else:

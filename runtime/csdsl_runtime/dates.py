@@ -1,4 +1,5 @@
-"""Day arithmetic for schedules: calendar days, or business days (Monday to Friday).
+"""Day arithmetic for schedules: calendar days, or business days (Monday to Friday, and
+not a public holiday of the spec's region when it names one).
 
 Compiled offsets are whole days from an anchor; a host turns them into dates here, so
 that the compiler's charts and the runtime's tasks agree on every date.
@@ -7,7 +8,9 @@ that the compiler's charts and the runtime's tasks agree on every date.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from datetime import date, timedelta
+from functools import lru_cache
 
 _YMD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -20,14 +23,43 @@ def roll_to_business_day(day: date) -> date:
     return day if weekday < _SATURDAY else day + timedelta(days=7 - weekday)
 
 
-def add_days(anchor: date, days: int, calendar: str = "calendar") -> date:
-    """`anchor` moved `days` forward; with `business`, only Mon-Fri days count.
+@lru_cache(maxsize=32)
+def public_holidays(region: str) -> Container[date]:
+    """The public holidays of a region (`US`, `US-CA`, `DE-BY`: a country code, then a
+    subdivision), from the `holidays` package; every year, computed as asked.
+    `ValueError` for a region it does not know (the compiler checks first)."""
+    import holidays  # imported only by specs that name a region: it takes 0.1 s
 
-    A business-day schedule anchored on a weekend starts from the next Monday, so that
-    day 0 and every due date always fall on a working day.
+    country, _, subdivision = region.partition("-")
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision or None)
+    except NotImplementedError:
+        raise ValueError(f"no public holidays known for `{region}`") from None
+
+
+def _working(day: date, closed: Container[date]) -> date:
+    """The day itself when a working day (Mon-Fri, not a holiday), else the next one."""
+    while day.weekday() >= _SATURDAY or day in closed:
+        day += timedelta(days=1)
+    return day
+
+
+def add_days(anchor: date, days: int, calendar: str = "calendar",
+             holidays: str | None = None) -> date:
+    """`anchor` moved `days` forward; with `business`, only Mon-Fri days count, and
+    with `holidays` (a region) not its public holidays either.
+
+    A business-day schedule anchored on a weekend (or a holiday) starts from the next
+    working day, so that day 0 and every due date always fall on a working day.
     """
     if calendar != "business":
         return anchor + timedelta(days=days)
+    if holidays is not None:
+        closed = public_holidays(holidays)
+        day = _working(anchor, closed)
+        for _ in range(days):
+            day = _working(day + timedelta(days=1), closed)
+        return day
     day = roll_to_business_day(anchor)
     weeks, rest = divmod(days, 5)
     day += timedelta(weeks=weeks)
