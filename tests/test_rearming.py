@@ -174,3 +174,12 @@ def test_csdsl_run_exits_1_naming_the_limit(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     dry = subprocess.run([*command, "--dry-run"], capture_output=True, text=True, check=False)
     assert dry.returncode == 0 and "would break" in dry.stdout
+
+
+def test_the_report_lists_ctas_open_under_earlier_spec_versions(tmp_path: Path) -> None:
+    first = _runtime(tmp_path, BIG, _data("100"))
+    first.run(ASOF)
+    changed = _runtime(tmp_path, BIG.replace('"Big', '"Large'), _data("100"), "v2")
+    report = changed.run(ASOF + timedelta(days=1))
+    assert report.older_spec_ctas == {first.artifact.spec_hash: {"big": 2}}
+    assert "open CTAs from earlier spec versions: 2" in report.render()

@@ -64,6 +64,7 @@ class LifecycleReport(RunReport):
     """The run report, with where the run stands in the store's time and its spec changes.
 
     `backfill`: the run is dated before the store's latest run (`latest_run`).
+    `older_spec_ctas`: open CTAs that earlier spec versions opened, per version and rule.
     `removed_rules`: the rules with open CTAs or plans in the store that the artifact no
     longer has, with their counts (`removed_rule_ctas`: their open CTAs in all).
     """
@@ -72,6 +73,9 @@ class LifecycleReport(RunReport):
     latest_run: str | None = None
     removed_rules: dict[str, OpenWork] = field(default_factory=dict)
     removed_rule_ctas: int = 0
+    older_spec_ctas: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Open CTAs created under earlier spec versions: spec hash -> rule -> count. They
+    keep the tasks and titles of the version that opened them."""
 
     def render(self) -> str:
         lines = [RunReport.render(self)]
@@ -80,6 +84,12 @@ class LifecycleReport(RunReport):
                 f"backfill: dated before the store's latest run ({self.latest_run}); CTAs "
                 "created after that day were neither closed nor scored\n"
             )
+        if self.older_spec_ctas:
+            total = sum(sum(by_rule.values()) for by_rule in self.older_spec_ctas.values())
+            versions = "; ".join(
+                f"{spec[:19]}: " + ", ".join(f"{rule} {n}" for rule, n in by_rule.items())
+                for spec, by_rule in self.older_spec_ctas.items())
+            lines.append(f"open CTAs from earlier spec versions: {total} ({versions})\n")
         if self.removed_rules:
             each = "; ".join(
                 f"{rule}: {work.describe()}" for rule, work in self.removed_rules.items()
@@ -191,6 +201,7 @@ class Runtime:
                 windows={r.name: r.at_most.days for r in rules if r.at_most is not None})
             report.removed_rules = removed_rules(self.artifact, self.store)
             report.removed_rule_ctas = sum(w.ctas for w in report.removed_rules.values())
+            report.older_spec_ctas = self.store.open_under_other_specs(self.artifact.spec_hash)
             started = time.perf_counter()
             results = self._evaluate_rules(asof, progress)
             report.seconds["evaluate"] = round(time.perf_counter() - started, 3)

@@ -88,6 +88,11 @@ class Store(Protocol):
         """Decide a CTA's `success within`."""
         ...
 
+    def open_under_other_specs(self, spec_hash: str) -> dict[str, dict[str, int]]:
+        """Open CTAs created under spec versions other than `spec_hash`, per version and
+        rule."""
+        ...
+
     def open_work_by_rule(self) -> dict[str, OpenWork]:
         """Per rule, its open CTAs (objectives included) and open plans."""
         ...

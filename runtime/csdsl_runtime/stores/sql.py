@@ -577,6 +577,17 @@ class SqlStore:
             (success, self._day(day) if success else None, cta_id, self._day(day)),
         )
 
+    def open_under_other_specs(self, spec_hash: str) -> dict[str, dict[str, int]]:
+        """Open CTAs (objectives included) created under another spec version than
+        `spec_hash`: spec hash -> rule -> count."""
+        found: dict[str, dict[str, int]] = {}
+        for other, rule, n in self._exec(
+                "SELECT spec_hash, rule, count(*) FROM csdsl_ctas WHERE status = 'open' AND "
+                "spec_hash <> ? GROUP BY spec_hash, rule ORDER BY spec_hash, rule",
+                (spec_hash,)).fetchall():
+            found.setdefault(str(other), {})[str(rule)] = int(n)
+        return found
+
     def open_work_by_rule(self) -> dict[str, OpenWork]:
         """Per rule, its open CTAs (objectives included) and open plans."""
         ctas = dict(self._exec(
