@@ -48,6 +48,8 @@ role AE "Account Executive"
 role CS_Leader "Head of Customer Success"
 role Support_Lead "Support lead"
 role Champion external
+
+pool Support "Support engineers"
 """
 
 CTA_TYPES = ("risk", "lifecycle", "opportunity", "activity")

@@ -48,6 +48,18 @@ class DurationLit:
     span: Span = _span()
 
 
+@dataclass(frozen=True, slots=True)
+class NumberLit:
+    """A number outside a condition: a metric's `missing 0`, the counts of `max 500 per
+    run`, `at most 2 every 90d` and the limits. `value` is the meaning, `text` the spelling
+    the formatter keeps; a count that is not a whole number of at least 1 is refused by
+    the checker, not by the parser."""
+
+    value: float
+    text: str
+    span: Span = _span()
+
+
 # ---------------------------------------------------------------- expressions
 
 
@@ -171,6 +183,16 @@ class OwnerChoice:
     name: str
     span: Span = _span()
 
+    @property
+    def name_span(self) -> Span:
+        """Where the name is written: the whole choice, but the name at the end of
+        `pool NAME` (a name is one token, so it ends the span on its last line)."""
+        if self.kind != "pool" or self.span == NO_SPAN:
+            return self.span
+        span = self.span
+        return Span(span.file, span.end_line, span.end_column - len(self.name), span.end_line,
+                    span.end_column, span.end - len(self.name), span.end)
+
 
 @dataclass(frozen=True, slots=True)
 class Ref:
@@ -259,8 +281,39 @@ class OwnerProp:
     key: typing.Literal["owner"] = field(default="owner", init=False, repr=False)
 
 
-Prop = Union[WordProp, TextProp, DaysProp, DayProp, EnabledProp, ForProp, AfterProp, OwnerProp]
-PROP_TYPES = (WordProp, TextProp, DaysProp, DayProp, EnabledProp, ForProp, AfterProp, OwnerProp)
+@dataclass(frozen=True, slots=True)
+class MaxPerRunProp:
+    """`max N per run`: a rule opens at most N CTAs or plans in one run."""
+
+    value: NumberLit
+    span: Span = _span()
+    key: typing.Literal["max"] = field(default="max", init=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenProp:
+    """`reopen while true`: the rule opens a new CTA while its condition holds, without
+    re-arming first (`reopen while false`, the default written out, is refused)."""
+
+    value: bool
+    span: Span = _span()
+    key: typing.Literal["reopen"] = field(default="reopen", init=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AtMostProp:
+    """`at most N every D`: at most N CTAs or plans of the rule per account in any D days."""
+
+    times: NumberLit
+    every: DurationLit
+    span: Span = _span()
+    key: typing.Literal["at most"] = field(default="at most", init=False, repr=False)
+
+
+Prop = Union[WordProp, TextProp, DaysProp, DayProp, EnabledProp, ForProp, AfterProp, OwnerProp,
+             MaxPerRunProp, ReopenProp, AtMostProp]
+PROP_TYPES = (WordProp, TextProp, DaysProp, DayProp, EnabledProp, ForProp, AfterProp, OwnerProp,
+              MaxPerRunProp, ReopenProp, AtMostProp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +380,7 @@ class AccountDecl:
 class MetricDecl:
     name: Name
     label: Str | None
+    missing: NumberLit | None = None  # `missing 0`: the value of a day without a row
     span: Span = _span()
 
 
@@ -344,6 +398,28 @@ class RoleDecl:
     name: Name
     label: Str | None
     external: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class PoolDecl:
+    """`pool Support "Support engineers"`: a team pool; its members come from the data."""
+
+    name: Name
+    title: Str | None
+    span: Span = _span()
+
+
+LimitKind = typing.Literal["new ctas per run", "open ctas per owner"]
+
+
+@dataclass(frozen=True, slots=True)
+class LimitDecl:
+    """`limit new ctas per run N`, `limit open ctas per owner N`: a spec-wide budget.
+    `kind` is the words between `limit` and the number, as the formatter prints them."""
+
+    kind: LimitKind
+    value: NumberLit
     span: Span = _span()
 
 
@@ -371,7 +447,8 @@ class RuleDecl:
     span: Span = _span()
 
 
-Decl = Union[AccountDecl, MetricDecl, EventDecl, RoleDecl, PlaybookDecl, PlanDecl, RuleDecl]
+Decl = Union[AccountDecl, MetricDecl, EventDecl, RoleDecl, PoolDecl, LimitDecl, PlaybookDecl,
+             PlanDecl, RuleDecl]
 
 
 @dataclass(frozen=True, slots=True)

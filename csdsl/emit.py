@@ -24,7 +24,8 @@ def emit(model: M.SpecModel) -> A.Artifact:
     """Build the artifact of a spec that checked without errors."""
     schema = A.DataSchema(
         account=tuple(_field(f) for _, f in sorted(model.fields.items())),
-        metrics=tuple(A.Metric(name=n, label=m.label) for n, m in sorted(model.metrics.items())),
+        metrics=tuple(A.Metric(name=n, label=m.label, missing=m.missing)
+                      for n, m in sorted(model.metrics.items())),
         events=tuple(
             A.Event(name=n, label=e.label,
                     fields=tuple(_field(f) for _, f in sorted(e.fields.items())))
@@ -34,12 +35,17 @@ def emit(model: M.SpecModel) -> A.Artifact:
             A.Role(name=n, label=r.label, external=r.external)
             for n, r in sorted(model.roles.items())
         ),
+        pools=tuple(A.Pool(name=n, title=p.title) for n, p in sorted(model.pools.items())),
     )
     playbooks = tuple(_playbook(p) for _, p in sorted(model.playbooks.items()))
     plans = tuple(_plan(p) for _, p in sorted(model.plans.items()))
     rules = tuple(_rule(r) for _, r in sorted(model.rules.items()))
+    limits = model.limits
     draft = A.Artifact(spec_hash="", schema_=schema, playbooks=playbooks, plans=plans,
-                       rules=rules)
+                       rules=rules,
+                       limits=A.Limits(new_ctas_per_run=limits.new_ctas_per_run,
+                                       open_ctas_per_owner=limits.open_ctas_per_owner)
+                       if limits is not None else None)
     return msgspec.structs.replace(draft, spec_hash=draft.compute_hash())
 
 
@@ -154,6 +160,10 @@ def _rule(rule: M.Rule) -> A.Rule:
         success=A.SuccessCriterion(within=rule.success.within,
                                    when=_condition(rule.success.when))
         if rule.success else None,
+        max_per_run=rule.max_per_run,
+        reopen=rule.reopen,
+        at_most=A.Reenrolment(times=rule.at_most.times, days=rule.at_most.days)
+        if rule.at_most else None,
     )
 
 

@@ -92,7 +92,7 @@ _Block = ast.Decl | ast.TaskDecl | ast.ObjectiveDecl
 
 def _header_end(decl: _Block) -> int:
     """The source line of the last token before a declaration's `{`."""
-    if isinstance(decl, ast.AccountDecl):
+    if isinstance(decl, ast.AccountDecl | ast.LimitDecl):
         return decl.span.line
     title = decl.label if isinstance(decl, ast.MetricDecl | ast.EventDecl | ast.RoleDecl) \
         else decl.title
@@ -177,7 +177,7 @@ class _Printer:
         self.comments_before("", 1 << 62)
 
     def _is_one_line(self, decl: ast.Decl) -> bool:
-        if isinstance(decl, ast.MetricDecl | ast.RoleDecl):
+        if isinstance(decl, ast.MetricDecl | ast.RoleDecl | ast.PoolDecl | ast.LimitDecl):
             return True
         return isinstance(decl, ast.EventDecl) and self._braceless(decl, decl.fields)
 
@@ -195,6 +195,13 @@ class _Printer:
                 self.block("", "account", decl, decl.fields)
             case ast.MetricDecl():
                 text = _with_label(f"metric {decl.name.value}", decl.label)
+                text += f" missing {decl.missing.text}" if decl.missing is not None else ""
+                self.line("", text, decl.span.line, decl.span.end_line)
+            case ast.PoolDecl():
+                text = _with_label(f"pool {decl.name.value}", decl.title)
+                self.line("", text, decl.span.line, decl.span.end_line)
+            case ast.LimitDecl():
+                text = f"limit {decl.kind} {decl.value.text}"
                 self.line("", text, decl.span.line, decl.span.end_line)
             case ast.RoleDecl():
                 text = _with_label(f"role {decl.name.value}", decl.label)
@@ -239,7 +246,8 @@ class _Printer:
                 text = f"{member.name.value}: {self.type_ref(member.type)}"
                 self.line(indent, text, member.span.line, member.span.end_line)
             case ast.WordProp() | ast.TextProp() | ast.DaysProp() | ast.DayProp() | \
-                    ast.EnabledProp() | ast.ForProp() | ast.AfterProp() | ast.OwnerProp():
+                    ast.EnabledProp() | ast.ForProp() | ast.AfterProp() | ast.OwnerProp() | \
+                    ast.MaxPerRunProp() | ast.ReopenProp() | ast.AtMostProp():
                 self.line(indent, self.prop(member), member.span.line, member.span.end_line)
             case ast.Then():
                 if member.kind == "cta":
@@ -278,6 +286,12 @@ class _Printer:
 
     def prop(self, prop: ast.Prop) -> str:
         match prop:
+            case ast.MaxPerRunProp(value=count):
+                return f"max {count.text} per run"
+            case ast.ReopenProp(value=reopen):
+                return f"reopen while {'true' if reopen else 'false'}"
+            case ast.AtMostProp(times=times, every=every):
+                return f"at most {times.text} every {every.text}"
             case ast.ForProp(value=names):
                 words = ", ".join(n.value for n in names)
             case ast.AfterProp(value=refs):

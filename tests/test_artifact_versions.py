@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from msgspec.structs import replace
 
 from csdsl_runtime import artifact as A

@@ -32,7 +32,7 @@ account {
 }
 
 metric usage "Daily active users"      # a daily numeric time series per account
-metric logins
+metric logins missing 0                 # a day without a row counts as 0
 
 event nps_response { score: number }   # timestamped occurrences, with fields
 event contract_signed
@@ -41,6 +41,11 @@ role CSM "Customer Success Manager"     # resolved per account from the account 
 role AE "Account Executive"
 role CS_Leader
 role Champion external                  # a customer contact, not an employee
+
+pool Support "Support engineers"        # members come from pools.csv
+
+limit new ctas per run 5000             # a run that would open more stores nothing
+limit open ctas per owner 200
 
 playbook UsageDrop "A drop in usage" {
   for risk
@@ -119,6 +124,9 @@ rule everything {
   then cta opportunity "Look at {{ account.name }} ({{ rule.title }}, {{ asof }})"
   then cta activity "Second CTA for {{ account.segment }}"
   enabled false
+  max 200 per run                       # this rule may open at most 200 CTAs in one run
+  reopen while true
+  at most 2 every 90d
 }
 """
 

@@ -66,6 +66,30 @@ def test_no_fallbacks_on_the_examples_and_goldens() -> None:
     assert stats.recovered == len(FILES) - clean
 
 
+# The new forms, and their words where names stand (the contextual lexer must keep them
+# names there, in both lexers).
+CONTEXTUAL_TEXTS = [
+    'pool Support "Support engineers"\npool Desk\n',
+    "limit new ctas per run 2000000\nlimit open ctas per owner 50\n",
+    'metric logins "Daily logins" missing 0\nmetric usage missing 2.5\nmetric missing\n',
+    "account { open: number  run: text  max: number  limit: date  missing: bool }\n"
+    "metric per\nmetric at missing 1\nrole every\npool most\n",
+    'rule run "r" {\n  when max(open, 7d) > run and at == most\n  then cta risk "x"\n'
+    "  owner pool most or every\n  max 500 per run\n  reopen while true\n"
+    "  at most 2 every 90d\n}\n",
+    "rule r { when x > 1 max 1 per run at most 1 every 1d reopen while false }",
+    "rule r { when new > 1  then cta risk \"x\"  max 2.5 per run }",
+    "metric m missing -1",  # a syntax error: NUMBER has no sign
+    "limit new ctas per run",  # ends early
+    "rule r { max per run }",
+]
+
+
+@pytest.mark.parametrize("text", CONTEXTUAL_TEXTS)
+def test_same_outcome_on_the_contextual_words(text: str) -> None:
+    _same(text)
+
+
 def test_generated_large_spec(tmp_path: Path) -> None:
     import sys
 
@@ -89,6 +113,10 @@ _PIECES = [
     ")", ",", ":", ".", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "@", "%",
     "# note\n", "\n", " ", "\t", "\r\n", "account", "metric", "role", "enum", "pool",
     "usage", "avg(usage, 7d)", "segment", "{{ account.name }}", "é", "_x",
+    # the contextual words: keywords only where the grammar expects them
+    "limit", "new", "ctas", "per", "run", "open", "max", "max(usage, 7d)", "reopen", "while",
+    "at", "most", "every", "missing", "limit new ctas per run 10", "max 5 per run",
+    "at most 2 every 90d", "reopen while true", "missing 0",
 ]
 
 

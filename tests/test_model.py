@@ -25,6 +25,8 @@ from csdsl_runtime import artifact as A
 from .conftest import DATA, EXAMPLES, ROOT
 
 SPEC = """
+pool Desk "Support desk"
+
 playbook Call {
   for risk, objective
   task prep "Prepare" { day 1  owner CSM }
@@ -53,6 +55,7 @@ rule low "Low usage" {
 rule signed {
   when event contract_signed within 1d
   then plan Onboarding
+  owner AE or pool Desk
 }
 """
 
@@ -101,6 +104,8 @@ WHERE = [
     ("Onboarding", 1, "plan", "Onboarding", None),  # `then plan Onboarding`
     ("low", 0, "rule", "low", None),  # a declaration is its own symbol
     ("launch", 0, "task", "Onboarding.live.launch", None),
+    ("Desk", 0, "pool", "Desk", None),  # a pool's declaration
+    ("Desk", 1, "pool", "Desk", None),  # `owner AE or pool Desk`
 ]
 
 
@@ -126,6 +131,17 @@ def test_references_to_a_symbol(model: csdsl.SpecModel) -> None:
     assert csm is not None
     lines = [r.span.line for r in model.references_to(csm)]
     assert lines == sorted(lines) and len(lines) == 4  # prep, call, hello, rule low
+
+
+def test_references_to_a_pool_are_its_name(model: csdsl.SpecModel) -> None:
+    """Find-references on a pool gives the name in `owner pool NAME`, not `pool` with it."""
+    desk = model.definition("Desk")
+    assert desk is not None and desk.kind == "pool" and desk.label == "Support desk"
+    [ref] = model.references_to(desk)
+    line = SPEC.split("\n")[ref.span.line - 1]
+    assert line[ref.span.column - 1:ref.span.end_column - 1] == "Desk"
+    assert line.strip() == "owner AE or pool Desk"
+    assert model.pools["Desk"].title == "Support desk"
 
 
 def test_every_expression_has_its_type(model: csdsl.SpecModel) -> None:

@@ -140,7 +140,7 @@ def test_a_run_over_a_limit_stores_nothing_and_a_dry_run_shows_it(tmp_path: Path
 
 
 def test_a_rules_max_per_run(tmp_path: Path) -> None:
-    rules = BIG.replace("}", " max 1 per run }")
+    rules = BIG.replace(" }\n", "  max 1 per run }\n")
     runtime = _runtime(tmp_path, rules, _data("100"))
     with pytest.raises(LimitError, match=r"`max 1 per run` of rule `big`: it would open 2"):
         runtime.run(ASOF)
@@ -148,7 +148,7 @@ def test_a_rules_max_per_run(tmp_path: Path) -> None:
 
 
 def test_open_ctas_per_owner(tmp_path: Path) -> None:
-    rules = ("limit open ctas per owner 1\n" + BIG.replace("}", " owner CSM }")
+    rules = ("limit open ctas per owner 1\n" + BIG.replace(" }\n", "  owner CSM }\n")
              + 'rule also { when arr > 1  then cta risk "Also"  owner CSM }\n')
     data = _data("100")
     data.team += [("a1", "CSM", "jane@example.com"), ("a2", "CSM", "bob@example.com")]

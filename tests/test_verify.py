@@ -31,6 +31,7 @@ from tests.conftest import EXAMPLES, ROOT
 from tests.rtkit import ASOF, compile_spec_text
 
 RULES = """
+pool onboarding
 playbook Save {
   calendar business
   task email "Email {{ account.name }}" { day 1  owner CSM  type email }
@@ -71,6 +72,7 @@ rule renewal "Renewal" {
 """Every kind of reference, owner, schedule and condition node the verifier checks."""
 
 EDGES = """
+pool support
 playbook B {
   calendar business
   task a { day 3  duration 2d  owner CSM }

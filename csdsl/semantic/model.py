@@ -45,8 +45,8 @@ DATE = Type("date")
 BOOL = Type("bool")
 
 SymbolKind = typing.Literal[
-    "field", "metric", "event", "event_field", "role", "playbook", "plan", "rule", "task",
-    "objective",
+    "field", "metric", "event", "event_field", "role", "pool", "playbook", "plan", "rule",
+    "task", "objective",
 ]
 
 
@@ -92,6 +92,7 @@ class Metric:
     name: str
     label: str | None
     span: Span
+    missing: float | None = None  # `missing 0`: the value of a day without a row
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,23 @@ class Role:
     label: str | None
     external: bool
     span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """A declared team pool (`owner pool NAME` must name one); members come from the data."""
+
+    name: str
+    title: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The spec-wide budgets; None where the spec sets none."""
+
+    new_ctas_per_run: int | None = None
+    open_ctas_per_owner: int | None = None
 
 
 # ---------------------------------------------------------------- playbooks and plans
@@ -239,6 +257,15 @@ class SuccessCriterion:
 
 
 @dataclass(frozen=True, slots=True)
+class Reenrolment:
+    """`at most TIMES every DAYS`: per account, at most `times` CTAs or plans of the rule
+    in any `days` days."""
+
+    times: int
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     title: str | None
@@ -255,13 +282,17 @@ class Rule:
     close_when: Condition | None
     success: SuccessCriterion | None
     span: Span
+    max_per_run: int | None = None  # `max N per run`
+    reopen: bool = False  # `reopen while true`: level-triggered, no re-arming
+    at_most: Reenrolment | None = None  # `at most N every D`
 
     def with_conditions(self, when: Condition | None, close_when: Condition | None,
                         success: SuccessCriterion | None) -> Rule:
         """The rule with its conditions replaced (`dataclasses.replace`, but cheaper)."""
         return Rule(self.name, self.title, self.description, self.enabled, when,
                     self.actions, self.priority, self.reason, self.owner, self.due,
-                    self.playbook, self.cooldown, close_when, success, self.span)
+                    self.playbook, self.cooldown, close_when, success, self.span,
+                    self.max_per_run, self.reopen, self.at_most)
 
     def conditions(self) -> dict[str, Condition]:
         """`when`, `close` and `success` conditions, those the rule has."""
@@ -282,6 +313,8 @@ class SpecModel:
     metrics: Mapping[str, Metric] = field(default_factory=dict)
     events: Mapping[str, Event] = field(default_factory=dict)
     roles: Mapping[str, Role] = field(default_factory=dict)
+    pools: Mapping[str, Pool] = field(default_factory=dict)
+    limits: Limits | None = None  # None: the spec sets no limit
     playbooks: Mapping[str, Playbook] = field(default_factory=dict)
     plans: Mapping[str, Plan] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)

@@ -6,15 +6,17 @@ the model with what it resolved. None stops at the first problem.
 
 - `resolve_playbooks`: tasks, their properties and `after`, schedules (cycles are errors)
 - `resolve_plans`: objectives, the playbooks they bring, cross-objective `after`, overshoot
-- `resolve_rules`: properties, actions, the playbook a rule applies
+- `resolve_rules`: properties, actions, the playbook a rule applies, its limits
+- `resolve_limits`: the spec-wide `limit`s
 - `check_conditions`: the type of every expression, the symbol of every name, and the
   conditions that checked clean lowered to IR, each node with its span
-- `check_usage`: playbooks and roles that nothing uses
+- `check_usage`: playbooks, roles and pools that nothing uses
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +28,14 @@ from csdsl.semantic.model import (
     Action,
     Condition,
     CtaAction,
+    Limits,
     Objective,
     Owner,
     OwnerChoice,
     Plan,
     PlanAction,
     Playbook,
+    Reenrolment,
     Reference,
     Rule,
     Schedule,
@@ -68,7 +72,7 @@ def analyze(files: Sequence[ast.File]) -> tuple[SpecModel, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     decls = declare(files, diagnostics)
     model = SpecModel(fields=decls.fields, metrics=decls.metrics, events=decls.events,
-                      roles=decls.roles, symbols=decls.symbols)
+                      roles=decls.roles, pools=decls.pools, symbols=decls.symbols)
     for run in PASSES:
         model = run(decls, model, diagnostics)
     return model, diagnostics
@@ -157,6 +161,8 @@ class _Scope:
     def owner(self, choices: tuple[ast.OwnerChoice, ...]) -> None:
         roles = self.decls.roles
         for choice in choices:
+            if choice.kind == "pool":
+                self.pool(choice)
             if choice.kind != "role":
                 continue
             if choice.name in roles:
@@ -166,6 +172,35 @@ class _Scope:
                                   "declare it with `role " + choice.name + "`, or write a user "
                                   "in quotes or `pool NAME`",
                                   suggestion=did_you_mean(choice.name, roles)))
+
+    def pool(self, choice: ast.OwnerChoice) -> None:
+        """`pool NAME` in an owner: a declared pool, or an error with a did-you-mean."""
+        pools = self.decls.pools
+        at = choice.name_span
+        if choice.name in pools:
+            self.refer(at, self.decls.symbols.get(choice.name))
+        elif choice.name not in self.decls.broken:
+            self.report(error("CS0213", at, f"unknown pool `{choice.name}`",
+                              f"declare it with `pool {choice.name}` (its members come from "
+                              "the data's pools)",
+                              suggestion=did_you_mean(choice.name, pools)))
+
+    def count(self, number: ast.NumberLit, what: str, help_text: str) -> int | None:
+        """A count of `max`, `at most` or a limit: a whole number from 1 to MAX_COUNT,
+        else an error and None (a number past a float's range was reported by the parser)."""
+        if not math.isfinite(number.value):
+            return None
+        if not number.value.is_integer() or number.value < 1:
+            self.report(error("CS0310", number.span,
+                              f"{what} needs a whole number of at least 1, not `{number.text}`",
+                              help_text))
+            return None
+        if number.value > MAX_COUNT:
+            self.report(error("CS0309", number.span, f"`{number.text}` is too large" if
+                              len(number.text) <= 24 else "this count is too large",
+                              f"counts go up to {MAX_COUNT:,}"))
+            return None
+        return int(number.value)
 
     def template(self, text: ast.Str | None) -> None:
         if text is not None:
@@ -207,6 +242,11 @@ class _Scope:
             first = next(span_of[s] for s in cycle if s in span_of)
             self.report(cycle_diagnostic(cycle, first, what))
         return None if cycles else schedule(graph)
+
+
+MAX_COUNT = 1_000_000_000
+"""The largest count a `max`, `at most` or `limit` takes: far above any real run, and
+an integer every store and host holds."""
 
 
 def _plural(word: str) -> str:
@@ -619,6 +659,7 @@ def _rule(scope: _Scope, decl: ast.RuleDecl, playbooks: Mapping[str, Playbook]) 
     success = conditions.get("success")
     when = conditions.get("when")
     close = conditions.get("close")
+    max_per_run, reopen, at_most = _rule_limits(scope, props)
     return Rule(
         name=name,
         title=_text(decl.title),
@@ -636,7 +677,63 @@ def _rule(scope: _Scope, decl: ast.RuleDecl, playbooks: Mapping[str, Playbook]) 
         success=SuccessCriterion(success.within.days, Condition(success.expr.span))
         if success is not None and success.within is not None else None,
         span=decl.name.span,
+        max_per_run=max_per_run,
+        reopen=reopen,
+        at_most=at_most,
     )
+
+
+def _rule_limits(scope: _Scope, props: Mapping[str, ast.Prop]
+                 ) -> tuple[int | None, bool, Reenrolment | None]:
+    """A rule's `max N per run`, `reopen while true` and `at most N every D`, checked."""
+    max_per_run = None
+    found = props.get("max")
+    if isinstance(found, ast.MaxPerRunProp):
+        max_per_run = scope.count(found.value, "`max`",
+                                  "`max N per run` caps the CTAs and plans the rule opens in "
+                                  "one run; to keep the rule from firing, write `enabled false`")
+    reopen = props.get("reopen")
+    if isinstance(reopen, ast.ReopenProp) and not reopen.value:
+        scope.report(error("CS0704", reopen.span, "`reopen while false` is the default",
+                           "remove the line: without `reopen while true` a rule re-arms, "
+                           "opening no new CTA or plan for an account until its condition "
+                           "has been not true on a later run"))
+    at_most = None
+    found = props.get("at most")
+    if isinstance(found, ast.AtMostProp):
+        times = scope.count(found.times, "`at most`",
+                            "`at most N every D` lets the rule open at most N CTAs or plans "
+                            "per account in any D days")
+        if found.every.days <= 0:
+            scope.report(error("CS0308", found.every.span,
+                               "a window must be at least one day long",
+                               "`at most N every D` counts the CTAs and plans of the last D "
+                               "days"))
+        elif times is not None:
+            at_most = Reenrolment(times, found.every.days)
+    return max_per_run, isinstance(reopen, ast.ReopenProp) and reopen.value, at_most
+
+
+# ---------------------------------------------------------------- limits
+
+
+_LIMIT_HELP = "it holds for every run of the spec; to set no limit, remove the line"
+
+
+def resolve_limits(decls: Declarations, model: SpecModel,
+                   diagnostics: list[Diagnostic]) -> SpecModel:
+    """The spec-wide `limit`s, each a whole number of at least 1 (a repeat was reported
+    when it was declared); no limit at all leaves the model's `limits` None."""
+    if not decls.limits:
+        return model
+    scope = _Scope(decls, diagnostics, model.symbols)
+    counts: dict[ast.LimitKind, int | None] = {
+        kind: scope.count(decl.value, f"`limit {kind}`", _LIMIT_HELP)
+        for kind, decl in decls.limits.items()
+    }
+    limits = Limits(new_ctas_per_run=counts.get("new ctas per run"),
+                    open_ctas_per_owner=counts.get("open ctas per owner"))
+    return scope.model(model, limits=limits)
 
 
 def _rule_conditions(decl: ast.RuleDecl) -> dict[str, ast.Expr]:
@@ -685,7 +782,7 @@ def check_conditions(decls: Declarations, model: SpecModel,
 
 def check_usage(decls: Declarations, model: SpecModel,
                 diagnostics: list[Diagnostic]) -> SpecModel:
-    """Warnings for playbooks and roles that nothing names."""
+    """Warnings for playbooks, roles and pools that nothing names."""
     if decls.incomplete:  # a use may sit in a declaration that did not parse
         return model
     used = {(r.symbol.kind, r.symbol.name) for r in model.references}
@@ -698,6 +795,10 @@ def check_usage(decls: Declarations, model: SpecModel,
         if ("role", name) not in used:
             diagnostics.append(warning("CS0601", role.span, f"role `{name}` is never used",
                                        "name it in an `owner`, or remove it"))
+    for name, pool in model.pools.items():
+        if ("pool", name) not in used:
+            diagnostics.append(warning("CS0602", pool.span, f"pool `{name}` is never used",
+                                       f"name it in an `owner` as `pool {name}`, or remove it"))
     return model
 
 
@@ -705,6 +806,7 @@ PASSES: tuple[Pass, ...] = (
     resolve_playbooks,
     resolve_plans,
     resolve_rules,
+    resolve_limits,
     check_conditions,
     check_usage,
 )

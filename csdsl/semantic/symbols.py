@@ -14,7 +14,7 @@ from typing import Any
 
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error
-from csdsl.semantic.model import NUMBER, Event, Field, Metric, Role, Symbol, SymbolKind
+from csdsl.semantic.model import NUMBER, Event, Field, Metric, Pool, Role, Symbol, SymbolKind
 from csdsl.source import Span
 from csdsl.syntax.keywords import RESERVED
 from csdsl_runtime.vocabulary import ACCOUNT_ID_ATTRIBUTE, FIELD_TYPES, FieldType
@@ -28,6 +28,9 @@ class Declarations:
     metrics: dict[str, Metric] = field(default_factory=dict)
     events: dict[str, Event] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=dict)
+    pools: dict[str, Pool] = field(default_factory=dict)
+    # the first `limit` of each kind (a second is reported here); checked by a pass
+    limits: dict[ast.LimitKind, ast.LimitDecl] = field(default_factory=dict)
     playbooks: dict[str, ast.PlaybookDecl] = field(default_factory=dict)
     plans: dict[str, ast.PlanDecl] = field(default_factory=dict)
     rules: dict[str, ast.RuleDecl] = field(default_factory=dict)
@@ -147,7 +150,9 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                 case ast.MetricDecl():
                     check_reserved(decl.name, "metric")
                     if claim_data("metric", decl.name) and claim("metric", decl.name):
-                        metric = Metric(decl.name.value, _label(decl.label), decl.name.span)
+                        missing = decl.missing.value if decl.missing is not None else None
+                        metric = Metric(decl.name.value, _label(decl.label), decl.name.span,
+                                        missing)
                         table.metrics[metric.name] = metric
                         add(Symbol("metric", metric.name, metric.span, NUMBER, metric.label))
                 case ast.EventDecl():
@@ -177,6 +182,21 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                                     decl.name.span)
                         table.roles[role.name] = role
                         add(Symbol("role", role.name, role.span, None, role.label))
+                case ast.PoolDecl():
+                    check_reserved(decl.name, "pool")
+                    if claim("pool", decl.name):
+                        pool = Pool(decl.name.value, _label(decl.title), decl.name.span)
+                        table.pools[pool.name] = pool
+                        add(Symbol("pool", pool.name, pool.span, None, pool.title))
+                case ast.LimitDecl():
+                    first_limit = table.limits.get(decl.kind)
+                    if first_limit is None:
+                        table.limits[decl.kind] = decl
+                    else:
+                        diagnostics.append(error(
+                            "CS0701", decl.span, f"`limit {decl.kind}` is given twice in the spec",
+                            "keep one: a limit holds for the whole spec, whatever file it is in",
+                            related=(Related(first_limit.span, "first given here"),)))
                 case ast.PlaybookDecl() | ast.PlanDecl() | ast.RuleDecl():
                     kind: SymbolKind = ("playbook" if isinstance(decl, ast.PlaybookDecl)
                                         else "plan" if isinstance(decl, ast.PlanDecl)

@@ -33,7 +33,7 @@ from lark.parsers.lalr_analysis import Shift
 from csdsl import ast
 from csdsl.diagnostics import Diagnostic, Related, error
 from csdsl.source import SourceFile, Span
-from csdsl.syntax.keywords import DECLARATION_WORDS, RESERVED
+from csdsl.syntax.keywords import CONTEXTUAL_DECLARATION_WORDS, DECLARATION_WORDS, RESERVED
 from csdsl.syntax.lexer import Fallback, FastContextualLexer, NoMatch
 from csdsl_runtime.vocabulary import ArithOp, Comparison
 
@@ -264,8 +264,9 @@ class _Builder(Transformer[Token, Any]):
         return ast.TypeRef("enum", values, self._span(c))  # type: ignore[arg-type]
 
     def metric_decl(self, c: list[Any]) -> ast.MetricDecl:
-        # "metric" NAME [STRING]
-        return ast.MetricDecl(self._name(c[1]), self._str(c[2]), self._span(c))
+        # "metric" NAME [STRING] ["missing" NUMBER]
+        missing = self._number(c[4]) if c[4] is not None else None
+        return ast.MetricDecl(self._name(c[1]), self._str(c[2]), missing, self._span(c))
 
     def event_decl(self, c: list[Any]) -> ast.EventDecl:
         # "event" NAME [STRING] ["{" field_decl* "}"]: an inlined optional leaves no None
@@ -276,6 +277,18 @@ class _Builder(Transformer[Token, Any]):
     def role_decl(self, c: list[Any]) -> ast.RoleDecl:
         # "role" NAME [STRING] [EXTERNAL]
         return ast.RoleDecl(self._name(c[1]), self._str(c[2]), c[3] is not None, self._span(c))
+
+    def pool_decl(self, c: list[Any]) -> ast.PoolDecl:
+        # "pool" NAME [STRING]
+        return ast.PoolDecl(self._name(c[1]), self._str(c[2]), self._span(c))
+
+    def limit_new_ctas(self, c: list[Any]) -> ast.LimitDecl:
+        # "limit" "new" "ctas" "per" "run" NUMBER
+        return ast.LimitDecl("new ctas per run", self._number(c[5]), self._span(c))
+
+    def limit_open_ctas(self, c: list[Any]) -> ast.LimitDecl:
+        # "limit" "open" "ctas" "per" "owner" NUMBER
+        return ast.LimitDecl("open ctas per owner", self._number(c[5]), self._span(c))
 
     def playbook_decl(self, c: list[Any]) -> ast.PlaybookDecl:
         # "playbook" NAME [STRING] "{" item* "}"
@@ -372,6 +385,18 @@ class _Builder(Transformer[Token, Any]):
     def enabled_prop(self, c: list[Any]) -> ast.EnabledProp:
         return ast.EnabledProp(str(c[1]) == "true", self._span(c))
 
+    def max_prop(self, c: list[Any]) -> ast.MaxPerRunProp:
+        # "max" NUMBER "per" "run"
+        return ast.MaxPerRunProp(self._number(c[1]), self._span(c))
+
+    def reopen_prop(self, c: list[Any]) -> ast.ReopenProp:
+        # "reopen" "while" BOOL
+        return ast.ReopenProp(str(c[2]) == "true", self._span(c))
+
+    def at_most_prop(self, c: list[Any]) -> ast.AtMostProp:
+        # "at" "most" NUMBER "every" DURATION
+        return ast.AtMostProp(self._number(c[2]), self._duration(c[4]), self._span(c))
+
     def when_prop(self, c: list[Any]) -> ast.Condition:
         return ast.Condition("when", self._condition(c[1]), None, self._span(c))
 
@@ -462,6 +487,14 @@ class _Builder(Transformer[Token, Any]):
                          "numbers are 64-bit floats: up to about 1.8e308")
             return 0.0
         return value
+
+    def _number(self, tok: Any) -> ast.NumberLit:
+        """A number outside a condition (a count, a metric's `missing`), as written. One
+        past the range of a float is CS0309 here and stays infinite, so that the checker
+        knows it was reported."""
+        value = float(tok)
+        self._finite(value, tok)
+        return ast.NumberLit(value, str(tok), self._tok_span(tok))
 
     def number(self, c: list[Any]) -> ast.Literal:
         return self._lit("number", self._finite(float(c[0]), c[0]), c[0])
@@ -571,7 +604,7 @@ def parse_source(source: SourceFile, stats: ParseStats | None = None
     offsets = sorted(recovery.offsets)
     partial = tuple(sorted({
         d.name.value for d in decls
-        if not isinstance(d, ast.AccountDecl) and _has_offset(offsets, d.span)
+        if not isinstance(d, ast.AccountDecl | ast.LimitDecl) and _has_offset(offsets, d.span)
     }))
     parsed = ast.File(source.path, decls, _comments(source), span,
                       broken=tuple(recovery.broken), partial=partial,
@@ -597,9 +630,13 @@ def _parse_once(source: SourceFile, fast: bool) -> tuple[tuple[ast.Decl, ...], l
         _CONTEXT.reset(reset)
 
 
+# What follows `limit` when it opens a declaration (`limit new ctas`, `limit open ctas`).
+_LIMIT_WORDS = re.compile(r"[ \t]+(?:new|open)[ \t]+ctas\b")
+
 # Token types of the words that open a block, and of those that open a declaration.
 _BLOCK_WORDS = {w.upper(): w for w in (*DECLARATION_WORDS, "task", "objective")}
-_DECLARATION_TYPES = frozenset(w.upper() for w in DECLARATION_WORDS)
+_DECLARATION_TYPES = frozenset(w.upper() for w in (*DECLARATION_WORDS,
+                                                   *CONTEXTUAL_DECLARATION_WORDS))
 
 
 class _Recovery:
@@ -640,12 +677,16 @@ class _Recovery:
                 at = line_counter.char_pos
                 line_counter.feed(self.text[at:at + 1])
 
-    @staticmethod
-    def _declaration_word(token: Token) -> Token:
+    def _declaration_word(self, token: Token) -> Token:
         """A declaration word at the start of a line, lexed as a name because a block
         that takes names (`account {`, an event's fields) is still open: the keyword it
-        is. (Declaration words are reserved, so no name is lost.)"""
-        if token.type == "NAME" and token.column == 1 and token.value in DECLARATION_WORDS:
+        is. (Declaration words are reserved, so no name is lost. `limit` is not: it is the
+        keyword only when the words of a limit follow it, so a field `limit:` stays one.)"""
+        if token.type != "NAME" or token.column != 1:
+            return token
+        if token.value in DECLARATION_WORDS or (
+                token.value in CONTEXTUAL_DECLARATION_WORDS
+                and _LIMIT_WORDS.match(self.text, cast(_Positioned, token).end_pos)):
             return Token.new_borrow_pos(token.value.upper(), token.value, token)
         return token
 

@@ -1,5 +1,6 @@
 # What the rules may read: the account record, two daily metrics, the events the
-# product and the support desk send us, and the roles of an account team.
+# product and the support desk send us, the roles of an account team and the team pools;
+# and the spec-wide limit on new CTAs.
 
 account {
   name: text
@@ -38,3 +39,11 @@ role CSM "Customer Success Manager"
 role AE "Account Executive"
 role CS_Leader "Head of Customer Success"
 role Champion external  # our main contact at the customer
+
+# Team pools: owners drawn round-robin from the members listed in the data's pools.csv.
+pool Support "Support engineers"
+pool Onboarders "Onboarding team"
+
+# A run that would open more new CTAs than this stores nothing and fails: a guard
+# against a broken data feed firing every rule at once.
+limit new ctas per run 2000000

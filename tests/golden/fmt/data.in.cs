@@ -6,7 +6,8 @@ account { name: text
   is_strategic: bool }
 metric usage "Daily active users"
 metric logins
-metric   seats
+metric   seats   missing   0
+metric tickets "Tickets opened" missing 0.5
 
 
 event nps_response { score: number   comment: text }
@@ -19,3 +20,8 @@ role AE "Account Executive"
 role CS_Leader
 role Champion   external
 role Sponsor "Executive sponsor" external
+pool Support   "Support engineers"
+pool   Onboarders
+limit new ctas per run 5000
+limit  open ctas  per owner
+  20   # per CSM

@@ -10,7 +10,8 @@ account {
 
 metric usage "Daily active users"
 metric logins
-metric seats
+metric seats missing 0
+metric tickets "Tickets opened" missing 0.5
 
 event nps_response {
   score: number
@@ -25,3 +26,7 @@ role AE "Account Executive"
 role CS_Leader
 role Champion external
 role Sponsor "Executive sponsor" external
+pool Support "Support engineers"
+pool Onboarders
+limit new ctas per run 5000
+limit open ctas per owner 20  # per CSM

@@ -1,3 +1,5 @@
+pool Support "Support engineers"
+
 playbook UsageDrop "A drop in usage" {
   for risk, opportunity
   calendar business

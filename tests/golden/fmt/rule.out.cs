@@ -23,7 +23,10 @@ rule new_customer {
   when event contract_signed within 1d
   then plan Onboarding
   owner CSM
+  at most 1 every 365d
 }
+
+pool Strategic "Strategic accounts team"
 
 rule strategic "Strategic accounts" {
   when is_strategic
@@ -31,6 +34,9 @@ rule strategic "Strategic accounts" {
   owner pool Strategic
   enabled true
   due 4w
+  max 50 per run  # a cap for the team
+  reopen while true
+  at most 2 every 13w
 }
 
 plan Onboarding {
