@@ -40,7 +40,8 @@ from csdsl_runtime.vocabulary import (  # noqa: F401 - the tuples are re-exporte
 FORMAT_VERSION = "1.2"
 """major.minor: a host refuses a newer major; minor versions only add optional fields.
 1.1 added the optional top-level `signature`; 1.2 declared pools (`schema.pools`),
-spec-wide `limits` and `holidays`, a metric's `missing`, and a rule's `max_per_run`,
+spec-wide `limits` and `holidays`, a metric's `missing`, a playbook's `on_change`, and
+a rule's `max_per_run`,
 `reopen`, `at_most` and `due_calendar`. The fields 1.2 added are left out of the JSON
 when they hold their default, so that a spec that uses none of them keeps its bytes and
 its hash."""
@@ -277,6 +278,11 @@ class Playbook(_Model, kw_only=True, frozen=True):
     tasks: tuple[Task, ...]
     length: int
     critical_path: tuple[str, ...] = ()
+    on_change: Literal["keep", "append", "replace"] = "keep"
+    """Since 1.2 (`on change append`): what a run does to the open CTAs that an earlier
+    spec version opened with this playbook when the playbook's tasks have changed:
+    `keep` them as they are, `append` the tasks they lack, or `replace` their open
+    tasks with the playbook's (done ones stay)."""
 
 
 class Objective(_Model, kw_only=True, frozen=True):
@@ -384,6 +390,7 @@ _ADDED_1_2: dict[str, dict[str, Any]] = {
     "rule": {"max_per_run": None, "reopen": False, "at_most": None,
              "due_calendar": DEFAULT_CALENDAR},
     "metric": {"missing": None},
+    "playbook": {"on_change": "keep"},
     "schema": {"pools": ()},
     "artifact": {"limits": None, "holidays": None},
 }
@@ -408,6 +415,8 @@ def _without_new_defaults(data: dict[str, Any]) -> dict[str, Any]:
             drop(metric, "metric")
     for rule in data.get("rules", ()):
         drop(rule, "rule")
+    for playbook in data.get("playbooks", ()):
+        drop(playbook, "playbook")
     return data
 
 
