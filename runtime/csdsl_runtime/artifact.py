@@ -41,10 +41,9 @@ FORMAT_VERSION = "1.2"
 """major.minor: a host refuses a newer major; minor versions only add optional fields.
 1.1 added the optional top-level `signature`; 1.2 declared pools (`schema.pools`),
 spec-wide `limits` and `holidays`, a metric's `missing`, a playbook's `on_change`, and
-a rule's `max_per_run`,
-`reopen`, `at_most` and `due_calendar`. The fields 1.2 added are left out of the JSON
-when they hold their default, so that a spec that uses none of them keeps its bytes and
-its hash."""
+a rule's `max_per_run`, `reopen`, `at_most` and `due_calendar`. The fields 1.2 added are
+left out of the JSON when they hold their default, so that a spec that uses none of
+them keeps its bytes and its hash."""
 
 
 class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
