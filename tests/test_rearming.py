@@ -183,3 +183,56 @@ def test_the_report_lists_ctas_open_under_earlier_spec_versions(tmp_path: Path) 
     report = changed.run(ASOF + timedelta(days=1))
     assert report.older_spec_ctas == {first.artifact.spec_hash: {"big": 2}}
     assert "open CTAs from earlier spec versions: 2" in report.render()
+
+
+def _with_policy(tmp_path: Path, rules: str, policy: str, name: str) -> Runtime:
+    from msgspec.structs import replace
+
+    runtime = _runtime(tmp_path, rules, _data("100"), name)
+    artifact = runtime.artifact
+    artifact = replace(artifact, playbooks=tuple(replace(p, on_change=policy)
+                                                 for p in artifact.playbooks))
+    artifact = replace(artifact, spec_hash=artifact.compute_hash())
+    return Runtime(artifact, runtime.dataset, runtime.store)
+
+
+def _playbook(*tasks: str) -> str:
+    body = "  ".join(f'task {key} "{key.upper()}" {{ day {day} }}'
+                     for key, day in (t.split(":") for t in tasks))
+    return ("playbook P { " + body + " }\n"
+            'rule big { when arr > 0  then cta risk "Big"  playbook P }\n')
+
+
+def _tasks_of(runtime: Runtime, account: str) -> list[tuple[str, str, str]]:
+    (cta,) = runtime.store.list_ctas(account_id=account)
+    return sorted((t.key, t.status, t.due.isoformat()) for t in cta.tasks)
+
+
+def test_a_changed_playbook_follows_its_on_change_policy(tmp_path: Path) -> None:
+    first = _runtime(tmp_path, _playbook("a:1"), _data("100"))
+    first.run(ASOF)  # a Friday: day 1 is Saturday the 21st (calendar days)
+    kept = _with_policy(tmp_path, _playbook("a:1", "b:3"), "keep", "keep")
+    report = kept.run(ASOF + timedelta(days=1))
+    assert report.playbook_changes == {} and _tasks_of(kept, "a1") == [
+        ("a", "open", "2026-11-21")]
+    assert report.older_spec_ctas == {first.artifact.spec_hash: {"big": 2}}
+    appended = _with_policy(tmp_path, _playbook("a:1", "b:3"), "append", "append")
+    report = appended.run(ASOF + timedelta(days=2))
+    assert report.playbook_changes == {"P": {"policy": "append", "ctas": 2, "tasks_added": 2,
+                                             "tasks_cancelled": 0}}
+    assert report.older_spec_ctas == {}  # they follow this version now
+    # dated from the CTA's creation, as a new CTA of that day would have them
+    assert _tasks_of(appended, "a1") == [("a", "open", "2026-11-21"), ("b", "open", "2026-11-23")]
+    (cta,) = appended.store.list_ctas(account_id="a1")
+    done = next(t for t in cta.tasks if t.key == "a")
+    appended.store.complete_task(done.id, ASOF + timedelta(days=2))  # type: ignore[arg-type]
+    replaced = _with_policy(tmp_path, _playbook("a:1", "c:2"), "replace", "replace")
+    report = replaced.run(ASOF + timedelta(days=3))
+    assert report.playbook_changes["P"]["tasks_cancelled"] == 3  # b of a1; a and b of a2
+    assert _tasks_of(replaced, "a1") == [("a", "done", "2026-11-21"),
+                                         ("b", "cancelled", "2026-11-23"),
+                                         ("c", "open", "2026-11-22")]
+    assert [t for t in _tasks_of(replaced, "a2") if t[1] == "open"] == [
+        ("a", "open", "2026-11-21"), ("c", "open", "2026-11-22")]
+    again = replaced.run(ASOF + timedelta(days=4))  # the same version: nothing to follow
+    assert again.playbook_changes == {}

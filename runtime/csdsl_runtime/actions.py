@@ -209,6 +209,15 @@ class ActionBuilder:
             for t in tasks
         ]
 
+    def playbook_tasks(self, rule: A.Rule, index: int, playbook: A.Playbook,
+                       account: AccountData, anchor: date, owner: str | None
+                       ) -> list[TaskRecord]:
+        """A playbook's tasks for one CTA of `rule` created on `anchor` (the dates it
+        would have had), owners resolved as for a new CTA."""
+        context = template_context(rule, account, self.artifact.schema_, anchor)
+        return self._tasks(rule, index, playbook.tasks, playbook.calendar, account, anchor,
+                           owner, context)
+
     def cta(
         self, rule: A.Rule, index: int, action: A.CtaAction, account: AccountData, asof: date
     ) -> CtaRecord:

@@ -73,6 +73,9 @@ class LifecycleReport(RunReport):
     latest_run: str | None = None
     removed_rules: dict[str, OpenWork] = field(default_factory=dict)
     removed_rule_ctas: int = 0
+    playbook_changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per playbook whose `on change` policy updated open CTAs of earlier spec versions:
+    the policy, the CTAs, the tasks added and cancelled."""
     older_spec_ctas: dict[str, dict[str, int]] = field(default_factory=dict)
     """Open CTAs created under earlier spec versions: spec hash -> rule -> count. They
     keep the tasks and titles of the version that opened them."""
@@ -84,6 +87,10 @@ class LifecycleReport(RunReport):
                 f"backfill: dated before the store's latest run ({self.latest_run}); CTAs "
                 "created after that day were neither closed nor scored\n"
             )
+        for name, change in self.playbook_changes.items():
+            lines.append(f"playbook {name} changed (on change {change['policy']}): "
+                         f"{change['ctas']} open CTAs updated, {change['tasks_added']} tasks "
+                         f"added, {change['tasks_cancelled']} cancelled\n")
         if self.older_spec_ctas:
             total = sum(sum(by_rule.values()) for by_rule in self.older_spec_ctas.values())
             versions = "; ".join(
@@ -201,7 +208,6 @@ class Runtime:
                 windows={r.name: r.at_most.days for r in rules if r.at_most is not None})
             report.removed_rules = removed_rules(self.artifact, self.store)
             report.removed_rule_ctas = sum(w.ctas for w in report.removed_rules.values())
-            report.older_spec_ctas = self.store.open_under_other_specs(self.artifact.spec_hash)
             started = time.perf_counter()
             results = self._evaluate_rules(asof, progress)
             report.seconds["evaluate"] = round(time.perf_counter() - started, 3)
@@ -216,6 +222,8 @@ class Runtime:
             if breaches and not dry_run:
                 raise limits.LimitError(breaches)  # rolls the run back: nothing stored
             builder = ActionBuilder(self.artifact, self.dataset, state.pool_cursors)
+            self._follow_playbook_changes(builder, report)
+            report.older_spec_ctas = self.store.open_under_other_specs(self.artifact.spec_hash)
             batches = BatchBuilder(builder, accounts)
             for index, rule in enumerate(rules):
                 if progress:
@@ -351,6 +359,45 @@ class Runtime:
             counts.already_open = got.already_open
             counts.not_rearmed, counts.at_most = got.not_rearmed, got.at_most
             counts.rearmed = len(got.rearmed)
+
+    def _follow_playbook_changes(self, builder: ActionBuilder, report: LifecycleReport
+                                 ) -> None:
+        """A playbook's `on change` policy for the open CTAs an earlier spec version
+        opened with it: `append` adds the tasks they lack (by key), `replace` cancels
+        their open tasks and adds the playbook's own but those done; either way dated
+        from the CTA's creation, as a new CTA of that day would have them, and the CTA
+        then follows this version. `keep` (the default) changes nothing."""
+        rules = {r.name: r for r in self.artifact.rules}
+        spec_hash = self.artifact.spec_hash
+        for playbook in self.artifact.playbooks:
+            if playbook.on_change == "keep":
+                continue
+            for cta in self.store.open_ctas_from_other_specs(playbook.name, spec_hash):
+                rule = rules.get(cta.rule)
+                account = self.dataset.accounts.get(cta.account_id)
+                if rule is None or rule.playbook != playbook.name or account is None:
+                    continue
+                fresh = builder.playbook_tasks(rule, cta.action, playbook, account,
+                                               cta.created, cta.owner)
+                if playbook.on_change == "append":
+                    have = {t.key for t in cta.tasks}
+                    add, cancel = [t for t in fresh if t.key not in have], []
+                else:
+                    done = {t.key for t in cta.tasks if t.status == "done"}
+                    add = [t for t in fresh if t.key not in done]
+                    cancel = [t.id for t in cta.tasks if t.status == "open" and t.id is not None]
+                    shown = sorted((t.key, t.title, t.owner, t.start, t.due)
+                                   for t in cta.tasks if t.status == "open")
+                    if shown == sorted((t.key, t.title, t.owner, t.start, t.due) for t in add):
+                        add, cancel = [], []  # the same tasks: nothing to replace
+                assert cta.id is not None
+                self.store.update_tasks(cta.id, cancel, add, spec_hash)
+                got = report.playbook_changes.setdefault(playbook.name, {
+                    "policy": playbook.on_change, "ctas": 0, "tasks_added": 0,
+                    "tasks_cancelled": 0})
+                got["ctas"] += 1
+                got["tasks_added"] += len(add)
+                got["tasks_cancelled"] += len(cancel)
 
     def _rule_reports(self, report: RunReport) -> list[RuleReport]:
         if not report.rules:

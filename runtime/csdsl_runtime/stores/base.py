@@ -16,7 +16,14 @@ from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
-from csdsl_runtime.records import CtaColumns, CtaRecord, OpenWork, PlanRecord, RunState
+from csdsl_runtime.records import (
+    CtaColumns,
+    CtaRecord,
+    OpenWork,
+    PlanRecord,
+    RunState,
+    TaskRecord,
+)
 
 
 @runtime_checkable
@@ -91,6 +98,15 @@ class Store(Protocol):
     def open_under_other_specs(self, spec_hash: str) -> dict[str, dict[str, int]]:
         """Open CTAs created under spec versions other than `spec_hash`, per version and
         rule."""
+        ...
+
+    def open_ctas_from_other_specs(self, playbook: str, spec_hash: str) -> list[CtaRecord]:
+        """Open CTAs with this playbook that another spec version opened, with tasks."""
+        ...
+
+    def update_tasks(self, cta_id: int, cancel: Sequence[int], add: Sequence[TaskRecord],
+                     spec_hash: str) -> None:
+        """Cancel and add tasks of an open CTA, now under spec version `spec_hash`."""
         ...
 
     def open_work_by_rule(self) -> dict[str, OpenWork]:

@@ -767,6 +767,30 @@ class SqlStore:
                     completed=self._read_day(completed), id=task_id, cta_id=cta_id,
                 ))
 
+    def open_ctas_from_other_specs(self, playbook: str, spec_hash: str) -> list[CtaRecord]:
+        """The open CTAs (not objectives) with `playbook` that another spec version than
+        `spec_hash` opened, with their tasks."""
+        rows = self._exec(
+            f"SELECT {_CTA_COLUMNS} FROM csdsl_ctas WHERE status = 'open' AND plan_id IS NULL "
+            "AND playbook = ? AND spec_hash <> ? ORDER BY id", (playbook, spec_hash)).fetchall()
+        ctas = {cta.id: cta for cta in map(self._cta, rows)}
+        if ctas:
+            self._tasks_of(ctas)
+        return list(ctas.values())
+
+    def update_tasks(self, cta_id: int, cancel: Sequence[int], add: Sequence[TaskRecord],
+                     spec_hash: str) -> None:
+        """Cancel some open tasks of an open CTA, add others, and record that the CTA now
+        follows spec version `spec_hash` (a playbook's `on change` policy)."""
+        self._many("UPDATE csdsl_tasks SET status = 'cancelled' WHERE id = ? AND cta_id = ? "
+                   "AND status = 'open'", [(task_id, cta_id) for task_id in cancel])
+        self._many(
+            "INSERT INTO csdsl_tasks (cta_id, key, title, owner, type, priority, description, "
+            "start, due, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+            [(cta_id, t.key, t.title, t.owner, t.type, t.priority, t.description,
+              self._day(t.start), self._day(t.due)) for t in add])
+        self._exec("UPDATE csdsl_ctas SET spec_hash = ? WHERE id = ?", (spec_hash, cta_id))
+
     def list_ctas(
         self, status: str | None = None, account_id: str | None = None, rule: str | None = None
     ) -> list[CtaRecord]:
