@@ -108,6 +108,9 @@ def test_a_schema_1_store_is_migrated_with_its_closes_disarmed(tmp_path: Path) -
     runtime.store.close()  # type: ignore[attr-defined]
     con = sqlite3.connect(tmp_path / "store.db")  # as csdsl with schema 1 left it
     con.execute("DROP TABLE csdsl_arming")
+    for table, column in (("csdsl_ctas", "category"), ("csdsl_ctas", "criteria"),
+                          ("csdsl_plans", "description")):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("UPDATE csdsl_meta SET value = '1' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -236,3 +239,25 @@ def test_a_changed_playbook_follows_its_on_change_policy(tmp_path: Path) -> None
         ("a", "open", "2026-11-21"), ("c", "open", "2026-11-22")]
     again = replaced.run(ASOF + timedelta(days=4))  # the same version: nothing to follow
     assert again.playbook_changes == {}
+
+
+def test_objectives_keep_their_category_and_criteria_and_plans_their_description(
+        tmp_path: Path) -> None:
+    rules = """
+plan Onboarding "Onboarding {{ account.name }}" {
+  description "Get {{ account.name }} live in 90 days"
+  objective kickoff "Kickoff" {
+    category adoption
+    success "All main users trained"
+    task call "Call" { owner CSM }
+  }
+}
+rule new_customer { when arr > 0  then plan Onboarding }
+"""
+    runtime = _runtime(tmp_path, rules, _data("100"))
+    runtime.run(ASOF)
+    plan = runtime.store.list_plans()[0].to_json()
+    assert plan["description"] == "Get Acme live in 90 days"
+    (objective,) = plan["objectives"]
+    assert (objective["category"], objective["success_criteria"]) == (
+        "adoption", "All main users trained")

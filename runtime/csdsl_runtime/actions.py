@@ -281,7 +281,10 @@ class ActionBuilder:
                 spec_hash=self.artifact.spec_hash,
                 reason=self._reason(rule, context), playbook=objective.playbook,
                 plan=template.name,
-                objective=objective.key, tasks=tasks,
+                objective=objective.key, tasks=tasks, category=objective.category,
+                criteria=(render(objective.success, context,
+                                 f"objective `{objective.key}` success", DESCRIPTION_LIMIT)
+                          if objective.success else None),
             ))
         last = max((o.due for o in objectives), default=asof)
         due = (add_days(asof, template.due, calendar, self.artifact.holidays)
@@ -291,4 +294,6 @@ class ActionBuilder:
             rule=rule.name, account_id=account.id, action=index, plan=template.name,
             title=render(template.title or template.name, context, "plan title"), owner=owner,
             created=asof, due=due, spec_hash=self.artifact.spec_hash, objectives=objectives,
+            description=(render(template.description, context, "plan description",
+                                DESCRIPTION_LIMIT) if template.description else None),
         )

@@ -69,6 +69,8 @@ class CtaRecord:
     plan_id: int | None = None
     id: int | None = None
     tasks: list[TaskRecord] = field(default_factory=list)
+    category: str | None = None  # a plan objective's `category`
+    criteria: str | None = None  # a plan objective's `success "..."`: what done means
 
     def to_json(self) -> dict[str, Any]:
         """The CTA object of `csdsl ctas --format json` (RUNTIME.md), tasks by due, key."""
@@ -84,6 +86,7 @@ class CtaRecord:
             "objective": self.objective, "spec_hash": self.spec_hash,
             "success": self.success,
             "success_date": self.success_date.isoformat() if self.success_date else None,
+            "category": self.category, "success_criteria": self.criteria,
             "tasks": [t.to_json() for t in tasks],
         }
 
@@ -103,6 +106,7 @@ class PlanRecord:
     closed: date | None = None
     id: int | None = None
     objectives: list[CtaRecord] = field(default_factory=list)
+    description: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,7 +115,7 @@ class PlanRecord:
             "status": self.status, "created": self.created.isoformat(),
             "due": self.due.isoformat(),
             "closed": self.closed.isoformat() if self.closed else None,
-            "spec_hash": self.spec_hash,
+            "spec_hash": self.spec_hash, "description": self.description,
             "objectives": [o.to_json() for o in self.objectives],
         }
 

@@ -33,7 +33,8 @@ from csdsl_runtime.records import (
 SCHEMA_VERSION = 2
 """1: CTAs, tasks, plans, runs, pool cursors. 2: `csdsl_arming`, the rules that have not
 re-armed for an account since its CTA or plan closed (a store of version 1 is migrated
-in place: see `_seed_arming`)."""
+in place: see `_seed_arming`), and what plans are for: an objective's `category` and
+success `criteria`, a plan's `description`."""
 
 _MAX_ID = 2**63 - 1
 """Ids are 64-bit integers (BIGINT, SQLite's INTEGER): a larger number names no row."""
@@ -76,7 +77,7 @@ def _ddl(dialect: str) -> list[str]:
             id {pk}, rule TEXT NOT NULL, account_id TEXT NOT NULL, action INTEGER NOT NULL,
             plan TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL, owner TEXT,
             created {day} NOT NULL, due {day} NOT NULL, closed {day},
-            spec_hash TEXT NOT NULL, run_id {ref})""",
+            spec_hash TEXT NOT NULL, run_id {ref}, description TEXT)""",
         """CREATE UNIQUE INDEX IF NOT EXISTS csdsl_plans_one_active
             ON csdsl_plans (rule, account_id, action) WHERE status IN ('active', 'on_hold')""",
         f"""CREATE TABLE IF NOT EXISTS csdsl_ctas (
@@ -86,7 +87,7 @@ def _ddl(dialect: str) -> list[str]:
             created {day} NOT NULL, due {day} NOT NULL, closed {day},
             playbook TEXT, plan TEXT, plan_id {ref} REFERENCES csdsl_plans (id),
             objective TEXT, spec_hash TEXT NOT NULL, success {flag}, success_date {day},
-            run_id {ref})""",
+            run_id {ref}, category TEXT, criteria TEXT)""",
         """CREATE UNIQUE INDEX IF NOT EXISTS csdsl_ctas_one_open
             ON csdsl_ctas (rule, account_id, action) WHERE status = 'open' AND plan_id IS NULL""",
         "CREATE INDEX IF NOT EXISTS csdsl_ctas_rule ON csdsl_ctas (rule, account_id)",
@@ -110,13 +111,14 @@ def _ddl(dialect: str) -> list[str]:
 _CTA_COLUMNS = (
     "rule, account_id, action, type, title, priority, reason, owner, status, outcome, "
     "outcome_reason, created, due, closed, playbook, plan, plan_id, objective, spec_hash, "
-    "success, success_date, id"
+    "success, success_date, id, category, criteria"
 )
 _TASK_COLUMNS = (
     "key, title, owner, type, priority, start, due, description, status, completed, id, cta_id"
 )
 _PLAN_COLUMNS = (
-    "rule, account_id, action, plan, title, owner, created, due, spec_hash, status, closed, id"
+    "rule, account_id, action, plan, title, owner, created, due, spec_hash, status, closed, id, "
+    "description"
 )
 
 
@@ -206,9 +208,19 @@ class SqlStore:
                     f"knows {SCHEMA_VERSION}): upgrade csdsl-runtime"
                 )
             elif _schema_version(row[0]) < 2:
+                for table, column in (("csdsl_ctas", "category"), ("csdsl_ctas", "criteria"),
+                                      ("csdsl_plans", "description")):
+                    self._add_column(table, column)
                 self._seed_arming()
                 self._exec("UPDATE csdsl_meta SET value = ? WHERE key = 'schema_version'",
                            (str(SCHEMA_VERSION),))
+
+    def _add_column(self, table: str, column: str) -> None:
+        """`ALTER TABLE table ADD COLUMN column TEXT`, unless it has one already."""
+        if self.dialect == "postgres":
+            self._exec(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} TEXT")
+        elif column not in {row[1] for row in self._exec(f"PRAGMA table_info({table})")}:
+            self._exec(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     def _seed_arming(self) -> None:
         """Migrate a store of schema 1: every (rule, account) whose latest CTA or plan
@@ -386,14 +398,16 @@ class SqlStore:
         """
         query = self._sql(
             "INSERT INTO csdsl_ctas (rule, account_id, action, type, title, priority, reason, "
-            "owner, status, created, due, playbook, plan, plan_id, objective, spec_hash, run_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) "
+            "owner, status, created, due, playbook, plan, plan_id, objective, spec_hash, run_id, "
+            "category, criteria) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING RETURNING id"
         )
         rows = [
             (cta.rule, cta.account_id, cta.action, cta.type, cta.title, cta.priority,
              cta.reason, cta.owner, self._day(cta.created), self._day(cta.due), cta.playbook,
-             cta.plan, cta.plan_id, cta.objective, cta.spec_hash, run_id)
+             cta.plan, cta.plan_id, cta.objective, cta.spec_hash, run_id, cta.category,
+             cta.criteria)
             for cta in ctas
         ]
         ids: list[int | None] = []
@@ -504,10 +518,12 @@ class SqlStore:
         """Insert a plan with its objective CTAs; None when one is already active."""
         cur = self._exec(
             "INSERT INTO csdsl_plans (rule, account_id, action, plan, title, status, owner, "
-            "created, due, spec_hash, run_id) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?) "
+            "created, due, spec_hash, run_id, description) "
+            "VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING RETURNING id",
             (plan.rule, plan.account_id, plan.action, plan.plan, plan.title, plan.owner,
-             self._day(plan.created), self._day(plan.due), plan.spec_hash, run_id),
+             self._day(plan.created), self._day(plan.due), plan.spec_hash, run_id,
+             plan.description),
         )
         row = cur.fetchone()
         if row is None:
@@ -742,7 +758,7 @@ class SqlStore:
     def _cta(self, row: Sequence[Any]) -> CtaRecord:
         (rule, account_id, action, type_, title, priority, reason, owner, status, outcome,
          outcome_reason, created, due, closed, playbook, plan, plan_id, objective, spec_hash,
-         success, success_date, cta_id) = row
+         success, success_date, cta_id, category, criteria) = row
         return CtaRecord(
             rule=rule, account_id=account_id, action=action, type=type_, title=title,
             priority=priority, reason=reason, owner=owner, status=status, outcome=outcome,
@@ -751,7 +767,8 @@ class SqlStore:
             closed=self._read_day(closed), playbook=playbook, plan=plan, plan_id=plan_id,
             objective=objective, spec_hash=spec_hash,
             success=None if success is None else bool(success),
-            success_date=self._read_day(success_date), id=cta_id,
+            success_date=self._read_day(success_date), id=cta_id, category=category,
+            criteria=criteria,
         )
 
     def _tasks_of(self, ctas: Mapping[int | None, CtaRecord]) -> None:
@@ -813,12 +830,13 @@ class SqlStore:
         plans: dict[int, PlanRecord] = {}
         for row in self._exec(f"SELECT {_PLAN_COLUMNS} FROM csdsl_plans ORDER BY id").fetchall():
             (rule, account_id, action, plan, title, owner, created, due, spec_hash, status,
-             closed, plan_id) = row
+             closed, plan_id, description) = row
             plans[plan_id] = PlanRecord(
                 rule=rule, account_id=account_id, action=action, plan=plan, title=title,
                 owner=owner, created=self._read_date(created),
                 due=self._read_date(due), spec_hash=spec_hash,
                 status=status, closed=self._read_day(closed), id=plan_id,
+                description=description,
             )
         for cta in self.list_ctas():
             if cta.plan_id in plans:
