@@ -126,7 +126,10 @@ def test_the_database_refuses_a_second_open_cta(
     (cta,) = runtime.store.list_ctas()
     runtime.store.close_cta(cta.id, "success", ASOF)  # type: ignore[arg-type]
     assert runtime.store.list_ctas()[0].outcome == "success"
-    assert runtime.run(ASOF).rules[0].opened == 1  # no cooldown: a new one opens
+    # still true on the close's own day: the rule has not re-armed (the arming row is
+    # in PostgreSQL too), so no new one opens
+    again = runtime.run(ASOF).rules[0]
+    assert (again.opened, again.not_rearmed) == (0, 1)
 
 
 def test_runs_of_different_days_at_once_pass_the_time_check_in_turn(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import clikit
-from tests.rtkit import ASOF, compile_spec_text
+from tests.rtkit import ASOF, Data, compile_spec_text
 from tests.test_runtime import RULES, drop_data
 
 
@@ -87,3 +87,39 @@ def test_listing_an_empty_directory_creates_no_store(tmp_path: Path, command: st
     result = run(command, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+CHAIN = """
+playbook Chain {
+  task a "A" { duration 5d }
+  task b "B" { after a  duration 2d }
+  task c "C" { after b  duration 1d }
+  task d "D" { day 3 }
+}
+rule big { when arr > 0  then cta risk "Big"  playbook Chain }
+"""
+
+
+@pytest.mark.parametrize(("done", "b", "c"), [
+    ("2026-11-22", ("2026-11-22", "2026-11-24"), ("2026-11-24", "2026-11-25")),  # early
+    ("2026-11-25", ("2026-11-25", "2026-11-27"), ("2026-11-27", "2026-11-28")),  # on time
+    ("2026-11-29", ("2026-11-29", "2026-12-01"), ("2026-12-01", "2026-12-02")),  # late
+])
+def test_completing_a_task_re_times_the_tasks_after_it(
+        tmp_path: Path, done: str, b: tuple[str, str], c: tuple[str, str]) -> None:
+    compile_spec_text(tmp_path, CHAIN)
+    Data().account("a1", name="Acme", arr="5").write(tmp_path / "data")
+    assert run("run", "spec", "--data", "data", "--as-of", ASOF.isoformat(),
+               cwd=tmp_path).returncode == 0
+    (cta,) = json.loads(run("ctas", "--format", "json", cwd=tmp_path).stdout)
+    by_key = {t["key"]: t for t in cta["tasks"]}
+    assert (by_key["b"]["start"], by_key["b"]["due"]) == ("2026-11-25", "2026-11-27")
+    result = run("complete-task", str(by_key["a"]["id"]), "--date", done, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    moved = 0 if done == "2026-11-25" else 2
+    assert (f"{moved} later tasks re-timed" in result.stdout) == bool(moved)
+    (after,) = json.loads(run("ctas", "--format", "json", cwd=tmp_path).stdout)
+    by_key = {t["key"]: t for t in after["tasks"]}
+    assert (by_key["b"]["start"], by_key["b"]["due"]) == b
+    assert (by_key["c"]["start"], by_key["c"]["due"]) == c
+    assert by_key["d"]["due"] == "2026-11-23"  # not after `a`: untouched

@@ -18,7 +18,7 @@ position of each pool), so that a dry run and a real run decide exactly the same
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import AccountData, Dataset
 from csdsl_runtime.dates import add_days
-from csdsl_runtime.records import CtaRecord, PlanRecord, TaskRecord
+from csdsl_runtime.records import CtaRecord, PlanRecord, TaskRecord, TaskTiming
 from csdsl_runtime.templates import DESCRIPTION_LIMIT, Renderer
 
 if TYPE_CHECKING:
@@ -143,6 +143,15 @@ class OwnerGap:
                 f"({', '.join(self.accounts)}{more}): {then}")
 
 
+def task_timing(task: A.Task, anchor: date, calendar: str, region: str | None,
+                keys: Collection[str]) -> TaskTiming:
+    """How a task's dates follow from its anchor and the tasks before it in its CTA (an
+    `after` on another objective's task stays out: only tasks of one CTA re-time)."""
+    counted = calendar if calendar != "business" or region is None else f"business {region}"
+    return TaskTiming(add_days(anchor, task.day, calendar, region), task.due - task.start,
+                      tuple(k for k in task.after if k in keys), counted)
+
+
 def place(rule: A.Rule, index: int, what: str) -> str:
     """Where in a rule an owner is looked for: `CTA`, "task `call`", with the action's
     number when the rule has several (`CTA of action 2`)."""
@@ -192,8 +201,11 @@ class ActionBuilder:
         account: AccountData, asof: date, default_owner: str | None, context: dict[str, Any],
     ) -> list[TaskRecord]:
         render = self.renderer.render
+        region = self.artifact.holidays
+        keys = {t.key for t in tasks}
         return [
             TaskRecord(
+                timing=task_timing(t, asof, calendar, region, keys),
                 key=t.key,
                 title=render(t.title, context, f"task `{t.key}` title"),
                 owner=self.owners.task_owner(t.owner, account.team, default_owner,

@@ -31,6 +31,7 @@ from csdsl_runtime.actions import (
     GAP_ACCOUNTS,
     ActionBuilder,
     place,
+    task_timing,
     template_context,
 )
 from csdsl_runtime.data import AccountData, Dataset, Value
@@ -356,9 +357,12 @@ class BatchBuilder:
         tasks = playbook.tasks if playbook else ()
         calendar = playbook.calendar if playbook else "calendar"
         region = self.builder.artifact.holidays
+        keys = {t.key for t in tasks}
         columns = [TaskColumns(t.key, t.type, t.priority,
                                add_days(asof, t.start, calendar, region),
-                               add_days(asof, t.due, calendar, region)) for t in tasks]
+                               add_days(asof, t.due, calendar, region),
+                               timing=task_timing(t, asof, calendar, region, keys))
+                   for t in tasks]
         if rule.due is not None:
             due = add_days(asof, rule.due, rule.due_calendar, region)
         elif columns:

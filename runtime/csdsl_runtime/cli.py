@@ -398,8 +398,9 @@ def cmd_close(args: argparse.Namespace, store: Any) -> int:
 
 @_with_store
 def cmd_complete_task(args: argparse.Namespace, store: Any) -> int:
-    store.complete_task(args.task_id, args.date or date.today())
-    sys.stdout.write(f"task {args.task_id} done\n")
+    moved = store.complete_task(args.task_id, args.date or date.today())
+    later = f"; {moved} later task{'s' if moved != 1 else ''} re-timed from it" if moved else ""
+    sys.stdout.write(f"task {args.task_id} done{later}\n")
     return 0
 
 

@@ -33,6 +33,9 @@ class TaskRecord:
     completed: date | None = None
     id: int | None = None
     cta_id: int | None = None
+    timing: TaskTiming | None = None
+    """How the task's dates were made, so that completing a task it comes after can
+    re-time it (None: not re-timed)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,6 +123,22 @@ class PlanRecord:
         }
 
 
+@dataclass(slots=True, frozen=True)
+class TaskTiming:
+    """A task's schedule rule: it starts on `earliest` or when the tasks of its CTA in
+    `after` are done (or due), whichever is later, and is due `duration` days after
+    its start, counted in `calendar` (`calendar`, `business`, or `business REGION`)."""
+
+    earliest: date
+    duration: int
+    after: tuple[str, ...]
+    calendar: str
+
+    def row(self) -> tuple[Any, ...]:
+        """The store's columns: earliest, duration, after (keys joined by spaces), calendar."""
+        return (self.earliest, self.duration, " ".join(self.after), self.calendar)
+
+
 @dataclass(slots=True)
 class TaskColumns:
     """One playbook task over a batch's CTAs: its dates once, a title, owner and
@@ -133,6 +152,7 @@ class TaskColumns:
     titles: list[str] = field(default_factory=list)
     owners: list[str | None] = field(default_factory=list)
     descriptions: list[str | None] = field(default_factory=list)
+    timing: TaskTiming | None = None
 
 
 @dataclass(slots=True)
@@ -167,7 +187,8 @@ class CtaColumns:
                 reason=self.reason, playbook=self.playbook,
                 tasks=[TaskRecord(key=t.key, title=t.titles[k], owner=t.owners[k], type=t.type,
                                   priority=t.priority, start=t.start, due=t.due,
-                                  description=t.descriptions[k]) for t in self.tasks])
+                                  description=t.descriptions[k], timing=t.timing)
+                       for t in self.tasks])
             for k, account in enumerate(self.accounts)
         ]
 

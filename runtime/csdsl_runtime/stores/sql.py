@@ -28,6 +28,7 @@ from csdsl_runtime.records import (
     PlanRecord,
     RunState,
     TaskRecord,
+    TaskTiming,
 )
 
 SCHEMA_VERSION = 2
@@ -96,7 +97,8 @@ def _ddl(dialect: str) -> list[str]:
             id {pk}, cta_id {ref} NOT NULL REFERENCES csdsl_ctas (id), key TEXT NOT NULL,
             title TEXT NOT NULL, owner TEXT, type TEXT NOT NULL, priority TEXT NOT NULL,
             description TEXT, start {day} NOT NULL, due {day} NOT NULL,
-            status TEXT NOT NULL, completed {day})""",
+            status TEXT NOT NULL, completed {day},
+            earliest {day}, duration INTEGER, after TEXT, calendar TEXT)""",
         "CREATE INDEX IF NOT EXISTS csdsl_tasks_cta ON csdsl_tasks (cta_id)",
         """CREATE TABLE IF NOT EXISTS csdsl_pool_cursors (
             pool TEXT PRIMARY KEY, position INTEGER NOT NULL)""",
@@ -208,19 +210,23 @@ class SqlStore:
                     f"knows {SCHEMA_VERSION}): upgrade csdsl-runtime"
                 )
             elif _schema_version(row[0]) < 2:
-                for table, column in (("csdsl_ctas", "category"), ("csdsl_ctas", "criteria"),
-                                      ("csdsl_plans", "description")):
-                    self._add_column(table, column)
+                for table, column, kind in (
+                        ("csdsl_ctas", "category", "TEXT"), ("csdsl_ctas", "criteria", "TEXT"),
+                        ("csdsl_plans", "description", "TEXT"),
+                        ("csdsl_tasks", "earliest", "TEXT" if self.dialect == "sqlite" else "DATE"),
+                        ("csdsl_tasks", "duration", "INTEGER"), ("csdsl_tasks", "after", "TEXT"),
+                        ("csdsl_tasks", "calendar", "TEXT")):
+                    self._add_column(table, column, kind)
                 self._seed_arming()
                 self._exec("UPDATE csdsl_meta SET value = ? WHERE key = 'schema_version'",
                            (str(SCHEMA_VERSION),))
 
-    def _add_column(self, table: str, column: str) -> None:
-        """`ALTER TABLE table ADD COLUMN column TEXT`, unless it has one already."""
+    def _add_column(self, table: str, column: str, kind: str) -> None:
+        """`ALTER TABLE table ADD COLUMN column kind`, unless it has one already."""
         if self.dialect == "postgres":
-            self._exec(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} TEXT")
+            self._exec(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
         elif column not in {row[1] for row in self._exec(f"PRAGMA table_info({table})")}:
-            self._exec(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            self._exec(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def _seed_arming(self) -> None:
         """Migrate a store of schema 1: every (rule, account) whose latest CTA or plan
@@ -432,10 +438,12 @@ class SqlStore:
                 tasks.extend((cta_id, t) for t in cta.tasks)
         self._many(
             "INSERT INTO csdsl_tasks (cta_id, key, title, owner, type, priority, description, "
-            "start, due, status, completed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "start, due, status, completed, earliest, duration, after, calendar) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (cta_id, t.key, t.title, t.owner, t.type, t.priority, t.description,
-                 self._day(t.start), self._day(t.due), t.status, self._day(t.completed))
+                 self._day(t.start), self._day(t.due), t.status, self._day(t.completed),
+                 *self._timing(t.timing))
                 for cta_id, t in tasks
             ],
         )
@@ -482,22 +490,31 @@ class SqlStore:
                 inserted = [i in present for i in ids]
         else:
             inserted = self._copy_ctas(columns, rows)
-        days = [(t, self._day(t.start), self._day(t.due)) for t in batch.tasks]
+        days = [(t, self._day(t.start), self._day(t.due), self._timing(t.timing))
+                for t in batch.tasks]
         tasks = [
             (cta_id, t.key, t.titles[k], t.owners[k], t.type, t.priority, t.descriptions[k],
-             start, due)
-            for k, cta_id in enumerate(ids) if inserted[k] for t, start, due in days
+             start, due, *timing)
+            for k, cta_id in enumerate(ids) if inserted[k] for t, start, due, timing in days
         ]
-        task_columns = "cta_id, key, title, owner, type, priority, description, start, due"
+        task_columns = ("cta_id, key, title, owner, type, priority, description, start, due, "
+                        "earliest, duration, after, calendar")
         if self.dialect == "sqlite":
             self._many(f"INSERT INTO csdsl_tasks ({task_columns}, status) VALUES "
-                       f"({', '.join('?' * 9)}, 'open')", tasks)
+                       f"({', '.join('?' * 13)}, 'open')", tasks)
         elif tasks:
             with self.conn.cursor().copy(
                     f"COPY csdsl_tasks ({task_columns}, status) FROM STDIN") as copy:
                 for task in tasks:
                     copy.write_row((*task, "open"))
         return inserted
+
+    def _timing(self, timing: TaskTiming | None) -> tuple[Any, ...]:
+        """A task's schedule columns (all NULL when it has none)."""
+        if timing is None:
+            return (None, None, None, None)
+        earliest, duration, after, calendar = timing.row()
+        return (self._day(earliest), duration, after, calendar)
 
     def _copy_ctas(self, columns: str, rows: list[tuple[Any, ...]]) -> list[bool]:
         """PostgreSQL: rows `COPY`ed to a staging table, then inserted where no CTA of the
@@ -722,8 +739,9 @@ class SqlStore:
             self._many("UPDATE csdsl_tasks SET start = ?, due = ? WHERE id = ?", moved)
             return len(moved)
 
-    def complete_task(self, task_id: int, day: date) -> None:
-        """Mark an open task done."""
+    def complete_task(self, task_id: int, day: date) -> int:
+        """Mark an open task done; the open tasks after it re-time from that day
+        (`_retime_after`). How many of them moved."""
         with self.transaction():
             found = self._status("tasks", task_id)
             if found is None:
@@ -736,6 +754,54 @@ class SqlStore:
                 "UPDATE csdsl_tasks SET status = 'done', completed = ? WHERE id = ?",
                 (self._day(day), task_id),
             )
+            return self._retime_after(task_id)
+
+    def _retime_after(self, task_id: int) -> int:
+        """Re-time the open tasks of the same CTA that come after a task just completed
+        (directly or through others), from its actual completion day: each starts on its
+        earliest day or when the tasks it comes after are done (their completion day)
+        or due, whichever is later, and is due its duration after that, in its calendar.
+        Early completion moves them earlier (never before their earliest day), late
+        completion later. How many moved."""
+        from csdsl_runtime.dates import add_days
+
+        (cta_id,) = self._exec("SELECT cta_id FROM csdsl_tasks WHERE id = ?", (task_id,)
+                               ).fetchone()
+        rows = self._exec(
+            "SELECT id, key, status, start, due, completed, earliest, duration, after, "
+            "calendar FROM csdsl_tasks WHERE cta_id = ? ORDER BY start, due, id", (cta_id,)
+        ).fetchall()
+        by_key = {row[1]: row for row in rows}
+        done_key = next(row[1] for row in rows if row[0] == task_id)
+        ends: dict[str, date] = {}  # key -> the day the tasks after it may start
+        for row in rows:
+            _, key, status, _, due, completed, *_ = row
+            ends[key] = self._read_date(completed) if status == "done" and completed else \
+                self._read_date(due)
+        affected = {done_key}
+        moved: list[tuple[Any, Any, int]] = []
+        changed = True
+        while changed:  # successors in dependency order: a fixed point over few tasks
+            changed = False
+            for row in rows:
+                task, key, status, start, due, _, earliest, duration, after, calendar = row
+                preds = [k for k in (after or "").split() if k in by_key]
+                if (status != "open" or earliest is None or key in affected
+                        or not any(k in affected for k in preds)):
+                    continue
+                region = calendar.split(" ", 1)[1] if calendar and " " in calendar else None
+                counted = "business" if calendar and calendar.startswith("business") \
+                    else "calendar"
+                begin = max([self._read_date(earliest), *(ends[k] for k in preds)])
+                begin = add_days(begin, 0, counted, region)
+                finish = add_days(begin, int(duration or 0), counted, region)
+                ends[key] = finish
+                affected.add(key)
+                changed = True
+                if (begin, finish) != (self._read_date(start), self._read_date(due)):
+                    moved.append((self._day(begin), self._day(finish), task))
+        self._many("UPDATE csdsl_tasks SET start = ?, due = ? WHERE id = ?", moved)
+        return len(moved)
 
     def set_plan_status(self, plan_id: int, status: str, day: date) -> None:
         """Change a plan's status; completing or cancelling closes its objectives and tasks."""
