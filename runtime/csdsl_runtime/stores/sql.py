@@ -698,6 +698,17 @@ class SqlStore:
                 f"{created.isoformat()}, and nothing is dated before its creation"
             )
 
+    def _open_cta(self, cta_id: int, refusal: str) -> date:
+        """The creation day of an open CTA; `StoreError` for none, or (`refusal`, with
+        `{status}`) for a closed one."""
+        found = self._status("ctas", cta_id)
+        if found is None:
+            raise StoreError(f"no CTA with id {cta_id}")
+        status, created = found
+        if status != "open":
+            raise StoreError(f"CTA {cta_id} " + refusal.format(status=status))
+        return created
+
     def close_cta(self, cta_id: int, outcome: str, day: date, reason: str | None = None) -> None:
         """Close one open CTA by hand with `success` or `not_valid` (with a reason)."""
         if outcome not in ("success", "not_valid"):
@@ -705,12 +716,7 @@ class SqlStore:
         if outcome == "not_valid" and not (reason or "").strip():
             raise StoreError("closing a CTA as `not_valid` needs a reason (why it was not valid)")
         with self.transaction():
-            found = self._status("ctas", cta_id)
-            if found is None:
-                raise StoreError(f"no CTA with id {cta_id}")
-            status, created = found
-            if status != "open":
-                raise StoreError(f"CTA {cta_id} is already closed")
+            created = self._open_cta(cta_id, "is already closed")
             self._not_before(created, day, f"close CTA {cta_id}", "it was")
             self.close_ctas([cta_id], outcome, day, reason)
 
@@ -719,12 +725,7 @@ class SqlStore:
         (start and due), so that the playbook keeps its shape. How many moved. Refused
         for a closed CTA and for a date before the CTA's creation."""
         with self.transaction():
-            found = self._status("ctas", cta_id)
-            if found is None:
-                raise StoreError(f"no CTA with id {cta_id}")
-            status, created = found
-            if status != "open":
-                raise StoreError(f"CTA {cta_id} is {status}: only an open CTA's due date moves")
+            created = self._open_cta(cta_id, "is {status}: only an open CTA's due date moves")
             self._not_before(created, due, f"make CTA {cta_id} due", "it was")
             row = self._exec("SELECT due FROM csdsl_ctas WHERE id = ?", (cta_id,)).fetchone()
             shift = (due - self._read_date(row[0])).days
