@@ -151,6 +151,7 @@ class Tables:
                for i, e in enumerate(schema.events)}
     # the generator's metrics are integer counts: a hand-written query sums them plainly
     exact_sums = frozenset(_metrics.values())
+    missing: dict[str, float] = {}  # the example spec declares no `missing`
 plan = S._Plan(Tables(), asof.toordinal())
 truths = [plan.truth(r.when) for r in artifact.rules if r.enabled]
 for statement in plan.features():
