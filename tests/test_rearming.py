@@ -261,3 +261,38 @@ rule new_customer { when arr > 0  then plan Onboarding }
     (objective,) = plan["objectives"]
     assert (objective["category"], objective["success_criteria"]) == (
         "adoption", "All main users trained")
+
+
+def test_the_real_commands_keep_a_not_valid_close_closed(tmp_path: Path) -> None:
+    """`csdsl run`, `csdsl close --outcome not_valid`, `csdsl run` the next days: the
+    CTA stays closed while the condition holds, and the report says why."""
+    import json
+
+    from tests import clikit
+
+    _spec_dir(tmp_path, BIG)
+    _data("100").write(tmp_path / "data")
+
+    def run(*args: str) -> clikit.Result:
+        result = clikit.run("csdsl", *args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    def day(offset: int) -> str:
+        return (ASOF + timedelta(days=offset)).isoformat()
+
+    run("run", "spec", "--data", "data", "--as-of", day(0), "--quiet")
+    ctas = json.loads(run("ctas", "--format", "json").stdout)
+    (mine,) = [c for c in ctas if c["account_id"] == "a1"]
+    run("close", str(mine["id"]), "--outcome", "not_valid", "--reason", "ARR is wrong",
+        "--date", day(0))
+    for offset in (1, 2):
+        report = json.loads(run("run", "spec", "--data", "data", "--as-of", day(offset),
+                                "--format", "json", "--quiet").stdout)
+        (big,) = report["rules"]
+        assert (big["opened"], big["not_rearmed"], big["already_open"]) == (0, 1, 1)
+    text = run("run", "spec", "--data", "data", "--as-of", day(3), "--quiet").stdout
+    assert "held until re-armed (closed, and not yet not true since): 1 (big 1)" in text
+    statuses = sorted((c["account_id"], c["status"]) for c in json.loads(
+        run("ctas", "--format", "json").stdout))
+    assert statuses == [("a1", "closed"), ("a2", "open")]
