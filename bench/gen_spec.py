@@ -113,6 +113,8 @@ def playbook(rng: random.Random, i: int, cta_type: str) -> list[str]:
     lines = [f'playbook P{i} "Playbook {i}" {{', f"  for {cta_type}"]
     if i % 3 == 0:
         lines.append("  calendar business")
+    if i % 5 == 0:
+        lines.append("  on change append")
     names: list[str] = []
     for t in range(rng.randint(2, 4)):
         name = f"t{t}"
@@ -165,7 +167,8 @@ def rule(rng: random.Random, i: int, playbook_types: dict[int, str], plans: int)
         lines.append(f"  priority {rng.choice(('high', 'medium', 'low'))}")
         lines.append(f'  reason "Reason {i % 17}"')
     elif extra < 0.2:
-        lines.append(f"  due {rng.choice((7, 14, 30))}d")
+        unit = " business" if i % 2 else ""
+        lines.append(f"  due {rng.choice((7, 14, 30))}d{unit}")
         lines.append(f"  cooldown {rng.choice((30, 60, 90))}d")
     elif extra < 0.25:
         lines.append(f"  close when {_condition(rng)}")

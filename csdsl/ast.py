@@ -207,7 +207,7 @@ class Ref:
         return f"{self.objective.value}.{self.task.value}" if self.objective else self.task.value
 
 
-WordKey = typing.Literal["calendar", "type", "priority", "category", "playbook"]
+WordKey = typing.Literal["calendar", "type", "priority", "category", "playbook", "on change"]
 TextKey = typing.Literal["description", "success", "reason"]
 DaysKey = typing.Literal["duration", "due", "cooldown"]
 
@@ -215,7 +215,7 @@ DaysKey = typing.Literal["duration", "due", "cooldown"]
 @dataclass(frozen=True, slots=True)
 class WordProp:
     """`calendar business`, `type call`, `priority high`, `category adoption`,
-    `playbook UsageDrop`: a keyword and one word."""
+    `playbook UsageDrop`, a playbook's `on change append`: keywords and one word."""
 
     key: WordKey
     value: Name
@@ -238,6 +238,18 @@ class DaysProp:
     key: DaysKey
     value: DurationLit
     span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DueProp:
+    """A rule's `due 14d` or `due 10d business`: its CTA is due D days after it opens,
+    counted in the calendar the word names (`business` or `calendar`; None when no word
+    is written, which means `calendar`). A plan's `due` is a `DaysProp`."""
+
+    value: DurationLit
+    calendar: Name | None = None
+    span: Span = _span()
+    key: typing.Literal["due"] = field(default="due", init=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,10 +322,10 @@ class AtMostProp:
     key: typing.Literal["at most"] = field(default="at most", init=False, repr=False)
 
 
-Prop = Union[WordProp, TextProp, DaysProp, DayProp, EnabledProp, ForProp, AfterProp, OwnerProp,
-             MaxPerRunProp, ReopenProp, AtMostProp]
-PROP_TYPES = (WordProp, TextProp, DaysProp, DayProp, EnabledProp, ForProp, AfterProp, OwnerProp,
-              MaxPerRunProp, ReopenProp, AtMostProp)
+Prop = Union[WordProp, TextProp, DaysProp, DueProp, DayProp, EnabledProp, ForProp, AfterProp,
+             OwnerProp, MaxPerRunProp, ReopenProp, AtMostProp]
+PROP_TYPES = (WordProp, TextProp, DaysProp, DueProp, DayProp, EnabledProp, ForProp, AfterProp,
+              OwnerProp, MaxPerRunProp, ReopenProp, AtMostProp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +436,16 @@ class LimitDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class HolidaysDecl:
+    """`holidays "US-CA"`: business days skip the public holidays of this region (a
+    country code, then optionally `-` and a subdivision, as the `holidays` package names
+    them). Once per spec."""
+
+    region: Str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class PlaybookDecl:
     name: Name
     title: Str | None
@@ -447,8 +469,8 @@ class RuleDecl:
     span: Span = _span()
 
 
-Decl = Union[AccountDecl, MetricDecl, EventDecl, RoleDecl, PoolDecl, LimitDecl, PlaybookDecl,
-             PlanDecl, RuleDecl]
+Decl = Union[AccountDecl, MetricDecl, EventDecl, RoleDecl, PoolDecl, LimitDecl, HolidaysDecl,
+             PlaybookDecl, PlanDecl, RuleDecl]
 
 
 @dataclass(frozen=True, slots=True)

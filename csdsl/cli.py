@@ -201,7 +201,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     if args.format == "dot":
         sys.stdout.write(graph.dot(item))
     else:
-        sys.stdout.write(graph.mermaid(item, args.start or date.today()))
+        sys.stdout.write(graph.mermaid(item, args.start or date.today(), artifact.holidays))
     return 0
 
 

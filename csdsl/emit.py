@@ -45,7 +45,8 @@ def emit(model: M.SpecModel) -> A.Artifact:
                        rules=rules,
                        limits=A.Limits(new_ctas_per_run=limits.new_ctas_per_run,
                                        open_ctas_per_owner=limits.open_ctas_per_owner)
-                       if limits is not None else None)
+                       if limits is not None else None,
+                       holidays=model.holidays)
     return msgspec.structs.replace(draft, spec_hash=draft.compute_hash())
 
 
@@ -97,6 +98,7 @@ def _playbook(playbook: M.Playbook) -> A.Playbook:
         tasks=_tasks(playbook.tasks, schedule, None),
         length=schedule.length,
         critical_path=schedule.critical_path,
+        on_change=playbook.on_change,
     )
 
 
@@ -164,6 +166,7 @@ def _rule(rule: M.Rule) -> A.Rule:
         reopen=rule.reopen,
         at_most=A.Reenrolment(times=rule.at_most.times, days=rule.at_most.days)
         if rule.at_most else None,
+        due_calendar=rule.due_calendar,
     )
 
 

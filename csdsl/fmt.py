@@ -92,7 +92,7 @@ _Block = ast.Decl | ast.TaskDecl | ast.ObjectiveDecl
 
 def _header_end(decl: _Block) -> int:
     """The source line of the last token before a declaration's `{`."""
-    if isinstance(decl, ast.AccountDecl | ast.LimitDecl):
+    if isinstance(decl, ast.AccountDecl | ast.LimitDecl | ast.HolidaysDecl):
         return decl.span.line
     title = decl.label if isinstance(decl, ast.MetricDecl | ast.EventDecl | ast.RoleDecl) \
         else decl.title
@@ -177,7 +177,8 @@ class _Printer:
         self.comments_before("", 1 << 62)
 
     def _is_one_line(self, decl: ast.Decl) -> bool:
-        if isinstance(decl, ast.MetricDecl | ast.RoleDecl | ast.PoolDecl | ast.LimitDecl):
+        if isinstance(decl, ast.MetricDecl | ast.RoleDecl | ast.PoolDecl | ast.LimitDecl
+                      | ast.HolidaysDecl):
             return True
         return isinstance(decl, ast.EventDecl) and self._braceless(decl, decl.fields)
 
@@ -203,6 +204,8 @@ class _Printer:
             case ast.LimitDecl():
                 text = f"limit {decl.kind} {decl.value.text}"
                 self.line("", text, decl.span.line, decl.span.end_line)
+            case ast.HolidaysDecl():
+                self.line("", f"holidays {decl.region.raw}", decl.span.line, decl.span.end_line)
             case ast.RoleDecl():
                 text = _with_label(f"role {decl.name.value}", decl.label)
                 text += " external" if decl.external else ""
@@ -245,9 +248,9 @@ class _Printer:
             case ast.FieldDecl():
                 text = f"{member.name.value}: {self.type_ref(member.type)}"
                 self.line(indent, text, member.span.line, member.span.end_line)
-            case ast.WordProp() | ast.TextProp() | ast.DaysProp() | ast.DayProp() | \
-                    ast.EnabledProp() | ast.ForProp() | ast.AfterProp() | ast.OwnerProp() | \
-                    ast.MaxPerRunProp() | ast.ReopenProp() | ast.AtMostProp():
+            case ast.WordProp() | ast.TextProp() | ast.DaysProp() | ast.DueProp() | \
+                    ast.DayProp() | ast.EnabledProp() | ast.ForProp() | ast.AfterProp() | \
+                    ast.OwnerProp() | ast.MaxPerRunProp() | ast.ReopenProp() | ast.AtMostProp():
                 self.line(indent, self.prop(member), member.span.line, member.span.end_line)
             case ast.Then():
                 if member.kind == "cta":
@@ -292,6 +295,8 @@ class _Printer:
                 return f"reopen while {'true' if reopen else 'false'}"
             case ast.AtMostProp(times=times, every=every):
                 return f"at most {times.text} every {every.text}"
+            case ast.DueProp(value=days, calendar=calendar):
+                return f"due {days.text}" + (f" {calendar.value}" if calendar else "")
             case ast.ForProp(value=names):
                 words = ", ".join(n.value for n in names)
             case ast.AfterProp(value=refs):

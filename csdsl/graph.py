@@ -27,8 +27,10 @@ def _node_id(key: str) -> str:
     return key.replace(".", "__")
 
 
-def mermaid(item: Playbook | Plan, start: date) -> str:
-    """A Gantt chart: one bar per task, critical tasks marked `crit`, plans by objective."""
+def mermaid(item: Playbook | Plan, start: date, holidays: str | None = None) -> str:
+    """A Gantt chart: one bar per task, critical tasks marked `crit`, plans by objective.
+    Business days skip the public holidays of `holidays` (the artifact's region), as a
+    host's do."""
     title = item.title or item.name
     lines = [
         "gantt",
@@ -46,8 +48,8 @@ def mermaid(item: Playbook | Plan, start: date) -> str:
     for heading, tasks, prefix in sections:
         lines.append(f"  section {_label(heading)}")
         for task in tasks:
-            begin = add_days(start, task.start, item.calendar)
-            end = add_days(start, task.due, item.calendar)
+            begin = add_days(start, task.start, item.calendar, holidays)
+            end = add_days(start, task.due, item.calendar, holidays)
             tags = []
             if prefix + task.key in critical:
                 tags.append("crit")

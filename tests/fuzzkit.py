@@ -39,6 +39,7 @@ PIECES = [
     "2026-13-45", "12.5", "usage", "logins", "x", "é", "\t", "\x00", "{{", "}}", "{%", "%}",
     "account.__class__", "in", "no", "event", "where", "plan", "objective", "playbook",
     "enum(", "true", "due", "cooldown", "1e308", "*", "**", "|center(", "range(", "pool",
+    "holidays", '"US-CA"', "business", "on change", "append", "=",
 ]
 TEMPLATE_PIECES = [
     "{{ ", " }}", "{% ", " %}", "account.name", "account.id", "rule.title", "asof", "'a'",

@@ -46,10 +46,12 @@ pool Support "Support engineers"        # members come from pools.csv
 
 limit new ctas per run 5000             # a run that would open more stores nothing
 limit open ctas per owner 200
+holidays "US-CA"                        # business days skip California's public holidays
 
 playbook UsageDrop "A drop in usage" {
   for risk
   calendar business
+  on change append                      # CTAs opened before a change get the tasks they lack
   task miss_you "Send 'Hey, we miss you!' email" {
     day 1
     owner CSM
@@ -93,7 +95,7 @@ rule usage_drop "Usage dropped 30%" {
   priority high
   reason "Product usage"
   owner CSM
-  due 14d
+  due 14d business
   playbook UsageDrop
   cooldown 60d
   close when usage rises 20% over 14d
@@ -104,6 +106,7 @@ rule renewal_120 {
   when days_until(renewal_date) == 120
   then cta lifecycle "Renewal in 120 days"
   playbook Renewal120
+  due 30d calendar
 }
 
 rule new_customer {
@@ -148,6 +151,13 @@ def test_every_form_compiles(all_forms: Path) -> None:
     }
     assert artifact.format_version == A.FORMAT_VERSION
     assert artifact.spec_hash.startswith("sha256:") and len(artifact.spec_hash) == 71
+    rules = {r.name: r for r in artifact.rules}
+    playbooks = {p.name: p for p in artifact.playbooks}
+    assert artifact.holidays == "US-CA"
+    assert (rules["usage_drop"].due, rules["usage_drop"].due_calendar) == (14, "business")
+    assert (rules["renewal_120"].due, rules["renewal_120"].due_calendar) == (30, "calendar")
+    assert (playbooks["UsageDrop"].on_change, playbooks["Renewal120"].on_change) == (
+        "append", "keep")
 
 
 def test_every_artifact_validates_against_the_checked_in_schema(all_forms: Path) -> None:

@@ -82,6 +82,21 @@ CONTEXTUAL_TEXTS = [
     "metric m missing -1",  # a syntax error: NUMBER has no sign
     "limit new ctas per run",  # ends early
     "rule r { max per run }",
+    # the dates: `holidays`, a rule's `due D business`, a playbook's `on change`
+    'holidays "US-CA"\nholidays "DE"\n',
+    "account { holidays: text  on: number  change: bool  business: text }\n"
+    "metric on\nrole change\npool holidays\n",
+    'rule r {\n  when on > change and holidays == "x"\n  then cta risk "x"\n'
+    "  due 10d business\n  max 2 per run\n}\nrule s { due 2w calendar  when x }\n"
+    "rule t { due 3d  owner CSM }\n",
+    "playbook P {\n  on change append\n  task on { day 1 }\n  task change\n"
+    "  on change replace\n}\n",
+    "playbook P { on change }",  # a syntax error: the policy is missing
+    "playbook P { on append }",
+    'holidays US\n',  # not a string
+    "rule r { due business }",
+    "rule r { when x  due 10d business business }",
+    "account {\n  arr: number\nholidays \"US\"\n",  # the `}` is missing
 ]
 
 
@@ -117,6 +132,8 @@ _PIECES = [
     "limit", "new", "ctas", "per", "run", "open", "max", "max(usage, 7d)", "reopen", "while",
     "at", "most", "every", "missing", "limit new ctas per run 10", "max 5 per run",
     "at most 2 every 90d", "reopen while true", "missing 0",
+    "holidays", "on", "change", "business", 'holidays "US-CA"', "due 10d business",
+    "on change append", "due 4w calendar",
 ]
 
 

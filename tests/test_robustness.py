@@ -17,7 +17,8 @@ PIECES = [
     "not", "when", "then", "task", "rule", "after", "owner", "day", "30d", "2026-13-45", "12.5",
     "usage", "x", "é", "\t", "\x00", "{{", "}}", "{%", "account.__class__", "in", "no",
     "event", "where", "plan", "objective", "playbook", "enum(", "true", "pool", "limit", "max",
-    "per", "run", "at most", "every", "reopen while", "missing", "0",
+    "per", "run", "at most", "every", "reopen while", "missing", "0", "holidays", '"US-CA"',
+    "on change", "append", "business", "due",
 ]
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from csdsl.semantic.conditions import Cond, walk
 from csdsl.source import Span
 from csdsl_runtime.vocabulary import (
+    DEFAULT_CALENDAR,
     Calendar,
     CtaType,
     FieldType,
@@ -130,6 +131,12 @@ class Limits:
 
 # ---------------------------------------------------------------- playbooks and plans
 
+OnChange = typing.Literal["keep", "append", "replace"]
+"""A playbook's `on change`: what a run does to the open CTAs an earlier spec version
+opened with it, once its tasks changed (the artifact's `Playbook.on_change`)."""
+ON_CHANGE_POLICIES: tuple[OnChange, ...] = typing.get_args(OnChange)
+DEFAULT_ON_CHANGE: OnChange = "keep"
+
 
 @dataclass(frozen=True, slots=True)
 class OwnerChoice:
@@ -187,6 +194,7 @@ class Playbook:
     tasks: tuple[Task, ...]
     schedule: Schedule | None  # None when its tasks form a cycle
     span: Span
+    on_change: OnChange = DEFAULT_ON_CHANGE  # `on change append`
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +293,7 @@ class Rule:
     max_per_run: int | None = None  # `max N per run`
     reopen: bool = False  # `reopen while true`: level-triggered, no re-arming
     at_most: Reenrolment | None = None  # `at most N every D`
+    due_calendar: Calendar = DEFAULT_CALENDAR  # `due 10d business`: how `due` counts
 
     def with_conditions(self, when: Condition | None, close_when: Condition | None,
                         success: SuccessCriterion | None) -> Rule:
@@ -292,7 +301,7 @@ class Rule:
         return Rule(self.name, self.title, self.description, self.enabled, when,
                     self.actions, self.priority, self.reason, self.owner, self.due,
                     self.playbook, self.cooldown, close_when, success, self.span,
-                    self.max_per_run, self.reopen, self.at_most)
+                    self.max_per_run, self.reopen, self.at_most, self.due_calendar)
 
     def conditions(self) -> dict[str, Condition]:
         """`when`, `close` and `success` conditions, those the rule has."""
@@ -315,6 +324,7 @@ class SpecModel:
     roles: Mapping[str, Role] = field(default_factory=dict)
     pools: Mapping[str, Pool] = field(default_factory=dict)
     limits: Limits | None = None  # None: the spec sets no limit
+    holidays: str | None = None  # `holidays "US-CA"`: the region business days skip
     playbooks: Mapping[str, Playbook] = field(default_factory=dict)
     plans: Mapping[str, Plan] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)

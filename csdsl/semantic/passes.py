@@ -8,9 +8,11 @@ the model with what it resolved. None stops at the first problem.
 - `resolve_plans`: objectives, the playbooks they bring, cross-objective `after`, overshoot
 - `resolve_rules`: properties, actions, the playbook a rule applies, its limits
 - `resolve_limits`: the spec-wide `limit`s
+- `resolve_holidays`: the spec's `holidays` region, and whether anything counts business days
 - `check_conditions`: the type of every expression, the symbol of every name, and the
   conditions that checked clean lowered to IR, each node with its span
-- `check_usage`: playbooks, roles and pools that nothing uses
+- `check_usage`: playbooks, roles and pools that nothing uses (what a dropped duplicate
+  names counts as used: it is reported once, as the duplicate)
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ from csdsl import ast
 from csdsl.diagnostics import Diagnostic, Related, did_you_mean, error, warning
 from csdsl.semantic.lower import Unresolved, lower
 from csdsl.semantic.model import (
+    DEFAULT_ON_CHANGE,
+    ON_CHANGE_POLICIES,
     Action,
     Condition,
     CtaAction,
     Limits,
     Objective,
+    OnChange,
     Owner,
     OwnerChoice,
     Plan,
@@ -42,8 +47,10 @@ from csdsl.semantic.model import (
     SpecModel,
     SuccessCriterion,
     Symbol,
+    SymbolKind,
     Task,
 )
+from csdsl.semantic.regions import check_region
 from csdsl.semantic.schedule import build_graph, cycle_diagnostic, find_cycles, schedule
 from csdsl.semantic.symbols import Declarations, declare, reserved_name
 from csdsl.semantic.templates import check_template
@@ -149,6 +156,10 @@ class _Scope:
                 self.word(name, PRIORITIES, "priority")
             case ast.WordProp(key="calendar", value=name):
                 self.word(name, CALENDARS, "calendar")
+            case ast.DueProp(calendar=ast.Name() as name):
+                self.word(name, CALENDARS, "calendar")
+            case ast.WordProp(key="on change", value=name):
+                self.word(name, ON_CHANGE_POLICIES, "`on change` policy")
 
     def word(self, name: ast.Name, allowed: Sequence[str], what: str) -> bool:
         if name.value in allowed:
@@ -223,6 +234,8 @@ class _Scope:
                      at: ast.Name) -> None:
         if allowed is None or cta_type in playbook.for_types:
             return
+        if any(n.value not in _FOR_TYPES for n in allowed.value):
+            return  # an unknown word in its `for` (CS0212) may be meant as this type
         self.report(error("CS0401", at.span,
                           f"playbook `{playbook.name}` is not for {cta_type} CTAs",
                           f"it is `for {', '.join(playbook.for_types)}`",
@@ -284,6 +297,8 @@ _PRIORITIES: dict[str, Priority] = {p: p for p in PRIORITIES}
 _CALENDARS: dict[str, Calendar] = {c: c for c in CALENDARS}
 _TASK_TYPES: dict[str, TaskType] = {t: t for t in TASK_TYPES}
 _CTA_TYPES: dict[str, CtaType] = {t: t for t in CTA_TYPES}
+_ON_CHANGE: dict[str, OnChange] = {p: p for p in ON_CHANGE_POLICIES}
+_FOR_TYPES = frozenset((*CTA_TYPES, OBJECTIVE_CTA_TYPE))
 
 
 def _priority(props: Mapping[str, ast.Prop]) -> Priority:
@@ -391,6 +406,7 @@ def _playbook(scope: _Scope, decl: ast.PlaybookDecl) -> Playbook:
     spans = {t.name.value: _after_span(t.props, t.name) for t in keys.values()}
     sched = scope.schedule_or_cycle(tasks, f"playbook `{name}`", spans, None)
     for_prop = props.get("for")
+    on_change = _prop_word(props, "on change")
     return Playbook(
         name=name,
         title=_text(decl.title),
@@ -401,6 +417,8 @@ def _playbook(scope: _Scope, decl: ast.PlaybookDecl) -> Playbook:
         tasks=tuple(tasks),
         schedule=sched,
         span=decl.name.span,
+        on_change=_ON_CHANGE.get(on_change.value, DEFAULT_ON_CHANGE) if on_change
+        else DEFAULT_ON_CHANGE,
     )
 
 
@@ -642,6 +660,7 @@ def _rule(scope: _Scope, decl: ast.RuleDecl, playbooks: Mapping[str, Playbook]) 
     if not then_items and not partial:
         scope.report(error("CS0702", decl.name.span, f"{where} has no `then` action",
                            'add `then cta risk "Title"` or `then plan PLAN`'))
+    due, due_calendar = _rule_due(props)
     ref = _prop_word(props, "playbook")
     if ref is not None:
         playbook = scope.playbook_ref(ref, playbooks)
@@ -654,7 +673,13 @@ def _rule(scope: _Scope, decl: ast.RuleDecl, playbooks: Mapping[str, Playbook]) 
                                    "\"Title\"`"))
             allowed = _for_prop(scope.decls.playbooks[playbook.name].items)
             for action in ctas:
-                scope.playbook_for(playbook, allowed, action.target.value, ref)
+                if action.target.value in _CTA_TYPES:  # an unknown one is CS0212 already
+                    scope.playbook_for(playbook, allowed, action.target.value, ref)
+            due_prop = props.get("due")
+            if isinstance(due_prop, ast.DueProp) and (
+                    due_prop.calendar is None or due_prop.calendar.value in _CALENDARS):
+                # (an unknown calendar word is CS0212: not compared on top)
+                scope.report(_due_before_tasks(where, due_prop, due_calendar, playbook))
     enabled = props.get("enabled")
     success = conditions.get("success")
     when = conditions.get("when")
@@ -670,7 +695,7 @@ def _rule(scope: _Scope, decl: ast.RuleDecl, playbooks: Mapping[str, Playbook]) 
         priority=_priority(props),
         reason=_prop_text(props, "reason"),
         owner=_owner(props),
-        due=_prop_days(props, "due"),
+        due=due,
         playbook=ref.value if ref is not None else None,
         cooldown=_prop_days(props, "cooldown") or 0,
         close_when=Condition(close.expr.span) if close is not None else None,
@@ -680,7 +705,54 @@ def _rule(scope: _Scope, decl: ast.RuleDecl, playbooks: Mapping[str, Playbook]) 
         max_per_run=max_per_run,
         reopen=reopen,
         at_most=at_most,
+        due_calendar=due_calendar,
     )
+
+
+def _rule_due(props: Mapping[str, ast.Prop]) -> tuple[int | None, Calendar]:
+    """A rule's `due D [calendar]`: its days and the calendar they count (an unknown
+    word was reported with the other value words, and counts as the default)."""
+    prop = props.get("due")
+    if not isinstance(prop, ast.DueProp):
+        return None, DEFAULT_CALENDAR
+    word = prop.calendar
+    calendar = _CALENDARS.get(word.value, DEFAULT_CALENDAR) if word else DEFAULT_CALENDAR
+    return prop.value.days, calendar
+
+
+def _days_in(calendar: Calendar, days: int) -> str:
+    return f"{'business ' if calendar == 'business' else ''}day {days}"
+
+
+def _due_before_tasks(where: str, prop: ast.DueProp, calendar: Calendar,
+                      playbook: Playbook) -> Diagnostic | None:
+    """CS0403: a rule's CTA certainly due before the last task of its playbook is. Both
+    count from the CTA's creation: in the same calendar, `due` less than the playbook's
+    length is early; a `due` in calendar days less than a length in business days is
+    too (N business days never take fewer than N days); a `due` in business days against
+    a length in calendar days may or may not be, and is left alone."""
+    schedule = playbook.schedule
+    days = prop.value.days
+    if schedule is None or days >= schedule.length or not schedule.critical_path:
+        return None
+    if calendar == "business" and playbook.calendar != "business":
+        return None
+    length = schedule.length
+    last = schedule.critical_path[-1]
+    task = next((t for t in playbook.tasks if t.key == last), None)
+    if calendar == playbook.calendar:
+        unit = " business" if calendar == "business" else ""
+        raise_to = f"raise `due` to at least `{length}d{unit}`"
+    else:
+        raise_to = f"raise `due` (to `{length}d business` for the same count)"
+    related = (Related(task.span, f"`{last}`, its last task, is due on "
+                                  f"{_days_in(playbook.calendar, length)}"),) if task else ()
+    return warning(
+        "CS0403", prop.span,
+        f"{where} is due on {_days_in(calendar, days)}, before the last task of playbook "
+        f"`{playbook.name}` is due on {_days_in(playbook.calendar, length)}",
+        f"{raise_to}, or drop it: then the CTA is due with its last task",
+        related=related)
 
 
 def _rule_limits(scope: _Scope, props: Mapping[str, ast.Prop]
@@ -736,6 +808,33 @@ def resolve_limits(decls: Declarations, model: SpecModel,
     return scope.model(model, limits=limits)
 
 
+# ---------------------------------------------------------------- holidays
+
+
+def resolve_holidays(decls: Declarations, model: SpecModel,
+                     diagnostics: list[Diagnostic]) -> SpecModel:
+    """The spec's `holidays` region: one the `holidays` package knows (CS0214), and a
+    warning when nothing in the spec counts business days (CS0603). Without the
+    declaration the package is not imported at all."""
+    decl = decls.holidays
+    if decl is None:
+        return model
+    problem = check_region(decl.region)
+    if problem is not None:
+        diagnostics.append(problem)
+    business = (any(p.calendar == "business" for p in model.playbooks.values())
+                or any(p.calendar == "business" for p in model.plans.values())
+                or any(r.due_calendar == "business" for r in model.rules.values()))
+    if not business and not decls.incomplete:  # a business calendar may be in lost text
+        diagnostics.append(warning(
+            "CS0603", decl.span,
+            f"`holidays {decl.region.raw}` changes nothing: the spec counts no business days",
+            "only business days skip public holidays: a playbook's or a plan's `calendar "
+            "business`, and a rule's `due D business`",
+            "count business days somewhere, or remove the line"))
+    return dataclasses.replace(model, holidays=decl.region.value if problem is None else None)
+
+
 def _rule_conditions(decl: ast.RuleDecl) -> dict[str, ast.Expr]:
     """The first `when`, `close when` and `success within` of a rule's declaration."""
     found: dict[str, ast.Expr] = {}
@@ -786,6 +885,7 @@ def check_usage(decls: Declarations, model: SpecModel,
     if decls.incomplete:  # a use may sit in a declaration that did not parse
         return model
     used = {(r.symbol.kind, r.symbol.name) for r in model.references}
+    used |= _named_by(decls.dropped)
     for name, playbook in model.playbooks.items():
         if ("playbook", name) not in used:
             diagnostics.append(
@@ -802,11 +902,36 @@ def check_usage(decls: Declarations, model: SpecModel,
     return model
 
 
+def _named_by(dropped: Iterable[ast.PlaybookDecl | ast.PlanDecl | ast.RuleDecl]
+              ) -> set[tuple[SymbolKind, str]]:
+    """The playbooks, roles and pools that declarations dropped for their name apply or
+    name: used, for what the duplicate error says is to rename or remove one of them."""
+    found: set[tuple[SymbolKind, str]] = set()
+    stack: list[object] = list(dropped)
+    while stack:
+        node = stack.pop()
+        match node:
+            case ast.WordProp(key="playbook", value=name):
+                found.add(("playbook", name.value))
+            case ast.OwnerProp(value=choices):
+                for choice in choices:
+                    if choice.kind == "pool":
+                        found.add(("pool", choice.name))
+                    elif choice.kind == "role":
+                        found.add(("role", choice.name))
+            case ast.PlaybookDecl() | ast.PlanDecl() | ast.RuleDecl() | ast.ObjectiveDecl():
+                stack.extend(node.items)
+            case ast.TaskDecl():
+                stack.extend(node.props)
+    return found
+
+
 PASSES: tuple[Pass, ...] = (
     resolve_playbooks,
     resolve_plans,
     resolve_rules,
     resolve_limits,
+    resolve_holidays,
     check_conditions,
     check_usage,
 )

@@ -31,6 +31,8 @@ class Declarations:
     pools: dict[str, Pool] = field(default_factory=dict)
     # the first `limit` of each kind (a second is reported here); checked by a pass
     limits: dict[ast.LimitKind, ast.LimitDecl] = field(default_factory=dict)
+    # the first `holidays` (a second is reported here); checked by a pass
+    holidays: ast.HolidaysDecl | None = None
     playbooks: dict[str, ast.PlaybookDecl] = field(default_factory=dict)
     plans: dict[str, ast.PlanDecl] = field(default_factory=dict)
     rules: dict[str, ast.RuleDecl] = field(default_factory=dict)
@@ -42,6 +44,9 @@ class Declarations:
     partial: frozenset[str] = frozenset()
     # a file had a syntax error: a use may sit in text that did not parse
     recovered: bool = False
+    # playbooks, plans and rules dropped for their name (declared twice, or clashing with
+    # another kind): what they name is still used, so not reported as never used
+    dropped: list[ast.PlaybookDecl | ast.PlanDecl | ast.RuleDecl] = field(default_factory=list)
     # the account fields a template may read (built once: a cache key of template checks)
     field_names: frozenset[str] = frozenset()
 
@@ -197,6 +202,15 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                             "CS0701", decl.span, f"`limit {decl.kind}` is given twice in the spec",
                             "keep one: a limit holds for the whole spec, whatever file it is in",
                             related=(Related(first_limit.span, "first given here"),)))
+                case ast.HolidaysDecl():
+                    if table.holidays is None:
+                        table.holidays = decl
+                    else:
+                        diagnostics.append(error(
+                            "CS0701", decl.span, "`holidays` is given twice in the spec",
+                            "keep one: the region holds for the whole spec, whatever file it "
+                            "is in",
+                            related=(Related(table.holidays.span, "first given here"),)))
                 case ast.PlaybookDecl() | ast.PlanDecl() | ast.RuleDecl():
                     kind: SymbolKind = ("playbook" if isinstance(decl, ast.PlaybookDecl)
                                         else "plan" if isinstance(decl, ast.PlanDecl)
@@ -207,6 +221,8 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                         bucket[decl.name.value] = decl
                         add(Symbol(kind, decl.name.value, decl.name.span, None,
                                    _label(decl.title)))
+                    else:
+                        table.dropped.append(decl)
     table.broken = table.broken | clashed
     # a field a syntax error dropped is still known to templates: no cascade
     table.field_names = frozenset(table.fields) | table.broken

@@ -7,8 +7,10 @@ and a "did you mean" when a declared name is close.
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from csdsl import ast
@@ -365,10 +367,11 @@ class ConditionChecker:
                 self._err("CS0300", node, f"`{op}` does not order text; use `==` or `!=`")
             return
         if left.name != right.name:
+            help_text, meant = _quoted_help(lexpr, left, rexpr, right)
             self._err("CS0300", node,
                       f"cannot compare {_describe(lexpr)} ({left}) with "
                       f"{_describe(rexpr)} ({right})",
-                      _compare_help(left, right))
+                      help_text or _compare_help(left, right), suggestion=meant)
             return
         if left.name == "bool" and op not in ("==", "!="):
             self._err("CS0300", node, f"`{op}` does not order true and false")
@@ -414,6 +417,54 @@ def _arith_help(t: Type) -> str:
     if t.name == "date":
         return "count days with `days_until(...)` or `days_since(...)`"
     return ""
+
+
+_NUMBERISH = re.compile(r"\s*[$€£]?\s*(\d[\d,_]*(?:\.\d+)?)\s*([kKmMbB%]?)\s*")
+_SCALES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
+
+
+def _as_number(text: str) -> str | None:
+    """A number written as text (`"100k"`, `"$1,200"`, `"1.5M"`, `"30%"`), as a literal
+    (`100000`, `1200`, `1500000`, `30%`); None for other text."""
+    found = _NUMBERISH.fullmatch(text)
+    if found is None:
+        return None
+    digits, unit = found.group(1).replace(",", "").replace("_", ""), found.group(2).lower()
+    if unit == "%":
+        return f"{digits}%"
+    value = Decimal(digits) * _SCALES[unit]
+    return format(value.normalize(), "f") if value != value.to_integral() \
+        else str(int(value))
+
+
+def _quoted_help(lexpr: ast.Expr, left: Type, rexpr: ast.Expr, right: Type
+                 ) -> tuple[str, str | None]:
+    """A number or a date compared with a string: the string is most likely that value in
+    quotes (`arr > "100k"`). The help says to write the value, and which when it can
+    tell; empty for other comparisons."""
+    for typed, text_expr, other in ((left, rexpr, lexpr), (right, lexpr, rexpr)):
+        if not (isinstance(text_expr, ast.Literal) and text_expr.kind == "string"):
+            continue
+        value = str(text_expr.value)
+        what = _describe(other)
+        if typed.name == "number":
+            meant = _as_number(value)
+            if meant is None:
+                return (f"{what} is a number: compare it with a number, written without "
+                        "quotes (`100000`, `2.5`, `30%`)"), None
+            if meant == value:
+                return f"{what} is a number: write the number without quotes", meant
+            return (f"{what} is a number: write the number without quotes or units "
+                    f"(`{value}` is `{meant}`)"), meant
+        if typed.name == "date":
+            if _ISO_DATE.fullmatch(value.strip()):
+                return f"{what} is a date: write the date without quotes", value.strip()
+            return (f"{what} is a date: compare it with a date (`2026-01-31`), or count days "
+                    "with `days_until(...)`"), None
+    return "", None
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _compare_help(left: Type, right: Type) -> str:

@@ -11,7 +11,7 @@ from typing import Final
 DECLARATION_WORDS: Final = ("account", "metric", "event", "role", "pool", "playbook", "plan",
                              "rule")
 # Words that open a declaration but stay usable as names (contextual, below).
-CONTEXTUAL_DECLARATION_WORDS: Final = ("limit",)
+CONTEXTUAL_DECLARATION_WORDS: Final = ("limit", "holidays")
 
 # Words that open a declaration, clause or property: reserved as names.
 RESERVED: Final = frozenset(
@@ -28,10 +28,13 @@ RESERVED: Final = frozenset(
 # where the grammar expects one, never where a name can stand. They came with the spec-wide
 # limits, `max N per run`, `reopen while true`, `at most N every D` and a metric's
 # `missing`: a field or metric named `open` or `run` still works, and `max(usage, 7d)` is
-# still the window function in a condition.
+# still the window function in a condition. The spec's `holidays "US-CA"` and a
+# playbook's `on change append` followed: an account field `holidays`, `on` or `change`
+# keeps working. (The calendar word of a rule's `due 10d business` is a name, like the
+# word of `calendar business`: no keyword at all.)
 CONTEXTUAL: Final = frozenset(
     {
         *CONTEXTUAL_DECLARATION_WORDS, "new", "ctas", "per", "run", "open", "max", "reopen",
-        "while", "at", "most", "every", "missing",
+        "while", "at", "most", "every", "missing", "on", "change",
     }
 )

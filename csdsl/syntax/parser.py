@@ -18,7 +18,7 @@ import dataclasses
 import math
 import re
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
@@ -290,6 +290,12 @@ class _Builder(Transformer[Token, Any]):
         # "limit" "open" "ctas" "per" "owner" NUMBER
         return ast.LimitDecl("open ctas per owner", self._number(c[5]), self._span(c))
 
+    def holidays_decl(self, c: list[Any]) -> ast.HolidaysDecl:
+        # "holidays" STRING
+        region = self._str(c[1])
+        assert region is not None
+        return ast.HolidaysDecl(region, self._span(c))
+
     def playbook_decl(self, c: list[Any]) -> ast.PlaybookDecl:
         # "playbook" NAME [STRING] "{" item* "}"
         return ast.PlaybookDecl(self._name(c[1]), self._str(c[2]), tuple(c[4:-1]), self._span(c))
@@ -327,6 +333,10 @@ class _Builder(Transformer[Token, Any]):
 
     def calendar_prop(self, c: list[Any]) -> ast.WordProp:
         return self._word("calendar", c)
+
+    def on_change_prop(self, c: list[Any]) -> ast.WordProp:
+        # "on" "change" NAME
+        return ast.WordProp("on change", self._name(c[2]), self._span(c))
 
     def description_prop(self, c: list[Any]) -> ast.TextProp:
         return self._text("description", c)
@@ -372,6 +382,11 @@ class _Builder(Transformer[Token, Any]):
 
     def due_prop(self, c: list[Any]) -> ast.DaysProp:
         return self._days_prop("due", c)
+
+    def rule_due_prop(self, c: list[Any]) -> ast.DueProp:
+        # "due" DURATION [NAME]
+        calendar = self._name(c[2]) if c[2] is not None else None
+        return ast.DueProp(self._duration(c[1]), calendar, self._span(c))
 
     def cooldown_prop(self, c: list[Any]) -> ast.DaysProp:
         return self._days_prop("cooldown", c)
@@ -553,7 +568,9 @@ def _fast_parser() -> Lark:
     return _lark(FastContextualLexer)
 
 
-def _describe_expected(expected: set[str]) -> str:
+def _describe_expected(expected: set[str], first: Sequence[str] = ()) -> str:
+    """`expected ...`: what could have come, as words, sorted; those of `first` (the
+    words likely left out) before the others, so that the list's cut never drops them."""
     lark = _parser()
     words = set()
     for name in expected:
@@ -569,7 +586,8 @@ def _describe_expected(expected: set[str]) -> str:
             pattern = lark.get_terminal(name).pattern
             value = getattr(pattern, "value", name)
             words.add(f"`{value}`" if pattern.type == "str" else name.lower())
-    ordered = sorted(words)
+    leading = [f"`{lark.get_terminal(n).pattern.value}`" for n in first]
+    ordered = [*leading, *sorted(words - set(leading))]
     if not ordered:
         return ""
     if len(ordered) > 8:
@@ -604,7 +622,8 @@ def parse_source(source: SourceFile, stats: ParseStats | None = None
     offsets = sorted(recovery.offsets)
     partial = tuple(sorted({
         d.name.value for d in decls
-        if not isinstance(d, ast.AccountDecl | ast.LimitDecl) and _has_offset(offsets, d.span)
+        if not isinstance(d, ast.AccountDecl | ast.LimitDecl | ast.HolidaysDecl)
+        and _has_offset(offsets, d.span)
     }))
     parsed = ast.File(source.path, decls, _comments(source), span,
                       broken=tuple(recovery.broken), partial=partial,
@@ -630,8 +649,12 @@ def _parse_once(source: SourceFile, fast: bool) -> tuple[tuple[ast.Decl, ...], l
         _CONTEXT.reset(reset)
 
 
-# What follows `limit` when it opens a declaration (`limit new ctas`, `limit open ctas`).
-_LIMIT_WORDS = re.compile(r"[ \t]+(?:new|open)[ \t]+ctas\b")
+# What follows a contextual declaration word when it opens a declaration: `limit new ctas`,
+# `limit open ctas`, `holidays "US-CA"`.
+_DECLARATION_TAILS = {
+    "limit": re.compile(r"[ \t]+(?:new|open)[ \t]+ctas\b"),
+    "holidays": re.compile(r'[ \t]+"'),
+}
 
 # Token types of the words that open a block, and of those that open a declaration.
 _BLOCK_WORDS = {w.upper(): w for w in (*DECLARATION_WORDS, "task", "objective")}
@@ -680,13 +703,14 @@ class _Recovery:
     def _declaration_word(self, token: Token) -> Token:
         """A declaration word at the start of a line, lexed as a name because a block
         that takes names (`account {`, an event's fields) is still open: the keyword it
-        is. (Declaration words are reserved, so no name is lost. `limit` is not: it is the
-        keyword only when the words of a limit follow it, so a field `limit:` stays one.)"""
+        is. (Declaration words are reserved, so no name is lost. `limit` and `holidays` are
+        not: each is the keyword only when the rest of its declaration follows it, the words
+        of a limit or a string, so a field `limit:` or `holidays:` stays one.)"""
         if token.type != "NAME" or token.column != 1:
             return token
+        tail = _DECLARATION_TAILS.get(token.value)
         if token.value in DECLARATION_WORDS or (
-                token.value in CONTEXTUAL_DECLARATION_WORDS
-                and _LIMIT_WORDS.match(self.text, cast(_Positioned, token).end_pos)):
+                tail is not None and tail.match(self.text, cast(_Positioned, token).end_pos)):
             return Token.new_borrow_pos(token.value.upper(), token.value, token)
         return token
 
@@ -734,9 +758,8 @@ class _Recovery:
             except UnexpectedToken as exc:
                 if not reported:
                     reported = True
-                    opened = self._open_block()
-                    self._report(exc, f"the `{{` of {opened[0]} on line {opened[1].line} is "
-                                      "never closed" if opened else "")
+                    self._report_end(exc, brace)
+                    continue
                 if not self._close_block(brace):
                     if len(self.state.state_stack) <= 1:
                         return ()  # nothing to keep (cannot happen: the start state ends)
@@ -744,6 +767,34 @@ class _Recovery:
                     if self._shifts(self.state.position, "RULE") and "$END" not in \
                             self.table[self.state.position]:
                         self._pop()
+
+    def _report_end(self, exc: UnexpectedToken, brace: Token) -> None:
+        """The file ends inside a declaration. When only `}`s are missing (the last item
+        is whole: `brace` closes the innermost block), name the innermost block left open
+        where it opens: that is where to look, not the end of the file. When the file
+        ends in the middle of an item, say so at the end, with what could come next and
+        the block it is in."""
+        opened = self._open_block()
+        closed = False
+        if opened is not None and "RBRACE" in self.table[self.state.position]:
+            try:  # for real, as `_close_block` would: a failed try is dropped there too
+                self.state.feed_token(brace)
+                closed = True
+            except UnexpectedToken:
+                pass  # a lookahead LALR merged in: this item cannot end here
+        if opened is None or not closed:
+            self._report(exc, f"the `{{` of {opened[0]} on line {opened[1].line} is never "
+                              "closed" if opened else "")
+            return
+        what, brace = opened
+        at = cast(_Positioned, brace)
+        end = len(self.text)
+        self.offsets.append(at.start_pos)
+        self.errors.append(error(
+            "CS0104", self.source.span(at.start_pos, at.end_pos),
+            f"{what} opened at line {at.line} is not closed",
+            f"the file ends before its `}}`: add it where {what} ends",
+            related=(Related(self.source.span(max(0, end - 1), end), "the file ends here"),)))
 
     # -- parser state
     def _feed(self, token: Token, report: bool) -> bool:
@@ -753,6 +804,8 @@ class _Recovery:
         if self._starts_declaration(token) and not self._fits(token) \
                 and self._open_block() is not None:
             self._close_blocks_before(token)
+        elif self._starts_member(token):
+            self._close_blocks_before(token, "task" if token.type == "TASK" else "objective")
         try:
             self.state.feed_token(token)
             return True
@@ -778,11 +831,29 @@ class _Recovery:
             return False
         if token.type == "RBRACE":
             return True
-        start = cast(_Positioned, token).start_pos
-        return self.text[self.text.rfind("\n", 0, start) + 1:start].strip() == ""
+        return self._starts_line(token)
 
     def _starts_declaration(self, token: Token) -> bool:
         return token.type in _DECLARATION_TYPES and token.column == 1
+
+    def _starts_member(self, token: Token) -> bool:
+        """A `task` or `objective` that starts a line where it cannot stand, inside a
+        task (or an objective, for `objective`) whose `}` is then missing: a task never
+        holds a task, an objective never an objective. (Only when the block it belongs
+        in is open around it, so that closing the inner ones lets it in.)"""
+        if token.type not in ("TASK", "OBJECTIVE") or not self._starts_line(token) \
+                or self._accepts((token.type,)):  # not `_fits`: LALR merges lookaheads
+            return False
+        kinds = self._open_kinds()
+        if not kinds or kinds[-1] not in ("task", "objective"):
+            return False
+        if token.type == "TASK":
+            return kinds[-1] == "task" and len(kinds) > 1
+        return "objective" in kinds and "plan" in kinds
+
+    def _starts_line(self, token: Token) -> bool:
+        start = cast(_Positioned, token).start_pos
+        return self.text[self.text.rfind("\n", 0, start) + 1:start].strip() == ""
 
     def _shifts(self, state: int, terminal: str) -> bool:
         action = self.table[state].get(terminal)
@@ -817,6 +888,26 @@ class _Recovery:
                     (isinstance(above, Token) and above.type == "COLON"):
                 self.broken.append(str(value))
         self._popped = value
+
+    def _open_kinds(self) -> list[str]:
+        """The words of the blocks still open, outermost first: `playbook`, `task`."""
+        kinds: list[str] = []
+        closed = 0
+        values = self.state.value_stack
+        for i in range(len(values) - 1, -1, -1):
+            brace = values[i]
+            if not isinstance(brace, Token) or brace.type not in ("LBRACE", "RBRACE"):
+                continue
+            if brace.type == "RBRACE":
+                closed += 1
+                continue
+            if closed:
+                closed -= 1
+                continue
+            word = next((w for w in reversed(values[:i])
+                         if isinstance(w, Token) and w.type in _BLOCK_WORDS), None)
+            kinds.append(_BLOCK_WORDS[word.type] if word is not None else "")
+        return kinds[::-1]
 
     def _open_block(self) -> tuple[str, Token] | None:
         """The innermost `{` still open, and what opened it: `rule `x``, `task `y``. A
@@ -855,9 +946,10 @@ class _Recovery:
                 self._resync()  # the item is unfinished: drop it whole
         return False
 
-    def _close_blocks_before(self, token: Token) -> None:
-        """A declaration starts inside a block: report what is unfinished and the block,
-        and close every open one."""
+    def _close_blocks_before(self, token: Token, next_what: str = "declaration") -> None:
+        """A declaration (or a task, an objective: `next_what`) starts inside a block it
+        cannot stand in: report what is unfinished and the block, and close the open ones
+        until it fits."""
         opened = self._open_block()
         if "RBRACE" not in self.table[self.state.position]:  # in the middle of an item
             expected = {t for t in self.table[self.state.position] if t.isupper()}
@@ -871,25 +963,68 @@ class _Recovery:
                 f"the `{{` of {what} is never closed",
                 f"close it with `}}` before `{token}` on line {found.line}",
                 related=(Related(self.source.span(found.start_pos, found.end_pos),
-                                 "the next declaration starts here"),)))
+                                 f"the next {next_what} starts here"),)))
         synthetic = Token("RBRACE", "", token.start_pos, token.line, token.column, token.line,
                           token.column, token.start_pos)
-        while not self._fits(token) and self._close_block(synthetic):
+        while not self._accepts((token.type,)) and self._close_block(synthetic):
             pass
-        if not self._fits(token):
+        if not self._accepts((token.type,)):
             self._pop_to_top()
 
     def _report(self, exc: UnexpectedInput, *more_help: str) -> None:
+        missing: list[str] = []
         if isinstance(exc, UnexpectedToken):
             exc.interactive_parser = self.interactive  # so `accepts` is what lark would say
-        found = _syntax_error(self.source, exc)
+            missing = self._missing_words(exc)
+        found = _syntax_error(self.source, exc, missing)
         if more_help and more_help[0]:
             found = dataclasses.replace(found, help=(*more_help, *found.help))
         self.errors.append(found)
         self.offsets.append(found.span.start)
 
+    def _missing_words(self, exc: UnexpectedToken) -> list[str]:
+        """The expected keywords after which the unexpected keyword would fit: the words
+        likely left out (`cta` where a rule's item starts fits after `then`). Tried on the
+        parser's state stack alone, so no callback runs. Only for a keyword: after a name
+        or a literal too many words fit to say which was meant."""
+        token = exc.token
+        if token.type in _TOKEN_WORDS or not str(token).isidentifier():
+            return []
+        lark = _parser()
+        found = []
+        for name in sorted(exc.expected):
+            if name in _TOKEN_WORDS or not name.isupper():
+                continue
+            pattern = lark.get_terminal(name).pattern
+            if pattern.type == "str" and pattern.value.isidentifier() \
+                    and self._accepts((name, token.type)):
+                found.append(name)
+        return found
 
-def _syntax_error(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
+    def _accepts(self, types: tuple[str, ...]) -> bool:
+        """Would the parser, where it stands, take tokens of these types one after the
+        other? (LALR on a copy of the state stack: reductions pop, gotos push.)"""
+        stack = list(self.state.state_stack)
+        for type_ in types:
+            while True:
+                entry = self.table[stack[-1]].get(type_)
+                if entry is None:
+                    return False
+                action, arg = entry
+                if action is Shift:
+                    stack.append(arg)
+                    break
+                size = len(arg.expansion)
+                if size:
+                    del stack[-size:]
+                stack.append(self.table[stack[-1]][arg.origin.name][1])
+        return True
+
+
+def _syntax_error(source: SourceFile, exc: UnexpectedInput,
+                  missing: Sequence[str] = ()) -> Diagnostic:
+    """The diagnostic of lark's syntax error; `missing`: expected keywords after which
+    the unexpected token would fit, listed first (and offered when there is one)."""
     if isinstance(exc, UnexpectedCharacters):
         start: int = exc.pos_in_stream or 0
         ch = source.text[start : start + 1]
@@ -897,6 +1032,14 @@ def _syntax_error(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
             return error("CS0102", source.span(start, start + 1), "unterminated string",
                          "a string ends with `\"` on the same line")
         shown = f"`{ch}`" if ch.isprintable() else f"U+{ord(ch):04X}"  # a NUL, a tab...
+        if ch == "=" and "CMP_OP" in (exc.allowed or ()):  # where a comparison may stand
+            after = source.text[start + 1:start + 2]
+            meant = f"{after}=" if after in ("<", ">") else "=="
+            return error("CS0101", source.span(start, start + 1 + (meant != "==")),
+                         f"unexpected character {shown}",
+                         "`=` alone is not an operator: equality is written `==`"
+                         if meant == "==" else f"the operator is written `{meant}`, `=` last",
+                         suggestion=meant)
         return error("CS0101", source.span(start, start + 1), f"unexpected character {shown}")
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
@@ -909,13 +1052,16 @@ def _syntax_error(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
     tok = exc.token
     start = tok.start_pos or 0
     end = tok.end_pos or start
-    expected = _describe_expected(set(exc.accepts or exc.expected))
+    expected = _describe_expected(set(exc.accepts or exc.expected), missing)
     value = str(tok)
     if tok.type == "NAME" and value in RESERVED:
         message = f"`{value}` is a reserved word and cannot be used here"
     else:
         message = f"unexpected `{value}`"
-    return error("CS0100", source.span(start, end), message, expected)
+    suggestion = None
+    if len(missing) == 1:
+        suggestion = f"{_parser().get_terminal(missing[0]).pattern.value} {value}"
+    return error("CS0100", source.span(start, end), message, expected, suggestion=suggestion)
 
 
 _COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|(#[^\n]*)')

@@ -25,3 +25,4 @@ pool   Onboarders
 limit new ctas per run 5000
 limit  open ctas  per owner
   20   # per CSM
+holidays   "US-CA"   # business days skip California's holidays

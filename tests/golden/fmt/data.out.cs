@@ -30,3 +30,4 @@ pool Support "Support engineers"
 pool Onboarders
 limit new ctas per run 5000
 limit open ctas per owner 20  # per CSM
+holidays "US-CA"  # business days skip California's holidays

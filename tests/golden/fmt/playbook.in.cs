@@ -3,6 +3,8 @@ pool Support "Support engineers"
 playbook UsageDrop "A drop in usage" {
   for risk, opportunity
   calendar business
+  on   change
+    append   # CTAs opened before a change get the new tasks
   description "Win the account back"
   task miss_you "Send 'Hey, we miss you!' email" {
     day 1
@@ -19,5 +21,4 @@ playbook UsageDrop "A drop in usage" {
   task milestone_done "Done" { type milestone duration 0d after wrap_up }
 }
 
-playbook Empty {
-}
+playbook Empty { on change replace }

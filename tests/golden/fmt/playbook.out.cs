@@ -3,6 +3,7 @@ pool Support "Support engineers"
 playbook UsageDrop "A drop in usage" {
   for risk, opportunity
   calendar business
+  on change append  # CTAs opened before a change get the new tasks
   description "Win the account back"
   task miss_you "Send 'Hey, we miss you!' email" {
     day 1
@@ -47,4 +48,5 @@ playbook UsageDrop "A drop in usage" {
 }
 
 playbook Empty {
+  on change replace
 }

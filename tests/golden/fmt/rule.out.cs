@@ -4,7 +4,7 @@ rule usage_drop "Usage dropped 30%" {
   priority high
   reason "Product usage"
   owner CSM
-  due 14d
+  due 14d calendar
   cooldown 60d
   close when usage rises 20% over 14d
   success within 60d when usage rises 10% over 30d
@@ -33,7 +33,7 @@ rule strategic "Strategic accounts" {
   then cta opportunity "Expand {{ account.name }}"
   owner pool Strategic
   enabled true
-  due 4w
+  due 4w business
   max 50 per run  # a cap for the team
   reopen while true
   at most 2 every 13w
