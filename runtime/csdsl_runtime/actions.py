@@ -144,12 +144,17 @@ class OwnerGap:
 
 
 def task_timing(task: A.Task, anchor: date, calendar: str, region: str | None,
-                keys: Collection[str]) -> TaskTiming:
+                keys: Collection[str]) -> TaskTiming | None:
     """How a task's dates follow from its anchor and the tasks before it in its CTA (an
-    `after` on another objective's task stays out: only tasks of one CTA re-time)."""
+    `after` on another objective's task stays out: only tasks of one CTA re-time); None
+    for a task after none of them, which no completion moves (and whose row then stores
+    four NULLs: 1.75M tasks at a million accounts)."""
+    after = tuple(k for k in task.after if k in keys)
+    if not after:
+        return None
     counted = calendar if calendar != "business" or region is None else f"business {region}"
     return TaskTiming(add_days(anchor, task.day, calendar, region), task.due - task.start,
-                      tuple(k for k in task.after if k in keys), counted)
+                      after, counted)
 
 
 def place(rule: A.Rule, index: int, what: str) -> str:
