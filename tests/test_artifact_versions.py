@@ -59,3 +59,24 @@ def test_business_days_skip_a_regions_public_holidays() -> None:
     assert add_days(date(2027, 3, 30), 1, "business", "US") == date(2027, 3, 31)
     with pytest.raises(ValueError, match="no public holidays known for `XX`"):
         add_days(wednesday, 1, "business", "XX")
+
+
+def test_the_verifier_checks_the_1_2_fields() -> None:
+    from csdsl_runtime.loader import ArtifactError
+    from csdsl_runtime.verify import _Verifier, verify
+
+    bad = replace(
+        _BASE, rules=(replace(_RULE, max_per_run=0, at_most=A.Reenrolment(times=0, days=-5)),),
+        limits=A.Limits(open_ctas_per_owner=0), holidays="XX",
+        schema_=A.DataSchema(metrics=(A.Metric(name="m", missing=float("inf")),),
+                             pools=(A.Pool(name="P"), A.Pool(name="P"))))
+    with pytest.raises(ArtifactError, match="and 6 more"):
+        verify(_sealed(bad))
+    checker = _Verifier(_sealed(bad))
+    checker.run()
+    text = "\n".join(checker.errors)
+    for where in ("rules/r/max_per_run", "rules/r/at_most/times", "rules/r/at_most/days",
+                  "limits/open_ctas_per_owner", "holidays", "schema/metrics/m/missing",
+                  "schema/pools"):
+        assert where in text, where
+    verify(_sealed(replace(_BASE, holidays="US-CA", limits=A.Limits(new_ctas_per_run=5))))

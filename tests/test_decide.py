@@ -22,10 +22,44 @@ _CTA = (A.CtaAction(type="risk", title="T"),)
 
 
 def _rule(name: str = "r", cooldown: int = 0, close: bool = False,
-          within: int | None = None) -> A.Rule:
+          within: int | None = None, reopen: bool = True,
+          at_most: A.Reenrolment | None = None) -> A.Rule:
+    """A rule; level-triggered (`reopen`) unless asked, as the cases of cooldowns and
+    closes were written before re-arming."""
     return A.Rule(name=name, when=_TRUE, actions=_CTA, cooldown=cooldown,
-                  close_when=_TRUE if close else None,
+                  close_when=_TRUE if close else None, reopen=reopen, at_most=at_most,
                   success=A.SuccessCriterion(within=within, when=_TRUE) if within else None)
+
+
+@pytest.mark.parametrize(("truth", "closed_days_ago", "reopen", "outcome", "rearmed"), [
+    (1, 1, False, "not_rearmed", False),  # closed yesterday, still true: held
+    (0, 1, False, "nothing", True),  # not true on a later run: re-arms
+    (-1, 1, False, "unknown", True),  # unknown is not true either
+    (0, 0, False, "nothing", False),  # closed today: not a later run
+    (1, 0, False, "not_rearmed", False),
+    (1, 1, True, "opens", False),  # reopen while true: no re-arming needed
+])
+def test_re_arming(truth: int, closed_days_ago: int, reopen: bool, outcome: str,
+                   rearmed: bool) -> None:
+    state = RunState(disarmed={("r", "a"): ASOF - timedelta(days=closed_days_ago)})
+    got = decide([_rule(reopen=reopen)], state, ["a"],
+                 {"r": np.array([truth], dtype=np.int8)}, {}, ASOF).rules["r"]
+    seen = ("opens" if got.opens.tolist() == [0] else "not_rearmed" if got.not_rearmed
+            else "unknown" if got.unknown else "nothing")
+    assert (seen, got.rearmed == ["a"]) == (outcome, rearmed)
+
+
+@pytest.mark.parametrize(("days_ago", "times", "held"), [
+    ((5, 40), 2, True),  # two within 90 days: at the limit
+    ((5, 100), 2, False),  # one of them older than 90 days
+    ((5,), 1, True),
+    ((), 1, False),
+])
+def test_re_enrolment_limit(days_ago: tuple[int, ...], times: int, held: bool) -> None:
+    state = RunState(enrolments={("r", "a"): [ASOF - timedelta(days=d) for d in days_ago]})
+    rule = _rule(at_most=A.Reenrolment(times=times, days=90))
+    got = decide([rule], state, ["a"], {"r": np.array([1], dtype=np.int8)}, {}, ASOF)
+    assert (got.rules["r"].at_most, got.rules["r"].opens.size) == ((1, 0) if held else (0, 1))
 
 
 @pytest.mark.parametrize(
@@ -38,7 +72,7 @@ def _rule(name: str = "r", cooldown: int = 0, close: bool = False,
         (1, False, 3, 7, False, "in_cooldown"),
         (1, False, 7, 7, False, "opens"),  # the cooldown ends on its 7th day
         (1, False, 6, 7, False, "in_cooldown"),
-        (1, False, 0, 0, False, "opens"),  # no cooldown: closed today, reopened today
+        (1, False, 0, 0, False, "opens"),  # level-triggered, no cooldown: reopened today
         (1, True, None, 0, True, "in_cooldown"),  # `close when` closed it in this run
         (0, True, None, 0, True, "nothing"),
     ])
@@ -99,7 +133,7 @@ def _reference(rules: list[A.Rule], state: RunState, ids: list[str],
                 closed.add((name, account))
     out = {}
     for rule in rules:
-        opens, fired, already, cooling = [], 0, 0, 0
+        opens, fired, already, cooling, held, capped = [], 0, 0, 0, 0, 0
         for at, account in enumerate(ids):
             if truths[rule.name][at] != 1:
                 continue
@@ -113,8 +147,19 @@ def _reference(rules: list[A.Rule], state: RunState, ids: list[str],
                                  and asof < last + timedelta(days=rule.cooldown)):
                 cooling += 1
                 continue
+            if not rule.reopen and key in state.disarmed:
+                held += 1  # closed, and not true on any run since
+                continue
+            if rule.at_most is not None and sum(
+                    asof - timedelta(days=rule.at_most.days) < d <= asof
+                    for d in state.enrolments.get(key, ())) >= rule.at_most.times:
+                capped += 1
+                continue
             opens.append(at)
-        out[rule.name] = (opens, fired, already, cooling)
+        rearmed = sorted(account for (name, account), day in state.disarmed.items()
+                         if name == rule.name and not rule.reopen and account in positions
+                         and truths[rule.name][positions[account]] != 1 and day < asof)
+        out[rule.name] = (opens, fired, already, cooling, held, capped, rearmed)
     return out
 
 
@@ -124,8 +169,11 @@ _ACCOUNTS = [f"a{i}" for i in range(12)]
 @st.composite
 def _cases(draw: st.DrawFn) -> tuple[list[A.Rule], RunState, dict[str, np.ndarray],
                                      dict[str, np.ndarray]]:
+    limits = st.none() | st.builds(A.Reenrolment, times=st.integers(1, 2),
+                                   days=st.sampled_from([1, 10, 30]))
     rules = [_rule(f"r{k}", cooldown=draw(st.sampled_from([0, 1, 5, 30])),
-                   close=draw(st.booleans())) for k in range(draw(st.integers(1, 3)))]
+                   close=draw(st.booleans()), reopen=draw(st.booleans()),
+                   at_most=draw(limits)) for k in range(draw(st.integers(1, 3)))]
     # the state may name accounts no longer in the data
     known = st.sampled_from([*_ACCOUNTS, "gone1", "gone2"])
     names = st.sampled_from([r.name for r in rules])
@@ -137,6 +185,11 @@ def _cases(draw: st.DrawFn) -> tuple[list[A.Rule], RunState, dict[str, np.ndarra
     state.covered = draw(st.sets(st.tuples(names, known), max_size=3))
     for key in draw(st.sets(st.tuples(names, known), max_size=10)):
         state.last_closed[key] = ASOF - timedelta(days=draw(st.integers(0, 40)))
+    for key in draw(st.sets(st.tuples(names, known), max_size=8)):
+        state.disarmed[key] = ASOF - timedelta(days=draw(st.integers(0, 3)))
+    for key in draw(st.sets(st.tuples(names, known), max_size=8)):
+        state.enrolments[key] = [ASOF - timedelta(days=d) for d in draw(
+            st.sets(st.integers(0, 40), max_size=3))]
     column = st.lists(st.sampled_from([-1, 0, 1]), min_size=len(_ACCOUNTS),
                       max_size=len(_ACCOUNTS)).map(lambda v: np.array(v, dtype=np.int8))
     truths = {r.name: draw(column) for r in rules}
@@ -155,5 +208,6 @@ def test_decide_agrees_with_the_per_account_reading(
     for rule in rules:
         counts = got.rules[rule.name]
         assert (counts.opens.tolist(), counts.fired, counts.already_open,
-                counts.in_cooldown) == want[rule.name]
+                counts.in_cooldown, counts.not_rearmed, counts.at_most,
+                sorted(counts.rearmed)) == want[rule.name]
     assert not any(r.opens.size and r.opens.dtype != np.int64 for r in got.rules.values())

@@ -296,3 +296,36 @@ def test_the_real_commands_keep_a_not_valid_close_closed(tmp_path: Path) -> None
     statuses = sorted((c["account_id"], c["status"]) for c in json.loads(
         run("ctas", "--format", "json").stdout))
     assert statuses == [("a1", "closed"), ("a2", "open")]
+
+
+def test_max_per_run_counts_ctas_not_accounts(tmp_path: Path) -> None:
+    rules = ('rule two { when arr > 0  then cta risk "One"  then cta activity "Two"  '
+             'max 3 per run }\n')
+    runtime = _runtime(tmp_path, rules, _data("100"))
+    with pytest.raises(LimitError, match=r"`max 3 per run` of rule `two`: it would open 4"):
+        runtime.run(ASOF)
+
+
+def test_on_change_ignores_a_spec_change_that_leaves_the_playbook_alone(
+        tmp_path: Path) -> None:
+    """Another rule changed: the playbook's tasks are what they were, so `replace`
+    changes nothing, keeps a moved task's dates and reports no change; tasks it does
+    add keep their schedule (so a completion re-times them)."""
+    first = _runtime(tmp_path, _playbook("a:1", "b:3"), _data("100"))
+    first.run(ASOF)
+    (cta,) = first.store.list_ctas(account_id="a1")
+    first.store.move_due(cta.id, cta.due + timedelta(days=4))  # type: ignore[arg-type]
+    moved = _tasks_of(first, "a1")
+    other = _playbook("a:1", "b:3") + 'rule extra { when arr > 1000  then cta risk "X" }\n'
+    replaced = _with_policy(tmp_path, other, "replace", "other")
+    report = replaced.run(ASOF + timedelta(days=1))
+    assert report.playbook_changes == {} and report.older_spec_ctas == {}
+    assert _tasks_of(replaced, "a1") == moved
+    chained = ("playbook P { task a \"A\" { day 1 }  task b \"B\" { day 3 }  "
+               "task c \"C\" { after a  duration 2d } }\n"
+               'rule big { when arr > 0  then cta risk "Big"  playbook P }\n')
+    appended = _with_policy(tmp_path, chained, "append", "chained")
+    assert appended.run(ASOF + timedelta(days=2)).playbook_changes["P"]["tasks_added"] == 2
+    (cta,) = appended.store.list_ctas(account_id="a2")
+    a = next(t for t in cta.tasks if t.key == "a")
+    assert appended.store.complete_task(a.id, ASOF + timedelta(days=5)) == 1  # type: ignore[arg-type]

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests import clikit
-from tests.rtkit import ASOF, Data, compile_spec_text
+from tests.rtkit import ASOF, SPEC, Data, compile_spec_text
 from tests.test_runtime import RULES, drop_data
 
 
@@ -123,3 +124,73 @@ def test_completing_a_task_re_times_the_tasks_after_it(
     assert (by_key["b"]["start"], by_key["b"]["due"]) == b
     assert (by_key["c"]["start"], by_key["c"]["due"]) == c
     assert by_key["d"]["due"] == "2026-11-23"  # not after `a`: untouched
+
+
+BUSINESS = """
+holidays "US"
+playbook Work {
+  calendar business
+  task a "A" { duration 1d }
+  task b "B" { after a  day 5  duration 2d }
+}
+rule big { when arr > 0  then cta risk "Big"  playbook Work  due 10d business }
+"""
+
+
+def test_business_days_holidays_and_moves_through_the_real_commands(tmp_path: Path) -> None:
+    """Created Friday 11-20 in the US: Thanksgiving (11-26) is no working day. A move
+    shifts the tasks by working days and their earliest day with them, so that a later
+    completion re-times from the moved schedule."""
+    compile_spec_text(tmp_path, BUSINESS)
+    Data().account("a1", name="Acme", arr="5").write(tmp_path / "data")
+    assert run("run", "spec", "--data", "data", "--as-of", ASOF.isoformat(),
+               cwd=tmp_path).returncode == 0
+    (cta,) = json.loads(run("ctas", "--format", "json", cwd=tmp_path).stdout)
+    tasks = {t["key"]: t for t in cta["tasks"]}
+    # 10 business days from Fri 11-20, skipping Thanksgiving: Mon 12-07
+    assert cta["due"] == "2026-12-07"
+    assert (tasks["a"]["due"], tasks["b"]["start"], tasks["b"]["due"]) == (
+        "2026-11-23", "2026-11-30", "2026-12-02")
+    moved = run("move-due", str(cta["id"]), "2026-12-14", cwd=tmp_path)  # 5 working days on
+    assert moved.returncode == 0, moved.stderr
+    (after,) = json.loads(run("ctas", "--format", "json", cwd=tmp_path).stdout)
+    tasks = {t["key"]: t for t in after["tasks"]}
+    assert (tasks["a"]["due"], tasks["b"]["start"], tasks["b"]["due"]) == (
+        "2026-12-01", "2026-12-07", "2026-12-09")  # 11-23 + 5 working days skips 11-26
+    for task in tasks.values():  # on working days
+        assert date.fromisoformat(task["due"]).weekday() < 5
+    # `a` done on its moved due day: `b` keeps its moved dates (its earliest moved too)
+    done = run("complete-task", str(tasks["a"]["id"]), "--date", "2026-12-01", cwd=tmp_path)
+    assert done.returncode == 0 and "re-timed" not in done.stdout
+    (again,) = json.loads(run("ctas", "--format", "json", cwd=tmp_path).stdout)
+    assert {t["key"]: t["due"] for t in again["tasks"]}["b"] == "2026-12-09"
+
+
+def test_missing_days_owner_gaps_and_empty_pools_in_the_run_report(tmp_path: Path) -> None:
+    data_decls = SPEC.replace("metric usage", "metric usage missing 0") + \
+        'pool Desk "Support desk"\n'
+    compile_spec_text(tmp_path, 'rule quiet { when no usage for 14d  then cta risk "Quiet"  '
+                      'owner CSM or pool Desk }\n', data_decls)
+    data = Data().account("a1", name="Acme").account("a2", name="Beta")
+    data.series("a2", [3.0] * 14)  # a1 has no usage rows at all: 0 on every day
+    data.write(tmp_path / "data")
+    report = json.loads(run("run", "spec", "--data", "data", "--as-of", ASOF.isoformat(),
+                            "--format", "json", cwd=tmp_path).stdout)
+    (quiet,) = report["rules"]
+    assert (quiet["fired"], quiet["opened"], quiet["unknown"]) == (1, 1, 0)
+    assert report["empty_pools"] == ["Desk"]
+    (gap,) = report["owner_gaps"]
+    assert (gap["rule"], gap["where"], gap["owner"], gap["outcome"], gap["accounts"]) == (
+        "quiet", "CTA", "CSM or pool Desk", "unassigned", ["a1"])
+    text = run("run", "spec", "--data", "data", "--as-of", "2026-11-21", "--dry-run",
+               cwd=tmp_path).stdout
+    assert "declared pools with no members in the data: Desk" in text
+
+
+@pytest.mark.parametrize("command", [["close", "1", "--outcome", "success"],
+                                     ["complete-task", "1"], ["move-due", "1", "2026-12-01"],
+                                     ["plan-status", "1", "completed"]])
+def test_a_change_to_no_store_creates_none(tmp_path: Path, command: list[str]) -> None:
+    result = run(*command, cwd=tmp_path)
+    assert result.returncode == 2 and "no store at" in result.stderr
+    assert list(tmp_path.iterdir()) == []

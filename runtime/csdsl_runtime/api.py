@@ -386,12 +386,16 @@ class Runtime:
                     done = {t.key for t in cta.tasks if t.status == "done"}
                     add = [t for t in fresh if t.key not in done]
                     cancel = [t.id for t in cta.tasks if t.status == "open" and t.id is not None]
-                    shown = sorted((t.key, t.title, t.owner, t.start, t.due)
+                    # what the playbook says, not the dates a move or a completion gave them
+                    shown = sorted((t.key, t.title, t.type, t.priority, t.description)
                                    for t in cta.tasks if t.status == "open")
-                    if shown == sorted((t.key, t.title, t.owner, t.start, t.due) for t in add):
+                    if shown == sorted((t.key, t.title, t.type, t.priority, t.description)
+                                       for t in add):
                         add, cancel = [], []  # the same tasks: nothing to replace
                 assert cta.id is not None
                 self.store.update_tasks(cta.id, cancel, add, spec_hash)
+                if not add and not cancel:
+                    continue  # its playbook did not change; it follows this version now
                 got = report.playbook_changes.setdefault(playbook.name, {
                     "policy": playbook.on_change, "ctas": 0, "tasks_added": 0,
                     "tasks_cancelled": 0})

@@ -336,19 +336,26 @@ class BatchBuilder:
         for batch, _, _ in batches:
             columns.append(batch.owners)
             columns.extend(task.owners for task in batch.tasks)
-        ids = self.accounts.ids
         for k, (chain, of_cta) in enumerate(slots):
             got = chosen[:, k]
             missing = got == None  # noqa: E711
-            if of_cta is None or chain is not None:
-                where = np.flatnonzero(missing)
-                first = [ids[rows[i]] for i in where[:GAP_ACCOUNTS].tolist()]
-                owners.note(rule.name, places[k], chain,
-                            "unassigned" if of_cta is None else "fallback", first,
-                            int(where.size))
+            if of_cta is None:
+                self._gap(rule, places[k], chain, "unassigned", missing, rows)
+            elif chain is not None:  # it takes its CTA's owner, when there is one
+                heads = chosen[:, of_cta] == None  # noqa: E711
+                self._gap(rule, places[k], chain, "fallback", missing & ~heads, rows)
+                self._gap(rule, places[k], chain, "unassigned", missing & heads, rows)
             if of_cta is not None:
                 got = np.where(missing, chosen[:, of_cta], got)
             columns[k].extend(got.tolist())
+
+    def _gap(self, rule: A.Rule, where: str, chain: A.Owner | None, outcome: str,
+             missing: np.ndarray, rows: Sequence[int]) -> None:
+        """Note the rows of `missing` as owner gaps (`OwnerResolver.note`)."""
+        found = np.flatnonzero(missing)
+        ids = self.accounts.ids
+        first = [ids[rows[i]] for i in found[:GAP_ACCOUNTS].tolist()]
+        self.builder.owners.note(rule.name, where, chain, outcome, first, int(found.size))
 
     def _shared(self, rule: A.Rule, index: int, action: A.CtaAction, asof: date
                 ) -> tuple[CtaColumns, A.CtaAction, tuple[A.Task, ...]]:

@@ -267,8 +267,13 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
 def _open(args: argparse.Namespace) -> Any:
     from csdsl_runtime.stores import open_store
 
-    if getattr(args, "reads_only", False) and _missing_sqlite_file(args.store):
-        return open_store("sqlite:///:memory:")  # listing no store leaves no file behind
+    if _missing_sqlite_file(args.store):
+        if getattr(args, "reads_only", False):
+            return open_store("sqlite:///:memory:")  # listing no store leaves no file behind
+        from csdsl_runtime.stores import StoreError
+
+        raise StoreError(f"no store at `{args.store}` (nothing has been run there yet: "
+                         "`csdsl run` creates it); nothing was changed")
     return open_store(args.store)
 
 

@@ -69,6 +69,40 @@ def add_days(anchor: date, days: int, calendar: str = "calendar",
     return day
 
 
+def _closed_days(holidays: str | None) -> Container[date]:
+    return public_holidays(holidays) if holidays is not None else ()
+
+
+def working_days_between(start: date, end: date, holidays: str | None = None) -> int:
+    """How many working days `end` lies after `start` (negative when before): the n for
+    which `shift(start, n, "business")` is `end` rolled to a working day."""
+    closed = _closed_days(holidays)
+    step = 1 if end >= start else -1
+    day, count = _working(start, closed), 0
+    target = _working(end, closed)
+    while day != target:
+        day += timedelta(days=step)
+        if day.weekday() < _SATURDAY and day not in closed:
+            count += step
+    return count
+
+
+def shift(day: date, days: int, calendar: str = "calendar", holidays: str | None = None
+          ) -> date:
+    """`day` moved `days` forward or back (negative); with `business`, by working days,
+    from the working day on or after `day`."""
+    if calendar != "business":
+        return day + timedelta(days=days)
+    closed = _closed_days(holidays)
+    day = _working(day, closed)
+    step = 1 if days >= 0 else -1
+    for _ in range(abs(days)):
+        day += timedelta(days=step)
+        while day.weekday() >= _SATURDAY or day in closed:
+            day += timedelta(days=step)
+    return day
+
+
 def parse_date(text: str) -> date:
     """A YYYY-MM-DD date; raises ValueError on anything else."""
     if not _YMD.fullmatch(text):  # fromisoformat alone would take `2026-W47-1` too

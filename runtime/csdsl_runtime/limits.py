@@ -72,8 +72,8 @@ def ctas_per_account(rule: A.Rule, plans: Mapping[str, A.Plan]) -> int:
 
 
 def before_writing(artifact: A.Artifact, decisions: Decisions) -> list[Breach]:
-    """The limits that the decided openings break: each rule's `max N per run` (CTAs or
-    plans per run, one per account) and `limit new ctas per run`."""
+    """The limits that the decided openings break: each rule's `max N per run` and
+    `limit new ctas per run`, both counting CTAs (a plan's objectives are CTAs)."""
     breaches = []
     plans = {p.name: p for p in artifact.plans}
     new: dict[str, int] = {}
@@ -81,11 +81,10 @@ def before_writing(artifact: A.Artifact, decisions: Decisions) -> list[Breach]:
         decided = decisions.rules.get(rule.name)
         if decided is None or not decided.opens.size:
             continue
-        opening = int(decided.opens.size)
-        if rule.max_per_run is not None and opening > rule.max_per_run:
+        new[rule.name] = int(decided.opens.size) * ctas_per_account(rule, plans)
+        if rule.max_per_run is not None and new[rule.name] > rule.max_per_run:
             breaches.append(Breach(f"max {rule.max_per_run} per run", rule.max_per_run,
-                                   opening, rule=rule.name))
-        new[rule.name] = opening * ctas_per_account(rule, plans)
+                                   new[rule.name], rule=rule.name))
     limits = artifact.limits
     total = sum(new.values())
     if limits is not None and limits.new_ctas_per_run is not None and (

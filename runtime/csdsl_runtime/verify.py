@@ -102,6 +102,10 @@ _verified: dict[int, weakref.ref[A.Artifact]] = {}
 """Artifacts that passed, by identity: a host that loads and then runs one verifies it once."""
 
 
+_MAX_COUNT = 1_000_000_000
+"""The largest count of a limit, `max` or `at most` (the compiler's bound too)."""
+
+
 def verify(artifact: A.Artifact, origin: str | None = None) -> None:
     """Refuse (`VerifyError`, an `ArtifactError`) an artifact that the compiler could not
     have written; `origin` (a file name) prefixes the message."""
@@ -153,12 +157,37 @@ class _Verifier:
 
     def run(self) -> None:
         self.declarations()
+        self.limits()
         for playbook in self.artifact.playbooks:
             self.playbook(playbook, f"playbooks/{playbook.name}")
         for plan in self.artifact.plans:
             self.plan(plan, f"plans/{plan.name}")
         for rule in self.artifact.rules:
             self.rule(rule, f"rules/{rule.name}")
+
+    def limits(self) -> None:
+        """The 1.2 spec-wide fields: limits at least 1, a holiday region the `holidays`
+        package knows on this host (the compiler checked it on its own), finite missing
+        values, pools named once."""
+        art = self.artifact
+        if art.limits is not None:
+            for name in ("new_ctas_per_run", "open_ctas_per_owner"):
+                value = getattr(art.limits, name)
+                if value is not None and not 1 <= value <= _MAX_COUNT:
+                    self.error(f"limits/{name}", f"{value} is out of range (1 to "
+                                                 f"{_MAX_COUNT:,})")
+        if art.holidays is not None:
+            from csdsl_runtime.dates import public_holidays
+
+            try:
+                public_holidays(art.holidays)
+            except (ValueError, ImportError) as exc:
+                self.error("holidays", f"{exc} (the holidays package on this host)")
+        for metric in art.schema_.metrics:
+            if metric.missing is not None and not math.isfinite(metric.missing):
+                self.error(f"schema/metrics/{metric.name}/missing",
+                           f"{metric.missing} is not a finite number")
+        self.unique((p.name for p in art.schema_.pools), "pool", "schema/pools")
 
     # ------------------------------------------------------------ names
 
@@ -459,6 +488,14 @@ class _Verifier:
         if rule.due is not None:
             self.days(rule.due, f"{where}/due", "due")
         self.days(rule.cooldown, f"{where}/cooldown", "cooldown")
+        if rule.max_per_run is not None and not 1 <= rule.max_per_run <= _MAX_COUNT:
+            self.error(f"{where}/max_per_run", f"max {rule.max_per_run} per run is out of "
+                                               f"range (1 to {_MAX_COUNT:,})")
+        if rule.at_most is not None:
+            if not 1 <= rule.at_most.times <= _MAX_COUNT:
+                self.error(f"{where}/at_most/times", f"at most {rule.at_most.times} is out of "
+                                                     f"range (1 to {_MAX_COUNT:,})")
+            self.days(rule.at_most.days, f"{where}/at_most/days", "re-enrolment window", low=1)
         self.condition(rule.when, f"{where}/when")
         if rule.close_when is not None:
             self.condition(rule.close_when, f"{where}/close_when")

@@ -130,6 +130,15 @@ _NAMED = 1000
 _RUN_LOCK = 745022
 """PostgreSQL advisory lock of runs (745021 guards the schema's creation)."""
 
+def _counting(calendar: str | None) -> tuple[str, str | None]:
+    """A task's stored calendar (`calendar`, `business`, `business REGION`, or NULL for
+    calendar days) as (calendar, holiday region)."""
+    if not calendar or not calendar.startswith("business"):
+        return "calendar", None
+    _, _, region = calendar.partition(" ")
+    return "business", region or None
+
+
 class SqlStore:
     """A CTA store over a DB-API connection (sqlite3 or psycopg) in autocommit mode."""
 
@@ -725,23 +734,35 @@ class SqlStore:
             self.close_ctas([cta_id], outcome, day, reason)
 
     def move_due(self, cta_id: int, due: date) -> int:
-        """Move an open CTA's due date; its open tasks shift by the same number of days
-        (start and due), so that the playbook keeps its shape. How many moved. Refused
-        for a closed CTA and for a date before the CTA's creation."""
+        """Move an open CTA's due date; its open tasks shift with it, so that the playbook
+        keeps its shape: by as many calendar days, or for tasks counted in business days
+        by as many working days (on working days, past the region's holidays). Their
+        earliest day moves too, so a later completion re-times from the moved schedule.
+        How many moved. Refused for a closed CTA and for a date before its creation."""
+        from csdsl_runtime.dates import shift as shifted
+        from csdsl_runtime.dates import working_days_between
+
         with self.transaction():
             created = self._open_cta(cta_id, "is {status}: only an open CTA's due date moves")
             self._not_before(created, due, f"make CTA {cta_id} due", "it was")
             row = self._exec("SELECT due FROM csdsl_ctas WHERE id = ?", (cta_id,)).fetchone()
-            shift = (due - self._read_date(row[0])).days
+            old = self._read_date(row[0])
             self._exec("UPDATE csdsl_ctas SET due = ? WHERE id = ?", (self._day(due), cta_id))
-            tasks = self._exec("SELECT id, start, due FROM csdsl_tasks WHERE cta_id = ? AND "
-                               "status = 'open'", (cta_id,)).fetchall()
+            tasks = self._exec("SELECT id, start, due, earliest, calendar FROM csdsl_tasks "
+                               "WHERE cta_id = ? AND status = 'open'", (cta_id,)).fetchall()
             moved = []
-            for task_id, start, task_due in tasks:
-                new_start = max(self._read_date(start) + timedelta(days=shift), created)
-                new_due = max(self._read_date(task_due) + timedelta(days=shift), new_start)
-                moved.append((self._day(new_start), self._day(new_due), task_id))
-            self._many("UPDATE csdsl_tasks SET start = ?, due = ? WHERE id = ?", moved)
+            for task_id, start, task_due, earliest, calendar in tasks:
+                counted, region = _counting(calendar)
+                days = (due - old).days if counted == "calendar" else working_days_between(
+                    old, due, region)
+                new_start = max(shifted(self._read_date(start), days, counted, region), created)
+                new_due = max(shifted(self._read_date(task_due), days, counted, region),
+                              new_start)
+                new_earliest = None if earliest is None else self._day(max(shifted(
+                    self._read_date(earliest), days, counted, region), created))
+                moved.append((self._day(new_start), self._day(new_due), new_earliest, task_id))
+            self._many("UPDATE csdsl_tasks SET start = ?, due = ?, "
+                       "earliest = coalesce(?, earliest) WHERE id = ?", moved)
             return len(moved)
 
     def complete_task(self, task_id: int, day: date) -> int:
@@ -794,9 +815,7 @@ class SqlStore:
                 if (status != "open" or earliest is None or key in affected
                         or not any(k in affected for k in preds)):
                     continue
-                region = calendar.split(" ", 1)[1] if calendar and " " in calendar else None
-                counted = "business" if calendar and calendar.startswith("business") \
-                    else "calendar"
+                counted, region = _counting(calendar)
                 begin = max([self._read_date(earliest), *(ends[k] for k in preds)])
                 begin = add_days(begin, 0, counted, region)
                 finish = add_days(begin, int(duration or 0), counted, region)
@@ -874,9 +893,10 @@ class SqlStore:
                    "AND status = 'open'", [(task_id, cta_id) for task_id in cancel])
         self._many(
             "INSERT INTO csdsl_tasks (cta_id, key, title, owner, type, priority, description, "
-            "start, due, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+            "start, due, earliest, duration, after, calendar, status) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
             [(cta_id, t.key, t.title, t.owner, t.type, t.priority, t.description,
-              self._day(t.start), self._day(t.due)) for t in add])
+              self._day(t.start), self._day(t.due), *self._timing(t.timing)) for t in add])
         self._exec("UPDATE csdsl_ctas SET spec_hash = ? WHERE id = ?", (spec_hash, cta_id))
 
     def list_ctas(
