@@ -261,6 +261,12 @@ rule new_customer { when arr > 0  then plan Onboarding }
     (objective,) = plan["objectives"]
     assert (objective["category"], objective["success_criteria"]) == (
         "adoption", "All main users trained")
+    from tests import clikit
+
+    text = clikit.run("csdsl", "plans", "--store", f"sqlite:///{tmp_path / 'store.db'}",
+                      cwd=tmp_path).stdout
+    assert "Get Acme live in 90 days" in text
+    assert "adoption; done when: All main users trained" in text
 
 
 def test_the_real_commands_keep_a_not_valid_close_closed(tmp_path: Path) -> None:

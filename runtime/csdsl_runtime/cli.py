@@ -390,6 +390,13 @@ def cmd_plans(args: argparse.Namespace, store: Any) -> int:
     for p in plans:
         rows.append((str(p.id), p.account_id, p.plan, p.owner or "-", p.status,
                      p.due.isoformat(), str(len(p.objectives))))
+        if p.description:
+            rows.append(("", "", f"  {p.description}", "", "", "", ""))
+        for o in p.objectives:  # what each objective is for, and when it is done
+            meant = "; ".join(x for x in (o.category, o.criteria and f"done when: {o.criteria}")
+                              if x)
+            rows.append(("", "", f"  objective {o.id} {o.objective}", o.owner or "-",
+                         o.status, o.due.isoformat(), meant))
     sys.stdout.write(_text_table(rows))
     return 0
 
