@@ -8,7 +8,6 @@ canonically and gives back the same tree; `csdsl check` reports them as a comman
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 import subprocess
@@ -25,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csdsl import ast
-from csdsl.diagnostics import Diagnostic, Severity
+from csdsl.diagnostics import Severity
 from csdsl.driver import compile_spec
 from csdsl.fmt import format_file, format_text
 from csdsl.graph import mermaid
@@ -39,12 +38,7 @@ from csdsl_runtime.dates import public_holidays
 
 from . import clikit
 from .conftest import ROOT
-
-# What every case below may read; no roles, so that nothing is left unused.
-BASE = """\
-account { name: text  arr: number }
-metric usage
-"""
+from .speckit import BASE, compile_text, meaning, parse_clean, rule_of, rule_with
 
 # A playbook of 9 business days, and one of 9 calendar days, each applied by a rule.
 PLAYBOOKS = """\
@@ -60,23 +54,9 @@ rule uses_biz { when arr > 2  then cta risk "b"  playbook Biz }
 rule uses_cal { when arr > 3  then cta risk "c"  playbook Cal }
 """
 
-RULE = 'rule r {{\n  when arr > 1\n  then cta risk "x"\n  owner "ops@example.com"\n{props}}}\n'
 
 
-def _rule(*props: str) -> str:
-    return RULE.format(props="".join(f"  {p}\n" for p in props))
 
-
-def _compile(tmp_path: Path, text: str) -> tuple[A.Artifact | None, list[Diagnostic]]:
-    spec = tmp_path / "spec"
-    spec.mkdir(exist_ok=True)
-    (spec / "base.cs").write_text(BASE, encoding="utf-8")
-    (spec / "main.cs").write_text(text, encoding="utf-8")
-    return compile_spec([spec])
-
-
-def _rule_of(artifact: A.Artifact, name: str = "r") -> A.Rule:
-    return next(r for r in artifact.rules if r.name == name)
 
 
 def _playbook_of(artifact: A.Artifact, name: str) -> A.Playbook:
@@ -84,7 +64,7 @@ def _playbook_of(artifact: A.Artifact, name: str) -> A.Playbook:
 
 
 def _due(artifact: A.Artifact) -> tuple[int | None, str]:
-    rule = _rule_of(artifact)
+    rule = rule_of(artifact)
     return rule.due, rule.due_calendar
 
 
@@ -93,43 +73,43 @@ def _due(artifact: A.Artifact) -> tuple[int | None, str]:
 Pick = Callable[[A.Artifact], Any]
 GOOD: list[tuple[str, str, Pick, Any]] = [
     # (case, spec text, what to read from the artifact, expected)
-    ("due in business days", _rule("due 10d business"), _due, (10, "business")),
-    ("due in calendar days, written out", _rule("due 10d calendar"), _due, (10, "calendar")),
-    ("due in calendar days by default", _rule("due 10d"), _due, (10, "calendar")),
-    ("due in weeks of business days", _rule("due 2w business"), _due, (14, "business")),
-    ("no due", _rule(), _due, (None, "calendar")),
-    ("holidays with a subdivision", 'holidays "US-CA"\n' + _rule("due 10d business"),
+    ("due in business days", rule_with("due 10d business"), _due, (10, "business")),
+    ("due in calendar days, written out", rule_with("due 10d calendar"), _due, (10, "calendar")),
+    ("due in calendar days by default", rule_with("due 10d"), _due, (10, "calendar")),
+    ("due in weeks of business days", rule_with("due 2w business"), _due, (14, "business")),
+    ("no due", rule_with(), _due, (None, "calendar")),
+    ("holidays with a subdivision", 'holidays "US-CA"\n' + rule_with("due 10d business"),
      lambda a: a.holidays, "US-CA"),
-    ("holidays of a country", 'holidays "DE"\n' + PLAYBOOKS + _rule("playbook Biz"),
+    ("holidays of a country", 'holidays "DE"\n' + PLAYBOOKS + rule_with("playbook Biz"),
      lambda a: a.holidays, "DE"),
-    ("holidays of an alias of the package", 'holidays "UK"\n' + _rule("due 3d business"),
+    ("holidays of an alias of the package", 'holidays "UK"\n' + rule_with("due 3d business"),
      lambda a: a.holidays, "UK"),
     ("holidays of a subdivision with a space", 'holidays "FR-Zone A"\n'
-     + _rule("due 3d business"), lambda a: a.holidays, "FR-Zone A"),
+     + rule_with("due 3d business"), lambda a: a.holidays, "FR-Zone A"),
     ("holidays with a business plan",
      'holidays "GB-SCT"\nplan L { calendar business  objective o { task t } }\n'
      'rule r { when arr > 1  then plan L }\n', lambda a: a.holidays, "GB-SCT"),
-    ("no holidays", _rule("due 3d business"), lambda a: a.holidays, None),
-    ("on change keep by default", PLAYBOOKS + _rule("playbook Cal"),
+    ("no holidays", rule_with("due 3d business"), lambda a: a.holidays, None),
+    ("on change keep by default", PLAYBOOKS + rule_with("playbook Cal"),
      lambda a: _playbook_of(a, "Cal").on_change, "keep"),
     ("on change append", PLAYBOOKS.replace("  task call { day 9 }", "  on change append\n"
-                                           "  task call { day 9 }") + _rule("playbook Cal"),
+                                           "  task call { day 9 }") + rule_with("playbook Cal"),
      lambda a: _playbook_of(a, "Cal").on_change, "append"),
     ("on change replace, after the tasks",
      PLAYBOOKS.replace("  task call { day 9 }\n", "  task call { day 9 }\n  on change replace\n")
-     + _rule("playbook Cal"), lambda a: _playbook_of(a, "Cal").on_change, "replace"),
+     + rule_with("playbook Cal"), lambda a: _playbook_of(a, "Cal").on_change, "replace"),
     ("on change keep written out",
-     "playbook K { on change keep  task t }\n" + _rule("playbook K"),
+     "playbook K { on change keep  task t }\n" + rule_with("playbook K"),
      lambda a: _playbook_of(a, "K").on_change, "keep"),
-    ("due as long as the playbook", PLAYBOOKS + _rule("playbook Biz", "due 9d business"),
+    ("due as long as the playbook", PLAYBOOKS + rule_with("playbook Biz", "due 9d business"),
      _due, (9, "business")),
     ("due business against calendar days: not certainly early",
-     PLAYBOOKS + _rule("playbook Cal", "due 7d business"), _due, (7, "business")),
-    ("due calendar days past a business length", PLAYBOOKS + _rule("playbook Biz", "due 9d"),
+     PLAYBOOKS + rule_with("playbook Cal", "due 7d business"), _due, (7, "business")),
+    ("due calendar days past a business length", PLAYBOOKS + rule_with("playbook Biz", "due 9d"),
      _due, (9, "calendar")),
     ("the new words stay names",
      "account { holidays: text  on: number  change: number  business: text }\n"
-     + _rule("due 1d business").replace(
+     + rule_with("due 1d business").replace(
          "arr > 1", 'on > change and holidays == "x" and business == "y"'),
      lambda a: sorted(f.name for f in a.schema_.account),
      ["arr", "business", "change", "holidays", "name", "on"]),
@@ -139,7 +119,7 @@ GOOD: list[tuple[str, str, Pick, Any]] = [
 @pytest.mark.parametrize(("case", "text", "pick", "expected"), GOOD, ids=[c[0] for c in GOOD])
 def test_each_form_compiles_to_its_artifact_field(tmp_path: Path, case: str, text: str,
                                                   pick: Pick, expected: Any) -> None:
-    artifact, diagnostics = _compile(tmp_path, text)
+    artifact, diagnostics = compile_text(tmp_path, text)
     assert [(d.code, d.message) for d in diagnostics] == []
     assert artifact is not None
     assert pick(artifact) == expected
@@ -147,14 +127,14 @@ def test_each_form_compiles_to_its_artifact_field(tmp_path: Path, case: str, tex
 
 
 def test_the_new_fields_are_in_the_json_only_when_set(tmp_path: Path) -> None:
-    artifact, _ = _compile(tmp_path, PLAYBOOKS + _rule("playbook Cal", "due 10d calendar"))
+    artifact, _ = compile_text(tmp_path, PLAYBOOKS + rule_with("playbook Cal", "due 10d calendar"))
     assert artifact is not None
     text = artifact.to_json()
     for key in ("holidays", "on_change", "due_calendar"):
         assert f'"{key}"' not in text, key  # a spec without the forms keeps its bytes
-    artifact, _ = _compile(tmp_path, 'holidays "US-CA"\n' + PLAYBOOKS.replace(
+    artifact, _ = compile_text(tmp_path, 'holidays "US-CA"\n' + PLAYBOOKS.replace(
         "playbook Cal {", "playbook Cal {\n  on change replace")
-        + _rule("playbook Cal", "due 10d business"))
+        + rule_with("playbook Cal", "due 10d business"))
     assert artifact is not None
     data = json.loads(artifact.to_json())
     assert data["holidays"] == "US-CA"
@@ -166,7 +146,7 @@ def test_the_new_fields_are_in_the_json_only_when_set(tmp_path: Path) -> None:
 def test_due_calendar_word_changes_the_hash_only_when_it_means_something(
         tmp_path: Path) -> None:
     def hash_of(*props: str) -> str:
-        artifact, diagnostics = _compile(tmp_path, _rule(*props))
+        artifact, diagnostics = compile_text(tmp_path, rule_with(*props))
         assert artifact is not None, diagnostics
         return artifact.spec_hash
 
@@ -183,47 +163,47 @@ def test_the_policies_are_the_artifacts() -> None:
 
 BAD: list[tuple[str, str, str, Severity, int, str]] = [
     # (case, main.cs, code, severity, line in main.cs, words of the message)
-    ("an unknown calendar after due", _rule("due 10d busines"),
+    ("an unknown calendar after due", rule_with("due 10d busines"),
      "CS0212", Severity.ERROR, 5, "unknown calendar `busines`"),
     ("an unknown on change policy", "playbook K { on change apend  task t }\n"
-     + _rule("playbook K"), "CS0212", Severity.ERROR, 1, "unknown `on change` policy `apend`"),
+     + rule_with("playbook K"), "CS0212", Severity.ERROR, 1, "unknown `on change` policy `apend`"),
     ("on change twice", "playbook K {\n  on change keep\n  task t\n  on change append\n}\n"
-     + _rule("playbook K"), "CS0701", Severity.ERROR, 4, "`on change` is given twice"),
-    ("due twice", _rule("due 3d business", "due 4d"),
+     + rule_with("playbook K"), "CS0701", Severity.ERROR, 4, "`on change` is given twice"),
+    ("due twice", rule_with("due 3d business", "due 4d"),
      "CS0701", Severity.ERROR, 6, "`due` is given twice in rule `r`"),
-    ("on change without a policy", "playbook K { on change }\n" + _rule("playbook K"),
+    ("on change without a policy", "playbook K { on change }\n" + rule_with("playbook K"),
      "CS0100", Severity.ERROR, 1, "unexpected `}`"),
     ("on change in a plan", "plan L { on change keep  objective o { task t } }\n",
      "CS0100", Severity.ERROR, 1, "unexpected `on`"),
     ("a business due in a plan", "plan L { due 30d business  objective o { task t } }\n",
      "CS0100", Severity.ERROR, 1, "unexpected `business`"),
-    ("due without a duration", _rule("due business"),
+    ("due without a duration", rule_with("due business"),
      "CS0100", Severity.ERROR, 5, "unexpected `business`"),
-    ("holidays without quotes", "holidays US\n" + _rule("due 1d business"),
+    ("holidays without quotes", "holidays US\n" + rule_with("due 1d business"),
      "CS0100", Severity.ERROR, 1, "unexpected `US`"),
-    ("an unknown country", 'holidays "XX"\n' + _rule("due 1d business"),
+    ("an unknown country", 'holidays "XX"\n' + rule_with("due 1d business"),
      "CS0214", Severity.ERROR, 1, "unknown country `XX` in `holidays`"),
-    ("an unknown subdivision", 'holidays "US-XX"\n' + _rule("due 1d business"),
+    ("an unknown subdivision", 'holidays "US-XX"\n' + rule_with("due 1d business"),
      "CS0214", Severity.ERROR, 1, "unknown subdivision `XX` of `US` in `holidays`"),
-    ("a country without subdivisions", 'holidays "AF-KB"\n' + _rule("due 1d business"),
+    ("a country without subdivisions", 'holidays "AF-KB"\n' + rule_with("due 1d business"),
      "CS0214", Severity.ERROR, 1, "`AF` has no subdivisions"),
-    ("an empty region", 'holidays ""\n' + _rule("due 1d business"),
+    ("an empty region", 'holidays ""\n' + rule_with("due 1d business"),
      "CS0214", Severity.ERROR, 1, "`holidays` names no country"),
-    ("a region in lower case", 'holidays "us-ca"\n' + _rule("due 1d business"),
+    ("a region in lower case", 'holidays "us-ca"\n' + rule_with("due 1d business"),
      "CS0214", Severity.ERROR, 1, "unknown country `us`"),
-    ("holidays twice", 'holidays "US"\n' + _rule("due 1d business") + 'holidays "US"\n',
+    ("holidays twice", 'holidays "US"\n' + rule_with("due 1d business") + 'holidays "US"\n',
      "CS0701", Severity.ERROR, 8, "`holidays` is given twice in the spec"),
-    ("holidays that change nothing", 'holidays "US-CA"\n' + _rule("due 3d"),
+    ("holidays that change nothing", 'holidays "US-CA"\n' + rule_with("due 3d"),
      "CS0603", Severity.WARNING, 1, '`holidays "US-CA"` changes nothing'),
     ("due before the last task, both business",
-     PLAYBOOKS + _rule("playbook Biz", "due 7d business"),
+     PLAYBOOKS + rule_with("playbook Biz", "due 7d business"),
      "CS0403", Severity.WARNING, 16, "rule `r` is due on business day 7, before the last task "
      "of playbook `Biz` is due on business day 9"),
-    ("due before the last task, both calendar", PLAYBOOKS + _rule("playbook Cal", "due 8d"),
+    ("due before the last task, both calendar", PLAYBOOKS + rule_with("playbook Cal", "due 8d"),
      "CS0403", Severity.WARNING, 16, "is due on day 8, before the last task of playbook `Cal` "
      "is due on day 9"),
     ("due in calendar days before a business length",
-     PLAYBOOKS + _rule("playbook Biz", "due 8d calendar"),
+     PLAYBOOKS + rule_with("playbook Biz", "due 8d calendar"),
      "CS0403", Severity.WARNING, 16, "is due on day 8, before the last task of playbook `Biz` "
      "is due on business day 9"),
 ]
@@ -233,7 +213,7 @@ BAD: list[tuple[str, str, str, Severity, int, str]] = [
                          ids=[c[0] for c in BAD])
 def test_each_bad_input_gives_its_diagnostic(tmp_path: Path, case: str, text: str, code: str,
                                              severity: Severity, line: int, words: str) -> None:
-    artifact, diagnostics = _compile(tmp_path, text)
+    artifact, diagnostics = compile_text(tmp_path, text)
     found = [(d.code, d.severity, d.span.line, d.message) for d in diagnostics]
     assert len(diagnostics) == 1, found  # one problem, one diagnostic: no cascade
     [d] = diagnostics
@@ -283,7 +263,8 @@ def test_every_region_the_compiler_takes_the_runtime_takes() -> None:
 
 
 def test_the_due_warning_shows_the_last_task_and_the_fix(tmp_path: Path) -> None:
-    _, diagnostics = _compile(tmp_path, PLAYBOOKS + _rule("playbook Biz", "due 7d business"))
+    _, diagnostics = compile_text(tmp_path,
+                                  PLAYBOOKS + rule_with("playbook Biz", "due 7d business"))
     [d] = diagnostics
     assert (d.span.column, d.span.end_column) == (3, 3 + len("due 7d business"))
     [related] = d.related
@@ -291,16 +272,16 @@ def test_the_due_warning_shows_the_last_task_and_the_fix(tmp_path: Path) -> None
         "`call`, its last task, is due on business day 9")
     assert d.help == ("raise `due` to at least `9d business`, or drop it: then the CTA is due "
                       "with its last task",)
-    _, diagnostics = _compile(tmp_path, PLAYBOOKS + _rule("playbook Biz", "due 7d"))
+    _, diagnostics = compile_text(tmp_path, PLAYBOOKS + rule_with("playbook Biz", "due 7d"))
     [d] = diagnostics
     assert d.help[0].startswith("raise `due` (to `9d business` for the same count)")
 
 
 def test_the_due_warning_needs_a_schedule(tmp_path: Path) -> None:
     """A playbook whose tasks form a cycle has no length: its cycle is the one error."""
-    text = "playbook C { task a { after b } task b { after a } }\n" + _rule(
+    text = "playbook C { task a { after b } task b { after a } }\n" + rule_with(
         "playbook C", "due 1d")
-    _, diagnostics = _compile(tmp_path, text)
+    _, diagnostics = compile_text(tmp_path, text)
     assert [d.code for d in diagnostics] == ["CS0400"]
 
 
@@ -308,7 +289,7 @@ def test_holidays_in_one_file_and_its_repeat_in_another(tmp_path: Path) -> None:
     spec = tmp_path / "spec"
     spec.mkdir()
     (spec / "a.cs").write_text(BASE + 'holidays "US"\n', encoding="utf-8")
-    (spec / "b.cs").write_text(_rule("due 2d business") + 'holidays "US-NY"\n',
+    (spec / "b.cs").write_text(rule_with("due 2d business") + 'holidays "US-NY"\n',
                                encoding="utf-8")
     _, diagnostics = compile_spec([spec])
     [d] = diagnostics
@@ -319,8 +300,8 @@ def test_holidays_in_one_file_and_its_repeat_in_another(tmp_path: Path) -> None:
 
 def test_no_holidays_warning_when_a_syntax_error_may_hide_the_business_days(
         tmp_path: Path) -> None:
-    text = 'holidays "US"\nplaybook P {\n  calendar business\n  task t { day x }\n}\n' + _rule()
-    _, diagnostics = _compile(tmp_path, text)
+    text = 'holidays "US"\nplaybook P {\n  calendar business\n  task t { day x }\n}\n' + rule_with()
+    _, diagnostics = compile_text(tmp_path, text)
     assert [d.code for d in diagnostics] == ["CS0100"]
 
 
@@ -358,15 +339,15 @@ def _modules_after_check(tmp_path: Path, text: str) -> bool:
 
 def test_the_holidays_package_is_imported_only_for_a_spec_that_names_a_region(
         tmp_path: Path) -> None:
-    assert not _modules_after_check(tmp_path, BASE + PLAYBOOKS + _rule("due 2d business"))
-    assert _modules_after_check(tmp_path, BASE + 'holidays "US"\n' + _rule("due 2d business"))
+    assert not _modules_after_check(tmp_path, BASE + PLAYBOOKS + rule_with("due 2d business"))
+    assert _modules_after_check(tmp_path, BASE + 'holidays "US"\n' + rule_with("due 2d business"))
 
 
 def test_charts_skip_the_regions_holidays(tmp_path: Path) -> None:
     """2026-07-03, a Friday, is a US federal holiday (July 4 falls on a Saturday)."""
-    text = PLAYBOOKS + _rule("playbook Biz")
-    plain, _ = _compile(tmp_path, text)
-    with_region, _ = _compile(tmp_path, 'holidays "US"\n' + text)
+    text = PLAYBOOKS + rule_with("playbook Biz")
+    plain, _ = compile_text(tmp_path, text)
+    with_region, _ = compile_text(tmp_path, 'holidays "US"\n' + text)
     assert plain is not None and with_region is not None
     start = date(2026, 7, 2)
     chart = mermaid(_playbook_of(with_region, "Biz"), start, with_region.holidays)
@@ -392,19 +373,6 @@ FORMS: list[tuple[str, str]] = [
 ]
 
 
-def _meaning(node: object) -> object:
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return (type(node).__name__, *((f.name, _meaning(getattr(node, f.name)))
-                                       for f in dataclasses.fields(node) if f.compare))
-    if isinstance(node, tuple | list):
-        return tuple(_meaning(n) for n in node)
-    return node
-
-
-def _parse(text: str) -> ast.File:
-    tree, diagnostics = parse_text("t.cs", text)
-    assert [d for d in diagnostics if d.code.startswith("CS01")] == [], text
-    return tree
 
 
 @pytest.mark.parametrize(("source", "expected"), FORMS)
@@ -412,8 +380,9 @@ def test_each_form_formats_canonically_and_round_trips(source: str, expected: st
     out, diagnostics = format_text("t.cs", source)
     assert diagnostics == [] and out == expected
     assert format_text("t.cs", out)[0] == out  # idempotent
-    assert _meaning(_parse(out)) == _meaning(_parse(source))
-    assert [c.text for c in _parse(out).comments] == [c.text for c in _parse(source).comments]
+    assert meaning(parse_clean(out)) == meaning(parse_clean(source))
+    assert ([c.text for c in parse_clean(out).comments]
+            == [c.text for c in parse_clean(source).comments])
 
 
 def _days() -> st.SearchStrategy[ast.DurationLit]:
@@ -447,7 +416,7 @@ def test_property_generated_forms_round_trip(top: list[ast.Decl],
                                               *props))
     tree = ast.File("t.cs", (*top, playbook, rule))
     text = format_file(tree)
-    assert _parse(text) == tree, text
+    assert parse_clean(text) == tree, text
     assert format_text("t.cs", text)[0] == text
 
 
@@ -459,7 +428,7 @@ def test_csdsl_check_reports_the_new_codes(tmp_path: Path) -> None:
     spec.mkdir()
     (spec / "base.cs").write_text(BASE + 'holidays "US-CAL"\n' + PLAYBOOKS, encoding="utf-8")
     (spec / "main.cs").write_text(
-        _rule("playbook Biz", "due 7d busines") + _rule("playbook Biz", "due 7d").replace(
+        rule_with("playbook Biz", "due 7d busines") + rule_with("playbook Biz", "due 7d").replace(
             "rule r", "rule s"), encoding="utf-8")
     result = clikit.csdsl("check", "--color", "never", "spec", cwd=tmp_path)
     assert result.returncode == 1

@@ -7,7 +7,6 @@ canonically and gives back the same tree; `csdsl check` reports them as a comman
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -19,92 +18,68 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csdsl import ast
-from csdsl.diagnostics import Diagnostic, Severity
+from csdsl.diagnostics import Severity
 from csdsl.driver import check_spec, compile_spec
 from csdsl.fmt import format_file, format_text
 from csdsl.syntax.parser import parse_text
 from csdsl_runtime import artifact as A
 
 from . import clikit
-
-# What every case below may read; no roles, so that nothing is left unused.
-BASE = """\
-account { name: text  arr: number }
-metric usage
-"""
-
-RULE = 'rule r {{\n  when arr > 1\n  then cta risk "x"\n  owner "ops@example.com"\n{props}}}\n'
-
-
-def _rule(*props: str) -> str:
-    return RULE.format(props="".join(f"  {p}\n" for p in props))
-
-
-def _compile(tmp_path: Path, text: str) -> tuple[A.Artifact | None, list[Diagnostic]]:
-    spec = tmp_path / "spec"
-    spec.mkdir(exist_ok=True)
-    (spec / "base.cs").write_text(BASE, encoding="utf-8")
-    (spec / "main.cs").write_text(text, encoding="utf-8")
-    return compile_spec([spec])
-
-
-def _rule_of(artifact: A.Artifact, name: str = "r") -> A.Rule:
-    return next(r for r in artifact.rules if r.name == name)
-
+from .speckit import BASE, compile_text, meaning, parse_clean, rule_of, rule_with
 
 # ---------------------------------------------------------------- good forms
 
 Pick = Callable[[A.Artifact], Any]
 GOOD: list[tuple[str, str, Pick, Any]] = [
     # (case, spec text, what to read from the artifact, expected)
-    ("pool with a title", 'pool Support "Support engineers"\n' + _rule().replace(
+    ("pool with a title", 'pool Support "Support engineers"\n' + rule_with().replace(
         'owner "ops@example.com"', "owner pool Support"),
      lambda a: a.schema_.pools, (A.Pool(name="Support", title="Support engineers"),)),
     ("pools sorted by name, one without a title",
-     "pool Zed\npool Alpha \"A\"\n" + _rule().replace(
+     "pool Zed\npool Alpha \"A\"\n" + rule_with().replace(
          'owner "ops@example.com"', "owner pool Zed or pool Alpha"),
      lambda a: a.schema_.pools, (A.Pool(name="Alpha", title="A"), A.Pool(name="Zed"))),
-    ("a pool owner in a chain", "pool Desk\n" + _rule().replace(
+    ("a pool owner in a chain", "pool Desk\n" + rule_with().replace(
         'owner "ops@example.com"', 'owner "lead@example.com" or pool Desk'),
-     lambda a: _rule_of(a).owner, A.Owner(chain=(
+     lambda a: rule_of(a).owner, A.Owner(chain=(
          A.OwnerChoice(kind="user", name="lead@example.com"),
          A.OwnerChoice(kind="pool", name="Desk")))),
     ("a pool owner in a playbook task, a plan and an objective",
      "pool Desk\nplaybook P { task t { owner pool Desk } }\n"
      "plan L { owner pool Desk  objective o { owner pool Desk  task u } }\n"
-     + _rule("playbook P") + 'rule s { when arr > 2  then plan L }\n',
+     + rule_with("playbook P") + 'rule s { when arr > 2  then plan L }\n',
      lambda a: (a.playbooks[0].tasks[0].owner, a.plans[0].owner, a.plans[0].objectives[0].owner),
      (A.Owner(chain=(A.OwnerChoice(kind="pool", name="Desk"),)),) * 3),
-    ("no limit", _rule(), lambda a: a.limits, None),
-    ("limit new ctas per run", "limit new ctas per run 2000000\n" + _rule(),
+    ("no limit", rule_with(), lambda a: a.limits, None),
+    ("limit new ctas per run", "limit new ctas per run 2000000\n" + rule_with(),
      lambda a: a.limits, A.Limits(new_ctas_per_run=2_000_000)),
-    ("limit open ctas per owner", "limit open ctas per owner 50\n" + _rule(),
+    ("limit open ctas per owner", "limit open ctas per owner 50\n" + rule_with(),
      lambda a: a.limits, A.Limits(open_ctas_per_owner=50)),
-    ("both limits", "limit open ctas per owner 1\nlimit new ctas per run 7\n" + _rule(),
+    ("both limits", "limit open ctas per owner 1\nlimit new ctas per run 7\n" + rule_with(),
      lambda a: a.limits, A.Limits(new_ctas_per_run=7, open_ctas_per_owner=1)),
-    ("max per run", _rule("max 500 per run"), lambda a: _rule_of(a).max_per_run, 500),
-    ("reopen while true", _rule("reopen while true"), lambda a: _rule_of(a).reopen, True),
-    ("at most", _rule("at most 2 every 90d"), lambda a: _rule_of(a).at_most,
+    ("max per run", rule_with("max 500 per run"), lambda a: rule_of(a).max_per_run, 500),
+    ("reopen while true", rule_with("reopen while true"), lambda a: rule_of(a).reopen, True),
+    ("at most", rule_with("at most 2 every 90d"), lambda a: rule_of(a).at_most,
      A.Reenrolment(times=2, days=90)),
-    ("at most in weeks", _rule("at most 1 every 4w"), lambda a: _rule_of(a).at_most,
+    ("at most in weeks", rule_with("at most 1 every 4w"), lambda a: rule_of(a).at_most,
      A.Reenrolment(times=1, days=28)),
-    ("all three on one rule", _rule("max 1 per run", "reopen while true", "at most 3 every 1d"),
-     lambda a: (_rule_of(a).max_per_run, _rule_of(a).reopen, _rule_of(a).at_most),
+    ("all three on one rule", rule_with("max 1 per run", "reopen while true", "at most 3 every 1d"),
+     lambda a: (rule_of(a).max_per_run, rule_of(a).reopen, rule_of(a).at_most),
      (1, True, A.Reenrolment(times=3, days=1))),
-    ("defaults", _rule(), lambda a: (_rule_of(a).max_per_run, _rule_of(a).reopen,
-                                     _rule_of(a).at_most), (None, False, None)),
+    ("defaults", rule_with(), lambda a: (rule_of(a).max_per_run, rule_of(a).reopen,
+                                     rule_of(a).at_most), (None, False, None)),
     ("metric missing", 'metric logins "Daily logins" missing 0\n'
-     + _rule().replace("arr > 1", "logins > 1"),
+     + rule_with().replace("arr > 1", "logins > 1"),
      lambda a: next(m for m in a.schema_.metrics if m.name == "logins"),
      A.Metric(name="logins", label="Daily logins", missing=0.0)),
     ("metric missing without a label", "metric seats missing 2.5\n"
-     + _rule().replace("arr > 1", "seats > 1"),
+     + rule_with().replace("arr > 1", "seats > 1"),
      lambda a: next(m for m in a.schema_.metrics if m.name == "seats"),
      A.Metric(name="seats", missing=2.5)),
-    ("metric without missing", _rule().replace("arr > 1", "usage > 1"),
+    ("metric without missing", rule_with().replace("arr > 1", "usage > 1"),
      lambda a: a.schema_.metrics, (A.Metric(name="usage"),)),
     ("the new words stay names", "account { open: number  run: number  limit: text }\n"
-     "metric per missing 0\n" + _rule("max 2 per run").replace(
+     "metric per missing 0\n" + rule_with("max 2 per run").replace(
          "arr > 1", 'max(usage, 7d) > open and run >= per and limit == "x"'),
      lambda a: sorted(f.name for f in a.schema_.account), ["arr", "limit", "name", "open", "run"]),
 ]
@@ -113,7 +88,7 @@ GOOD: list[tuple[str, str, Pick, Any]] = [
 @pytest.mark.parametrize(("case", "text", "pick", "expected"), GOOD, ids=[c[0] for c in GOOD])
 def test_each_form_compiles_to_its_artifact_field(tmp_path: Path, case: str, text: str,
                                                   pick: Pick, expected: Any) -> None:
-    artifact, diagnostics = _compile(tmp_path, text)
+    artifact, diagnostics = compile_text(tmp_path, text)
     assert [(d.code, d.message) for d in diagnostics] == []
     assert artifact is not None
     assert pick(artifact) == expected
@@ -123,7 +98,7 @@ def test_each_form_compiles_to_its_artifact_field(tmp_path: Path, case: str, tex
 
 def test_the_new_fields_leave_an_old_spec_byte_identical(tmp_path: Path) -> None:
     """A spec that uses none of the forms has none of the 1.2 keys in its JSON."""
-    artifact, _ = _compile(tmp_path, _rule())
+    artifact, _ = compile_text(tmp_path, rule_with())
     assert artifact is not None
     text = artifact.to_json()
     for key in ("pools", "limits", "max_per_run", "reopen", "at_most", "missing"):
@@ -134,7 +109,7 @@ def test_pools_join_the_symbols_and_references(tmp_path: Path) -> None:
     spec = tmp_path / "spec"
     spec.mkdir()
     (spec / "base.cs").write_text(BASE + 'pool Desk "Support desk"\n', encoding="utf-8")
-    (spec / "main.cs").write_text(_rule().replace('owner "ops@example.com"',
+    (spec / "main.cs").write_text(rule_with().replace('owner "ops@example.com"',
                                                   "owner pool Desk"), encoding="utf-8")
     model, diagnostics = check_spec([spec])
     assert diagnostics == []
@@ -152,52 +127,52 @@ def test_pools_join_the_symbols_and_references(tmp_path: Path) -> None:
 
 BAD: list[tuple[str, str, str, Severity, int, str]] = [
     # (case, main.cs, code, severity, line in main.cs, words of the message)
-    ("unknown pool", 'pool Support\n' + _rule().replace('owner "ops@example.com"',
+    ("unknown pool", 'pool Support\n' + rule_with().replace('owner "ops@example.com"',
                                                       "owner pool Suport or pool Support"),
      "CS0213", Severity.ERROR, 5, "unknown pool `Suport`"),
-    ("unused pool", "pool Support\npool Idle\n" + _rule().replace(
+    ("unused pool", "pool Support\npool Idle\n" + rule_with().replace(
         'owner "ops@example.com"', "owner pool Support"),
      "CS0602", Severity.WARNING, 2, "pool `Idle` is never used"),
-    ("duplicate pool", "pool Desk\npool Desk \"again\"\n" + _rule().replace(
+    ("duplicate pool", "pool Desk\npool Desk \"again\"\n" + rule_with().replace(
         'owner "ops@example.com"', "owner pool Desk"),
      "CS0200", Severity.ERROR, 2, "pool `Desk` is declared twice"),
-    ("a pool named like a rule", "pool r\n" + _rule().replace(
+    ("a pool named like a rule", "pool r\n" + rule_with().replace(
         'owner "ops@example.com"', "owner pool r"),
      "CS0200", Severity.ERROR, 2, "rule `r` has the same name as pool `r`"),
-    ("duplicate limit", "limit new ctas per run 5\n" + _rule() + "limit new ctas per run 6\n",
+    ("duplicate limit", "limit new ctas per run 5\n" + rule_with() + "limit new ctas per run 6\n",
      "CS0701", Severity.ERROR, 7, "`limit new ctas per run` is given twice in the spec"),
-    ("limit of 0", "limit open ctas per owner 0\n" + _rule(),
+    ("limit of 0", "limit open ctas per owner 0\n" + rule_with(),
      "CS0310", Severity.ERROR, 1, "`limit open ctas per owner` needs a whole number of at "
      "least 1, not `0`"),
-    ("limit not a whole number", "limit new ctas per run 1.5\n" + _rule(),
+    ("limit not a whole number", "limit new ctas per run 1.5\n" + rule_with(),
      "CS0310", Severity.ERROR, 1, "not `1.5`"),
-    ("max 0 per run", _rule("max 0 per run"),
+    ("max 0 per run", rule_with("max 0 per run"),
      "CS0310", Severity.ERROR, 5, "`max` needs a whole number of at least 1, not `0`"),
-    ("max not a whole number", _rule("max 2.5 per run"),
+    ("max not a whole number", rule_with("max 2.5 per run"),
      "CS0310", Severity.ERROR, 5, "not `2.5`"),
-    ("max too large", _rule("max 1000000001 per run"),
+    ("max too large", rule_with("max 1000000001 per run"),
      "CS0309", Severity.ERROR, 5, "`1000000001` is too large"),
-    ("at most 0 every 30d", _rule("at most 0 every 30d"),
+    ("at most 0 every 30d", rule_with("at most 0 every 30d"),
      "CS0310", Severity.ERROR, 5, "`at most` needs a whole number of at least 1, not `0`"),
-    ("at most every 0d", _rule("at most 2 every 0d"),
+    ("at most every 0d", rule_with("at most 2 every 0d"),
      "CS0308", Severity.ERROR, 5, "a window must be at least one day long"),
-    ("at most every 100 years and a day", _rule("at most 2 every 36501d"),
+    ("at most every 100 years and a day", rule_with("at most 2 every 36501d"),
      "CS0309", Severity.ERROR, 5, "`36501d` is too many days"),
-    ("reopen while false", _rule("reopen while false"),
+    ("reopen while false", rule_with("reopen while false"),
      "CS0704", Severity.ERROR, 5, "`reopen while false` is the default"),
-    ("max twice", _rule("max 5 per run", "cooldown 3d", "max 6 per run"),
+    ("max twice", rule_with("max 5 per run", "cooldown 3d", "max 6 per run"),
      "CS0701", Severity.ERROR, 7, "`max` is given twice in rule `r`"),
-    ("reopen twice", _rule("reopen while true", "reopen while true"),
+    ("reopen twice", rule_with("reopen while true", "reopen while true"),
      "CS0701", Severity.ERROR, 6, "`reopen` is given twice in rule `r`"),
-    ("at most twice", _rule("at most 1 every 7d", "at most 2 every 7d"),
+    ("at most twice", rule_with("at most 1 every 7d", "at most 2 every 7d"),
      "CS0701", Severity.ERROR, 6, "`at most` is given twice in rule `r`"),
-    ("missing with a non-number", "metric logins missing none\n" + _rule(),
+    ("missing with a non-number", "metric logins missing none\n" + rule_with(),
      "CS0100", Severity.ERROR, 1, "unexpected `none`"),
-    ("missing with a sign", "metric logins missing -1\n" + _rule(),
+    ("missing with a sign", "metric logins missing -1\n" + rule_with(),
      "CS0100", Severity.ERROR, 1, "unexpected `-`"),
-    ("missing too large", "metric logins missing " + "9" * 400 + "\n" + _rule(),
+    ("missing too large", "metric logins missing " + "9" * 400 + "\n" + rule_with(),
      "CS0309", Severity.ERROR, 1, "this number is too large"),
-    ("max in a task", "playbook P { task t { max 1 per run } }\n" + _rule("playbook P"),
+    ("max in a task", "playbook P { task t { max 1 per run } }\n" + rule_with("playbook P"),
      "CS0100", Severity.ERROR, 1, "unexpected `max`"),
 ]
 
@@ -206,7 +181,7 @@ BAD: list[tuple[str, str, str, Severity, int, str]] = [
                          ids=[c[0] for c in BAD])
 def test_each_bad_input_gives_its_diagnostic(tmp_path: Path, case: str, text: str, code: str,
                                              severity: Severity, line: int, words: str) -> None:
-    artifact, diagnostics = _compile(tmp_path, text)
+    artifact, diagnostics = compile_text(tmp_path, text)
     found = [(d.code, d.severity, d.span.line, d.message) for d in diagnostics]
     assert len(diagnostics) == 1, found  # one problem, one diagnostic: no cascade
     [d] = diagnostics
@@ -217,8 +192,8 @@ def test_each_bad_input_gives_its_diagnostic(tmp_path: Path, case: str, text: st
 
 
 def test_unknown_pool_offers_the_close_one_and_points_at_the_name(tmp_path: Path) -> None:
-    text = "pool Support\n" + _rule().replace('owner "ops@example.com"', "owner pool Suport")
-    _, diagnostics = _compile(tmp_path, text)
+    text = "pool Support\n" + rule_with().replace('owner "ops@example.com"', "owner pool Suport")
+    _, diagnostics = compile_text(tmp_path, text)
     errors = [d for d in diagnostics if d.code == "CS0213"]
     assert len(errors) == 1
     [d] = errors
@@ -228,10 +203,10 @@ def test_unknown_pool_offers_the_close_one_and_points_at_the_name(tmp_path: Path
 
 
 def test_a_repeat_points_at_the_first(tmp_path: Path) -> None:
-    cases = [("limit open ctas per owner 3\nlimit open ctas per owner 4\n" + _rule(), 1),
-             (_rule("at most 1 every 7d", "at most 2 every 7d"), 5)]
+    cases = [("limit open ctas per owner 3\nlimit open ctas per owner 4\n" + rule_with(), 1),
+             (rule_with("at most 1 every 7d", "at most 2 every 7d"), 5)]
     for text, first_line in cases:
-        _, diagnostics = _compile(tmp_path, text)
+        _, diagnostics = compile_text(tmp_path, text)
         [d] = diagnostics
         assert d.code == "CS0701"
         [related] = d.related
@@ -239,7 +214,7 @@ def test_a_repeat_points_at_the_first(tmp_path: Path) -> None:
 
 
 def test_reopen_while_false_says_to_remove_the_line(tmp_path: Path) -> None:
-    _, diagnostics = _compile(tmp_path, _rule("reopen while false"))
+    _, diagnostics = compile_text(tmp_path, rule_with("reopen while false"))
     [d] = diagnostics
     assert d.help and d.help[0].startswith("remove the line")
     assert (d.span.column, d.span.end_column) == (3, 3 + len("reopen while false"))
@@ -249,7 +224,7 @@ def test_a_limit_in_one_file_and_its_repeat_in_another(tmp_path: Path) -> None:
     spec = tmp_path / "spec"
     spec.mkdir()
     (spec / "a.cs").write_text(BASE + "limit new ctas per run 10\n", encoding="utf-8")
-    (spec / "b.cs").write_text(_rule() + "limit new ctas per run 10\n", encoding="utf-8")
+    (spec / "b.cs").write_text(rule_with() + "limit new ctas per run 10\n", encoding="utf-8")
     _, diagnostics = compile_spec([spec])
     [d] = diagnostics
     assert d.code == "CS0701" and d.span.file.endswith("b.cs")
@@ -257,9 +232,9 @@ def test_a_limit_in_one_file_and_its_repeat_in_another(tmp_path: Path) -> None:
 
 
 def test_a_pool_dropped_by_a_syntax_error_is_not_unknown_too(tmp_path: Path) -> None:
-    text = 'pool Desk "unterminated\n' + _rule().replace('owner "ops@example.com"',
+    text = 'pool Desk "unterminated\n' + rule_with().replace('owner "ops@example.com"',
                                                       "owner pool Desk")
-    _, diagnostics = _compile(tmp_path, text)
+    _, diagnostics = compile_text(tmp_path, text)
     assert "CS0213" not in [d.code for d in diagnostics]
     assert "CS0102" in [d.code for d in diagnostics]
 
@@ -311,19 +286,6 @@ FORMS: list[tuple[str, str]] = [
 ]
 
 
-def _meaning(node: object) -> object:
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return (type(node).__name__, *((f.name, _meaning(getattr(node, f.name)))
-                                       for f in dataclasses.fields(node) if f.compare))
-    if isinstance(node, tuple | list):
-        return tuple(_meaning(n) for n in node)
-    return node
-
-
-def _parse(text: str) -> ast.File:
-    tree, diagnostics = parse_text("t.cs", text)
-    assert [d for d in diagnostics if d.code.startswith("CS01")] == [], text
-    return tree
 
 
 @pytest.mark.parametrize(("source", "expected"), FORMS)
@@ -331,8 +293,9 @@ def test_each_form_formats_canonically_and_round_trips(source: str, expected: st
     out, diagnostics = format_text("t.cs", source)
     assert diagnostics == [] and out == expected
     assert format_text("t.cs", out)[0] == out  # idempotent
-    assert _meaning(_parse(out)) == _meaning(_parse(source))
-    assert [c.text for c in _parse(out).comments] == [c.text for c in _parse(source).comments]
+    assert meaning(parse_clean(out)) == meaning(parse_clean(source))
+    assert ([c.text for c in parse_clean(out).comments]
+            == [c.text for c in parse_clean(source).comments])
 
 
 def _count() -> st.SearchStrategy[ast.NumberLit]:
@@ -370,7 +333,7 @@ def test_property_generated_forms_round_trip(top: list[ast.Decl], props: list[as
                                               *props))
     tree = ast.File("t.cs", (*top, rule))
     text = format_file(tree)
-    assert _parse(text) == tree, text
+    assert parse_clean(text) == tree, text
     assert format_text("t.cs", text)[0] == text
 
 
@@ -382,7 +345,7 @@ def test_csdsl_check_reports_the_new_codes(tmp_path: Path) -> None:
     spec.mkdir()
     (spec / "base.cs").write_text(BASE + "pool Support\npool Idle\n", encoding="utf-8")
     (spec / "main.cs").write_text(
-        _rule("max 0 per run", "reopen while false").replace(
+        rule_with("max 0 per run", "reopen while false").replace(
             'owner "ops@example.com"', "owner pool Suport or pool Support"), encoding="utf-8")
     result = clikit.csdsl("check", "--color", "never", "spec", cwd=tmp_path)
     assert result.returncode == 1
