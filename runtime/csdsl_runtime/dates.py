@@ -54,12 +54,8 @@ def add_days(anchor: date, days: int, calendar: str = "calendar",
     """
     if calendar != "business":
         return anchor + timedelta(days=days)
-    if holidays is not None:
-        closed = public_holidays(holidays)
-        day = _working(anchor, closed)
-        for _ in range(days):
-            day = _working(day + timedelta(days=1), closed)
-        return day
+    if holidays is not None:  # no fixed week: day by day (`shift`)
+        return shift(anchor, days, calendar, holidays)
     day = roll_to_business_day(anchor)
     weeks, rest = divmod(days, 5)
     day += timedelta(weeks=weeks)

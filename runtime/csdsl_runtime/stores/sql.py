@@ -124,6 +124,10 @@ _PLAN_COLUMNS = (
 )
 
 
+_KEEP_LATEST_CLOSE = ("ON CONFLICT (rule, account_id) DO UPDATE SET closed = excluded.closed "
+                      "WHERE excluded.closed > csdsl_arming.closed")
+"""How every disarming insert ends: a (rule, account) keeps the latest close."""
+
 _NAMED = 1000
 """Rule names a query lists as parameters at most (SQLite allows 32,766 in all)."""
 
@@ -250,9 +254,7 @@ class SqlStore:
                 f"SELECT rule, account_id, max(closed) FROM {table} c WHERE closed IS NOT NULL"
                 f"{objectives} AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.rule = c.rule "
                 f"AND o.account_id = c.account_id AND o.{is_open}{objectives}) "
-                "GROUP BY rule, account_id "
-                "ON CONFLICT (rule, account_id) DO UPDATE SET closed = excluded.closed "
-                "WHERE excluded.closed > csdsl_arming.closed")
+                f"GROUP BY rule, account_id {_KEEP_LATEST_CLOSE}")
 
     def close(self) -> None:
         self.conn.close()
@@ -586,9 +588,8 @@ class SqlStore:
         )
         self._many(  # the rule re-arms for the account only once its condition is not true
             "INSERT INTO csdsl_arming (rule, account_id, closed) SELECT rule, account_id, "
-            "closed FROM csdsl_ctas WHERE id = ? AND closed = ? AND plan_id IS NULL "
-            "ON CONFLICT (rule, account_id) DO UPDATE SET closed = excluded.closed "
-            "WHERE excluded.closed > csdsl_arming.closed",
+            f"closed FROM csdsl_ctas WHERE id = ? AND closed = ? AND plan_id IS NULL "
+            f"{_KEEP_LATEST_CLOSE}",
             [(i, when) for i in ids],
         )
 
@@ -612,9 +613,8 @@ class SqlStore:
         """A plan closed on `day`: its rule has not re-armed for the account."""
         self._exec(
             "INSERT INTO csdsl_arming (rule, account_id, closed) SELECT rule, account_id, "
-            "closed FROM csdsl_plans WHERE id = ? AND closed = ? "
-            "ON CONFLICT (rule, account_id) DO UPDATE SET closed = excluded.closed "
-            "WHERE excluded.closed > csdsl_arming.closed", (plan_id, self._day(day)))
+            f"closed FROM csdsl_plans WHERE id = ? AND closed = ? {_KEEP_LATEST_CLOSE}",
+            (plan_id, self._day(day)))
 
     def record_success(self, cta_id: int, success: bool, day: date) -> None:
         """Decide a CTA's `success within`; never on a day before its creation."""
