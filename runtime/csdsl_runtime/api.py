@@ -40,7 +40,7 @@ from csdsl_runtime.data import BadDataError, Dataset
 from csdsl_runtime.decide import Decisions, decide
 from csdsl_runtime.engines import CODE_OF_TRUTH, Engine, Results
 from csdsl_runtime.records import OpenWork, RunState
-from csdsl_runtime.report import RuleReport, RunReport
+from csdsl_runtime.report import SHOW, RuleReport, RunReport
 from csdsl_runtime.stores.base import Store
 from csdsl_runtime.stores.sql import OutOfOrderError, StoreError
 
@@ -80,8 +80,8 @@ class LifecycleReport(RunReport):
     """Open CTAs created under earlier spec versions: spec hash -> rule -> count. They
     keep the tasks and titles of the version that opened them."""
 
-    def render(self) -> str:
-        lines = [RunReport.render(self)]
+    def render(self, show: int = SHOW) -> str:
+        lines = [RunReport.render_summary(self)]
         if self.backfill:
             lines.append(
                 f"backfill: dated before the store's latest run ({self.latest_run}); CTAs "
@@ -106,6 +106,7 @@ class LifecycleReport(RunReport):
                 f"{self.removed_rule_ctas} open CTAs ({each}); "
                 "`csdsl retire SPEC` closes them\n"
             )
+        lines.append(self.render_changes(show))
         return "".join(lines)
 
 
@@ -252,7 +253,27 @@ class Runtime:
             builder.renderer.fill(report)  # template errors, truncations, the first ones
             report.seconds["act"] = round(time.perf_counter() - started, 3)
             self.store.finish_run(run_id, report.to_json())
+            if dry_run:  # what it would store, read back before the rollback
+                started = time.perf_counter()
+                report.changes = self._changes(run_id, decisions)
+                report.seconds["changes"] = round(time.perf_counter() - started, 3)
         return report
+
+    def _changes(self, run_id: int, decisions: Decisions) -> dict[str, list[dict[str, Any]]]:
+        """A dry run's `changes`: the CTAs and plans run `run_id` opened (their ids null:
+        the rollback takes them back) and the CTAs `close when` closed, as `csdsl ctas`
+        and `csdsl plans` would show them."""
+        closing = [cta_id for _, _, cta_ids in decisions.closes for cta_id in cta_ids]
+        closed = [c for c in self.store.ctas_by_id(closing) if c.outcome == "resolved"]
+        opened, plans = self.store.ctas_of_run(run_id), self.store.plans_of_run(run_id)
+        for cta in [*opened, *(o for p in plans for o in p.objectives)]:
+            cta.id = cta.plan_id = None
+            for task in cta.tasks:
+                task.id = task.cta_id = None
+        for plan in plans:
+            plan.id = None
+        return {"open": [c.to_json() for c in opened], "close": [c.to_json() for c in closed],
+                "plans": [p.to_json() for p in plans]}
 
     # ------------------------------------------------------------ stages
     def _check_time(self, asof: date, backfill: bool, report: LifecycleReport) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from csdsl_runtime.dates import parse_date
 from csdsl_runtime.records import PLAN_STATUSES
+from csdsl_runtime.report import SHOW
 from csdsl_runtime.stores import DEFAULT_STORE_URL
 
 
@@ -72,7 +73,11 @@ def add_runtime_commands(sub: Any) -> None:
     p.add_argument("--verify-key", metavar="PUBFILE", dest="verify_key",
                    help="refuse an artifact that this public key (`csdsl keygen`) has not "
                         "signed; SPEC must then be a compiled artifact")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="the run report")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="the run report (a dry run's JSON lists every change under `changes`)")
+    p.add_argument("--show", type=_shown, default=None, metavar="N",
+                   help="with --dry-run: the CTAs, closes and plans the text report lists "
+                        "per rule (default: 20; 0: all)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(needs_artifact=True, func=None)
 
@@ -190,6 +195,8 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
 
     if artifact is None and not Path(args.spec).is_file():
         return _error(f"no such file: `{args.spec}`", 2)  # bad usage, as RUNTIME.md says
+    if args.show is not None and not args.dry_run:
+        return _error("--show N lists what a dry run would change: use it with --dry-run", 2)
     verify_key = getattr(args, "verify_key", None)
     if verify_key is not None:
         from csdsl_runtime.signing import SigningKeyError, public_key
@@ -260,7 +267,7 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(report.render())
+        sys.stdout.write(report.render(SHOW if args.show is None else args.show))
     return 0
 
 
@@ -470,6 +477,17 @@ def _retire(args: argparse.Namespace, store: Any, artifact: Any) -> int:
     if args.dry_run:
         sys.stdout.write("dry run: nothing was changed\n")
     return 0
+
+
+def _shown(text: str) -> int:
+    """How many lines per rule a dry run's text report lists (0: all)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a number of lines") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: give 0 (all) or more")
+    return value
 
 
 def _threads(text: str) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -46,6 +47,9 @@ class TemplateProblem:
 _GAP_LINES = 10
 """Owner gaps the text report shows (the JSON has them all)."""
 
+SHOW = 20
+"""The CTAs, closes and plans a dry run's text report lists per rule (the JSON has all)."""
+
 
 @dataclass(slots=True)
 class RunReport:
@@ -75,11 +79,72 @@ class RunReport:
     """The limits the run would break (`limits.Breach.to_json`): a dry run lists them;
     a real run that breaks one stores nothing and raises `LimitError`."""
     seconds: dict[str, float] = field(default_factory=dict)
+    changes: dict[str, list[dict[str, Any]]] | None = None
+    """What a dry run would store, read back before its rollback (None on a real run):
+    `open`, the CTA objects of `csdsl ctas --format json` it would open (plan objectives
+    aside); `close`, the CTAs `close when` would close, as they would be after it
+    (outcome `resolved`, open tasks cancelled); `plans`, the plan objects of
+    `csdsl plans --format json` it would open, with their objectives."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The report as `csdsl run --format json` prints it: `changes` on a dry run only."""
+        if self.changes is None:
+            out = asdict(self)
+            del out["changes"]
+            return out
+        out = asdict(replace(self, changes=None))  # the changes are JSON already: no copy
+        out["changes"] = self.changes
+        return out
 
-    def render(self) -> str:
+    def render(self, show: int = SHOW) -> str:
+        """The summary, then on a dry run what it would change (`show` per rule and
+        list, 0: all)."""
+        return self.render_summary() + self.render_changes(show)
+
+    def render_changes(self, show: int = SHOW) -> str:
+        """On a dry run: the CTAs it would open, those it would close and the plans it
+        would open, the first `show` of each rule in each list (0: all), and that
+        nothing was stored; nothing on a real run."""
+        if not self.dry_run:
+            return ""
+        lines: list[str] = []
+        cut = False
+        changes = self.changes or {}
+        opened, closed, plans = (changes.get(k, []) for k in ("open", "close", "plans"))
+        objectives = sum(len(p["objectives"]) for p in plans)
+        if opened:
+            besides = f" (and {objectives} as plan objectives, below)" if objectives else ""
+            lines.append(f"\nwould open {_count(len(opened), 'CTA')}{besides}:")
+            cut |= _listing(
+                lines, ("rule", "account", "owner", "due", "tasks", "title"),
+                [(c["rule"], (c["rule"], c["account_id"], c["owner"] or "-", c["due"],
+                              str(len(c["tasks"])), c["title"])) for c in opened],
+                show, right={4})
+        if closed:
+            lines.append(f"\nwould close {_count(len(closed), 'CTA')} (`close when` holds; "
+                         "outcome resolved):")
+            cut |= _listing(
+                lines, ("id", "rule", "account", "owner", "created", "title"),
+                [(c["rule"], (str(c["id"]), c["rule"], c["account_id"], c["owner"] or "-",
+                              c["created"], c["title"])) for c in closed],
+                show, right={0})
+        if plans:
+            lines.append(f"\nwould open {_count(len(plans), 'plan')} "
+                         f"(with {_count(objectives, 'objective CTA')}):")
+            cut |= _listing(
+                lines, ("rule", "account", "plan", "owner", "due", "objectives", "title"),
+                [(p["rule"], (p["rule"], p["account_id"], p["plan"], p["owner"] or "-",
+                              p["due"], str(len(p["objectives"])), p["title"]))
+                 for p in plans],
+                show, right={5})
+        if lines:
+            lines.append("")
+        if cut:
+            lines.append(f"(the first {show} of each rule: `--format json` lists them all)")
+        lines.append("dry run: nothing was stored")
+        return "\n".join(lines) + "\n"
+
+    def render_summary(self) -> str:
         """A fixed-width table, one line per rule, then the totals."""
         head = ("rule", "evaluated", "fired", "unknown", "opened", "open", "cooldown",
                 "closed", "success")
@@ -136,6 +201,36 @@ class RunReport:
                          + ", ".join(f"{rule} {n}" for rule, n in capped))
         for breach in self.limit_breaches:
             lines.append(f"would break {breach['message']}")
-        if self.dry_run:
-            lines.append("dry run: nothing was stored")
         return "\n".join(lines) + "\n"
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 CTA`, `3 CTAs`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _listing(lines: list[str], head: tuple[str, ...],
+             rows: Sequence[tuple[str, tuple[str, ...]]], show: int, right: set[int]) -> bool:
+    """Add to `lines` an indented fixed-width table of (rule, row): the first `show` rows
+    of each rule (0: all), in the order rules first appear, each rule's rest as
+    `... and K more`; whether some were left out. Columns in `right` are right-aligned;
+    the last one is left ragged."""
+    by_rule: dict[str, list[tuple[str, ...]]] = {}
+    for rule, row in rows:
+        by_rule.setdefault(rule, []).append(row)
+    shown: list[tuple[str, ...] | str] = []
+    for rule, found in by_rule.items():
+        kept = found if show <= 0 else found[:show]
+        shown.extend(kept)
+        if len(found) > len(kept):
+            shown.append(f"... and {len(found) - len(kept)} more of {rule}")
+    table = [head, *(r for r in shown if not isinstance(r, str))]
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  " + "  ".join(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+                                for i, cell in enumerate(row)).rstrip()
+
+    lines.append(line(head))
+    lines.extend(f"  {r}" if isinstance(r, str) else line(r) for r in shown)
+    return len(table) - 1 < len(rows)

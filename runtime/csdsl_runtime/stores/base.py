@@ -109,6 +109,19 @@ class Store(Protocol):
         """Cancel and add tasks of an open CTA, now under spec version `spec_hash`."""
         ...
 
+    def ctas_of_run(self, run_id: int) -> list[CtaRecord]:
+        """The CTAs run `run_id` created, plan objectives aside, with their tasks, by id
+        (a dry run reads back what it would store, before its rollback)."""
+        ...
+
+    def plans_of_run(self, run_id: int) -> list[PlanRecord]:
+        """The plans run `run_id` created, with their objective CTAs and their tasks."""
+        ...
+
+    def ctas_by_id(self, ids: Collection[int]) -> list[CtaRecord]:
+        """The CTAs with these ids (those that exist), with their tasks, by id."""
+        ...
+
     def open_work_by_rule(self) -> dict[str, OpenWork]:
         """Per rule, its open CTAs (objectives included) and open plans."""
         ...

@@ -861,8 +861,14 @@ class SqlStore:
             criteria=criteria,
         )
 
-    def _tasks_of(self, ctas: Mapping[int | None, CtaRecord]) -> None:
-        for row in self._exec(f"SELECT {_TASK_COLUMNS} FROM csdsl_tasks ORDER BY id").fetchall():
+    def _tasks_of(self, ctas: Mapping[int | None, CtaRecord], of: str = "",
+                  params: Sequence[Any] = ()) -> None:
+        """Add their tasks to `ctas`; `of`: a `WHERE` clause on `csdsl_ctas` that selects
+        them (with `params`), so that only their tasks are read, not every task."""
+        query = f"SELECT {_TASK_COLUMNS} FROM csdsl_tasks"
+        if of:
+            query += f" WHERE cta_id IN (SELECT id FROM csdsl_ctas WHERE {of})"
+        for row in self._exec(f"{query} ORDER BY id", params).fetchall():
             (key, title, owner, type_, priority, start, due, description, status, completed,
              task_id, cta_id) = row
             cta = ctas.get(cta_id)
@@ -916,10 +922,44 @@ class SqlStore:
         self._tasks_of(ctas)
         return list(ctas.values())
 
-    def list_plans(self) -> list[PlanRecord]:
-        """Stored success plans with their objective CTAs."""
+    def _ctas_where(self, clause: str, params: Sequence[Any]) -> list[CtaRecord]:
+        """The CTAs a `WHERE` clause selects, with their tasks, by id."""
+        rows = self._exec(
+            f"SELECT {_CTA_COLUMNS} FROM csdsl_ctas WHERE {clause} ORDER BY id", params
+        ).fetchall()
+        ctas = {cta.id: cta for cta in map(self._cta, rows)}
+        if ctas:
+            self._tasks_of(ctas, clause, params)
+        return list(ctas.values())
+
+    def ctas_of_run(self, run_id: int) -> list[CtaRecord]:
+        """The CTAs run `run_id` created, plan objectives aside, with their tasks, by id."""
+        return self._ctas_where("run_id = ? AND plan_id IS NULL", (run_id,))
+
+    def plans_of_run(self, run_id: int) -> list[PlanRecord]:
+        """The plans run `run_id` created, with their objective CTAs and their tasks."""
+        plans = self._plans(" WHERE run_id = ?", (run_id,))
+        if plans:
+            for cta in self._ctas_where("run_id = ? AND plan_id IS NOT NULL", (run_id,)):
+                if cta.plan_id in plans:
+                    plans[cta.plan_id].objectives.append(cta)
+        return list(plans.values())
+
+    def ctas_by_id(self, ids: Collection[int]) -> list[CtaRecord]:
+        """The CTAs with these ids (those that exist), with their tasks, by id."""
+        wanted = sorted({i for i in ids if -_MAX_ID - 1 <= i <= _MAX_ID})
+        found: list[CtaRecord] = []
+        for start in range(0, len(wanted), _NAMED):
+            chunk = wanted[start:start + _NAMED]
+            found.extend(self._ctas_where(f"id IN ({', '.join('?' * len(chunk))})", chunk))
+        return found
+
+    def _plans(self, clause: str = "", params: Sequence[Any] = ()) -> dict[int, PlanRecord]:
+        """The plans a `WHERE` clause (or none) selects, by id, without objectives."""
         plans: dict[int, PlanRecord] = {}
-        for row in self._exec(f"SELECT {_PLAN_COLUMNS} FROM csdsl_plans ORDER BY id").fetchall():
+        for row in self._exec(
+                f"SELECT {_PLAN_COLUMNS} FROM csdsl_plans{clause} ORDER BY id", params
+        ).fetchall():
             (rule, account_id, action, plan, title, owner, created, due, spec_hash, status,
              closed, plan_id, description) = row
             plans[plan_id] = PlanRecord(
@@ -929,6 +969,11 @@ class SqlStore:
                 status=status, closed=self._read_day(closed), id=plan_id,
                 description=description,
             )
+        return plans
+
+    def list_plans(self) -> list[PlanRecord]:
+        """Stored success plans with their objective CTAs."""
+        plans = self._plans()
         for cta in self.list_ctas():
             if cta.plan_id in plans:
                 plans[cta.plan_id].objectives.append(cta)
