@@ -262,11 +262,12 @@ def test_golden_text_of_a_dry_run(tmp_path: Path) -> None:
 def test_the_api_reports_changes_on_dry_runs_only(tmp_path: Path) -> None:
     artifact = compile_spec_text(tmp_path, SMALL)
     dataset = read_dataset(small_data(0).write(tmp_path / "data"), artifact.schema_)
-    runtime = Runtime(artifact, dataset, open_store(f"sqlite:///{tmp_path / 'csdsl.db'}"))
+    store = open_store(f"sqlite:///{tmp_path / 'csdsl.db'}")
+    runtime = Runtime(artifact, dataset, store)
     dry = runtime.run(ASOF, dry_run=True)
     assert dry.changes is not None and [c["account_id"] for c in dry.changes["open"]] == ["a1"]
     assert dry.to_json()["changes"] is dry.changes
-    assert runtime.store.counts() == {"ctas": 0, "tasks": 0, "plans": 0, "runs": 0}
+    assert store.counts() == {"ctas": 0, "tasks": 0, "plans": 0, "runs": 0}
     real = runtime.run(ASOF)
     assert real.changes is None and "changes" not in real.to_json()
     assert "would open" not in real.render() and "dry run" not in real.render()
