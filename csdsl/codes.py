@@ -58,4 +58,21 @@ CODES: dict[str, str] = {
     "CS0702": "a rule without a `then` action",
     "CS0703": "a rule that applies a playbook but opens no CTA",
     "CS0704": "`reopen while false`, the default written out",
+    "CS0800": "an unknown rule named in a spec test",
+    "CS0801": "an unknown fixture in a test's `data`",
+    "CS0802": "test data without accounts: a data directory that does not exist or has no "
+              "accounts table, or inline data without `accounts`",
+    "CS0803": "test steps out of order: `data` twice or after `as of`, a step before the "
+              "first `as of`, an `as of` that goes back in time",
+    "CS0804": "a test without `data`",
+    "CS0805": "a test that runs or checks nothing: no `as of`, or no `expect` (warning)",
+    "CS0806": "an unknown task of the rule a test names",
+    "CS0807": "a table row whose number of cells is not the header's",
+    "CS0808": "an unknown table in test data",
+    "CS0809": "a table header with a missing, wrong, duplicate or empty column",
+    "CS0810": "a table cell that is not a value of its column (a number, a date, `yes` or "
+              "`no`, a value of the field's type)",
+    "CS0811": "a metric date range that ends before it starts",
+    "CS0812": "an unknown column in a table-driven `expect`",
+    "CS0813": "an account that is not in the test's data",
 }

@@ -2,7 +2,10 @@
 
 Each `tests/golden/diagnostics/CSxxxx.cs` (or directory `CSxxxx/` of `.cs` files) is a
 small spec; `CSxxxx.txt` is what `csdsl check --color never` prints for it (the text
-diagnostics, then the summary line). In the input, `### CSxxxx` at the end of a line
+diagnostics, then the summary line). A directory that also holds `.cstest` files is a
+spec with its tests (the codes of spec tests, CS08xx): its `.txt` holds the diagnostics
+of the spec and of its tests, as `csdsl test` reports them before it runs anything, then
+the summary line. In the input, `### CSxxxx` at the end of a line
 says a diagnostic with that code must point at that line; every diagnostic must be
 marked, so an unexpected one fails the test. `### CSxxxx "words"` also requires the
 message to contain the words.
@@ -18,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,7 @@ import pytest
 from csdsl import diagnostics as D
 from csdsl.codes import CODES
 from csdsl.driver import check_sources, read_sources
+from csdsl.spectest.check import load_suite
 
 from . import clikit
 from .conftest import ROOT
@@ -60,14 +65,48 @@ def _check(inputs: list[str]):  # type: ignore[no-untyped-def]
     return check_sources(read_sources(inputs))
 
 
+@dataclass
+class _Checked:
+    """What a golden's check found: diagnostics, the texts to show them in, files read."""
+
+    diagnostics: list[D.Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    file_count: int = 0
+
+
+def _has_tests(path: Path) -> bool:
+    return path.is_dir() and any(path.rglob("*.cstest"))
+
+
+def _check_golden(path: Path) -> _Checked:
+    """Check a golden input (the working directory is the golden folder): a spec, or a
+    spec with its tests, whose diagnostics are then the spec's and the tests' together."""
+    result = _check([path.name])
+    checked = _Checked(list(result.diagnostics), dict(result.sources), result.file_count)
+    if _has_tests(path):
+        assert result.model is not None
+        suite, found, _ = load_suite([path.name], result.model)
+        checked.diagnostics = sorted([*checked.diagnostics, *found], key=D.Diagnostic.sort_key)
+        checked.sources.update(suite.sources)
+        checked.file_count += len(list(path.rglob("*.cstest")))
+    return checked
+
+
 def _render_text(result) -> str:  # type: ignore[no-untyped-def]
     summary = D.summarize(result.diagnostics, result.file_count)
     return D.render_text(result.diagnostics, result.sources) + summary.line() + "\n"
 
 
+def _golden_files(path: Path) -> list[Path]:
+    """The input files of a golden: its `.cs` files, then its `.cstest` files."""
+    if not path.is_dir():
+        return [path]
+    return sorted(path.rglob("*.cs")) + sorted(path.rglob("*.cstest"))
+
+
 def _markers(path: Path) -> list[tuple[str, int, str, str | None]]:
     """(file as displayed, line, code, required words) for every `### CODE` marker."""
-    files = sorted(path.rglob("*.cs")) if path.is_dir() else [path]
+    files = _golden_files(path)
     found = []
     for f in files:
         text = f.read_bytes().decode("utf-8", errors="replace")
@@ -88,7 +127,7 @@ def _compare(expected_file: Path, actual: str) -> None:
 @pytest.mark.parametrize("path", _inputs(), ids=_name_of)
 def test_golden(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(GOLDEN)  # paths in the output are relative to the golden folder
-    result = _check([path.name])
+    result = _check_golden(path)
     _compare(GOLDEN / f"{_name_of(path)}.txt", _render_text(result))
 
     markers = _markers(path)
@@ -124,7 +163,7 @@ def test_messages_follow_the_style() -> None:
         cwd = Path.cwd()
         os.chdir(GOLDEN)
         try:
-            result = _check([path.name])
+            result = _check_golden(path)
         finally:
             os.chdir(cwd)
         for d in result.diagnostics:
@@ -237,14 +276,16 @@ def _example_block(code: str) -> str:
     """The input(s) and output of a code's golden, as Markdown."""
     path = GOLDEN / code if (GOLDEN / code).is_dir() else GOLDEN / f"{code}.cs"
     parts = [f"<!-- golden {code} -->"]
-    for f in sorted(path.rglob("*.cs")) if path.is_dir() else [path]:
+    for f in _golden_files(path):
         try:
             text = f.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             text = "# (this file's bytes are not UTF-8: the input is Latin-1 text)\n"
         parts.append(f"`{f.relative_to(GOLDEN).as_posix()}`:\n\n```\n{text.rstrip()}\n```")
     output = (GOLDEN / f"{code}.txt").read_text(encoding="utf-8")
-    parts.append(f"`csdsl check --color never {path.name}`:\n\n```text\n{output.rstrip()}\n```")
+    command = (f"What `csdsl test --color never {path.name}` reports before it runs"
+               if _has_tests(path) else f"`csdsl check --color never {path.name}`")
+    parts.append(f"{command}:\n\n```text\n{output.rstrip()}\n```")
     parts.append("<!-- /golden -->")
     return "\n\n".join(parts)
 
