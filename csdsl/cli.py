@@ -214,6 +214,81 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    """`csdsl test`: check the spec and its `.cstest` files, run the tests, report."""
+    import re
+
+    from csdsl import diagnostics as d
+    from csdsl.driver import build, check_paths
+    from csdsl.spectest import render
+    from csdsl.spectest.check import load_suite
+    from csdsl.spectest.run import run_suite, select, spec_files_for
+
+    if args.threshold is not None and not 0 <= args.threshold <= 100:
+        raise _Usage(f"--threshold must be a percentage from 0 to 100, not {args.threshold}")
+    try:
+        pattern = re.compile(args.run) if args.run else None
+    except re.error as exc:
+        raise _Usage(f"--run `{args.run}` is not a regular expression: {exc}") from None
+    compilation = check_paths(spec_files_for(args.paths))
+    artifact = build(compilation)
+    model = compilation.model
+    assert model is not None
+    suite, test_diagnostics, unreadable = load_suite(args.paths, model)
+    if not suite.tests and not test_diagnostics:
+        raise _Usage("no `.cstest` files under " + ", ".join(f"`{p}`" for p in args.paths))
+    diagnostics = sorted([*compilation.diagnostics, *test_diagnostics], key=d.Diagnostic.sort_key)
+    sources = {**compilation.sources, **suite.sources}
+    errored = len(suite.rejected)
+    chosen = select(suite.tests, args.run if pattern is not None else None)
+    coverage = None
+    result = None
+    if artifact is not None:
+        collector = None
+        if args.coverage or args.threshold is not None:
+            from csdsl.spectest.coverage import CoverageCollector
+
+            collector = CoverageCollector(artifact, model, sources)
+        result = run_suite(artifact, chosen, collector)
+        coverage = collector.result() if collector is not None else None
+    else:
+        from csdsl.spectest.run import SuiteResult
+
+        result = SuiteResult()
+        errored += len(chosen)  # the spec does not compile: no test can run
+    below = (coverage is not None and args.threshold is not None
+             and coverage.percent < args.threshold)
+    if args.format == "json":
+        sys.stdout.write(render.render_json(result, [d.to_dict(x) for x in diagnostics],
+                                            coverage, errored))
+    elif args.format == "junit":
+        texts = [d.render_text([x], sources, color=False) for x in diagnostics if x.is_error]
+        sys.stdout.write(render.render_junit(result, texts))
+    else:
+        if diagnostics:
+            sys.stdout.write(d.render_text(diagnostics, sources, color=_color(sys.stdout,
+                                                                             args.color)))
+        sys.stdout.write(render.render_text(result, verbose=args.verbose))
+        if coverage is not None:
+            sys.stdout.write(render.render_coverage(coverage))
+        if below and coverage is not None:
+            sys.stdout.write(f"coverage {coverage.percent:.1f}% is below the threshold "
+                             f"{args.threshold:g}%\n")
+        sys.stdout.write(render.summary_line(result, errored) + "\n")
+    if unreadable:
+        return 2
+    failed = result.failed or errored or any(x.is_error for x in diagnostics) or below
+    return 1 if failed else 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """`csdsl explain`: why an account did or did not fire, from the spec and data, or
+    from what a stored CTA recorded when it was opened."""
+    from csdsl import explain
+
+    return explain.main(args)
+
+
 def _load_for_run(spec: str) -> Artifact | None:
     """SPEC is a compiled artifact (a .json file: None, the runtime loads it) or a spec
     directory or .cs files, compiled here."""
@@ -304,6 +379,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first day of the chart (default: today)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("test", help="run the `.cstest` spec tests under the paths")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="spec directories (their .cs and .cstest files) or .cstest files")
+    p.add_argument("--format", choices=("text", "json", "junit"), default="text")
+    p.add_argument("--run", metavar="PATTERN",
+                   help="only the tests whose name this regular expression matches")
+    p.add_argument("--coverage", action="store_true",
+                   help="report which rules fired and which conditions were seen true "
+                        "and false")
+    p.add_argument("--threshold", type=float, metavar="P",
+                   help="fail when coverage is below P percent (implies --coverage)")
+    p.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("explain", help="why a rule did or did not fire for an account")
+    p.add_argument("target", metavar="SPEC|CTA_ID",
+                   help="a spec (directory, .cs files or compiled .json) with --data, "
+                        "--as-of, --rule and --account; or the id of a stored CTA")
+    p.add_argument("--data", metavar="DIR")
+    p.add_argument("--as-of", type=day_argument, metavar="DATE", dest="asof")
+    p.add_argument("--rule", metavar="RULE")
+    p.add_argument("--account", metavar="ID")
+    p.add_argument("--store", metavar="URL",
+                   help="with a CTA id: the store that holds it (default: csdsl.db here)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("schema", help="print the JSON Schema of compiled artifacts")
     p.set_defaults(func=cmd_schema)

@@ -166,7 +166,7 @@ DETRACTOR = A.Exists(event="nps", days=90, where=A.And(args=(
      "arr - (1 - sum(usage, 7d)) > -(2.5 * usage)"),
     (A.InList(arg=A.Change(metric="usage", days=7), values=(num(0.07), num(-1 / 3)),
               negate=True),
-     "change(usage, 7d) not in (7%, -33.33333333333333%)"),
+     "change(usage, 7d) not in (7%, -33.33%)"),
     (A.Compare(cmp="<", left=A.FieldRef(name="renewal_date"),
                right=A.Lit(type="date", value="2026-12-01")),
      "renewal_date < 2026-12-01"),

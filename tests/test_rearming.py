@@ -108,6 +108,7 @@ def test_a_schema_1_store_is_migrated_with_its_closes_disarmed(tmp_path: Path) -
     runtime.store.close()  # type: ignore[attr-defined]
     con = sqlite3.connect(tmp_path / "store.db")  # as csdsl with schema 1 left it
     con.execute("DROP TABLE csdsl_arming")
+    con.execute("DROP TABLE csdsl_evidence")
     for table, column in (("csdsl_ctas", "category"), ("csdsl_ctas", "criteria"),
                           ("csdsl_plans", "description")):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
@@ -117,7 +118,7 @@ def test_a_schema_1_store_is_migrated_with_its_closes_disarmed(tmp_path: Path) -
     migrated = _runtime(tmp_path, BIG, _data("100"), "m")
     version = migrated.store._exec(  # type: ignore[attr-defined]
         "SELECT value FROM csdsl_meta WHERE key = 'schema_version'").fetchone()[0]
-    assert version == "2"
+    assert version == "3"
     assert migrated.run(ASOF + timedelta(days=1)).rules[0].not_rearmed == 1
 
 

@@ -151,7 +151,10 @@ class Runtime:
         store: Store,
         engine: Engine | None = None,
         on_bad_data: str = "fail",
+        evidence: bool = True,
     ) -> None:
+        """`evidence`: keep, with each CTA or plan a run opens, the deciding values of its
+        rule's `when` (`csdsl explain CTA_ID`); off, a first run of many CTAs is faster."""
         if on_bad_data not in ("fail", "skip"):
             raise ValueError("on_bad_data must be `fail` or `skip`")
         if dataset.bad_rows and on_bad_data == "fail":
@@ -171,6 +174,8 @@ class Runtime:
 
             engine = SqlEngine(dataset)
         self.engine = engine
+        self.evidence = evidence
+        self._missing: dict[str, float] | None = None
         self._later: dict[str, Any] = {}  # `close when` and `success` truth columns, if computed
 
     def _account_columns(self) -> AccountColumns:
@@ -453,5 +458,30 @@ class Runtime:
                     report.ctas_opened += len(plan.objectives)
                     report.tasks_created += sum(len(o.tasks) for o in plan.objectives)
             count = sum(opened)
+            if self.evidence and count:
+                self._keep_evidence(rule, [row for row, done in zip(chunk, opened, strict=True)
+                                           if done], batches.accounts.ids, asof, run_id)
             counts.opened += count
             counts.already_open += len(chunk) - count  # another host opened it meanwhile
+
+    def _keep_evidence(self, rule: A.Rule, rows: list[int], ids: list[str], asof: date,
+                       run_id: int) -> None:
+        """Trace the rule's `when` for the accounts it just opened CTAs or plans for, with
+        the reference interpreter's values, and store the traces: months later `csdsl
+        explain CTA_ID` shows why it opened, whatever the data became since."""
+        import json
+
+        from csdsl_runtime.explain import trace
+        from csdsl_runtime.ir import missing_values
+
+        if self._missing is None:
+            self._missing = missing_values(self.artifact.schema_)
+        chosen = [ids[row] for row in rows]
+        dataset = self.dataset
+        accounts: Any = (dataset.with_series(chosen) if not isinstance(dataset, Dataset)
+                         else dataset.accounts)
+        dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+        found = [(rule.name, account_id, asof,
+                  dumps(trace(rule.when, accounts[account_id], asof, self._missing).to_json()))
+                 for account_id in chosen]
+        self.store.insert_evidence(found, run_id, self.artifact.spec_hash)

@@ -194,21 +194,24 @@ _ATOM = 9
 
 
 def _number(x: float) -> str:
-    """A number as a CS admin writes it: `3`, not `3.0`; otherwise the shortest form
-    that reads back as the same float (`0.30000000000000004` stays visible)."""
+    """A number as a CS admin reads it: `3`, not `3.0`; a computed average to six
+    significant digits (`104.567`, not `104.56666666666666`)."""
     if type(x) is int:
         return str(x)
     if x.is_integer() and abs(x) < 1e16:
         return str(int(x))
-    return repr(x)
+    shown = f"{x:.6g}"
+    return repr(x) if "e" in shown else shown
 
 
 def _percent(x: float) -> str:
-    """A fraction as a percentage, exactly: the shortest decimal of `x` moved two places
-    (0.07 is `7%`, where 0.07 * 100 would be 7.000000000000001)."""
+    """A fraction as a percentage: exactly when it is short (0.07 is `7%`, where
+    0.07 * 100 would be 7.000000000000001), else to four significant digits (`-43.48%`)."""
     if x == 0:
         return "0%"
     d = Decimal(repr(x)).scaleb(2).normalize()
+    if len(d.as_tuple().digits) > 6:
+        return f"{float(d):.4g}%"
     return (format(d, "f") if abs(d.adjusted()) < 16 else format(d, "g").lower()) + "%"
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -38,7 +39,7 @@ import numpy as np
 from sqlglot import exp
 
 from csdsl_runtime import artifact as A
-from csdsl_runtime.data import AccountData, BadRow, Dataset, Value
+from csdsl_runtime.data import AccountData, BadRow, Dataset, EventSeries, MetricSeries, Value
 from csdsl_runtime.sources.builder import FIXED_COLUMNS, DatasetBuilder, SourceError
 from csdsl_runtime.sources.sql import columns as sql_columns
 from csdsl_runtime.sources.sql import is_sqlite
@@ -92,6 +93,50 @@ class Frame:
         if self._accounts is None:
             self._accounts = _Accounts(self)
         return self._accounts
+
+    def with_series(self, account_ids: Iterable[str]) -> dict[str, AccountData]:
+        """The full `AccountData` (fields, team, metric and event series) of some accounts,
+        read from the tables in one query per metric and event: what explaining the
+        decisions of a run needs, for the accounts it opened CTAs for only."""
+        wanted = list(dict.fromkeys(account_ids))
+        if not self.columnar or not wanted:
+            return {a: self.accounts[a] for a in wanted}
+        accounts = self.accounts
+        assert isinstance(accounts, _Accounts)
+        positions = [accounts.index[a] for a in wanted]
+        out = {a: AccountData(a, dict(accounts[a].fields), dict(accounts[a].team))
+               for a in wanted}
+        by_position = dict(zip(positions, wanted, strict=True))
+        self.con.execute("CREATE OR REPLACE TEMP TABLE csdsl_wanted AS "
+                         "SELECT unnest(?::BIGINT[]) AS acc", [positions])
+        try:
+            for name, table in self.metrics.items():
+                found = self.con.execute(
+                    f"SELECT acc, day, value FROM {table} WHERE acc IN "
+                    "(SELECT acc FROM csdsl_wanted) ORDER BY acc, day").fetchnumpy()
+                for acc, lo, hi in _runs(found["acc"]):
+                    out[by_position[acc]].metrics[name] = MetricSeries(
+                        array("l", found["day"][lo:hi].tolist()),
+                        array("d", found["value"][lo:hi].tolist()))
+            kinds = {e.name: e.fields for e in self.schema.events}
+            for name, (table, columns) in self.events.items():
+                fields = kinds[name]
+                select = "".join(f", {columns[f.name]}" for f in fields)
+                rows = self.con.execute(
+                    f"SELECT acc, day{select} FROM {table} WHERE acc IN "
+                    "(SELECT acc FROM csdsl_wanted) ORDER BY acc, day").fetchall()
+                for row in rows:
+                    account = out[by_position[int(row[0])]]
+                    series = account.events.get(name)
+                    if series is None:
+                        series = account.events[name] = EventSeries()
+                    series.days.append(int(row[1]))
+                    series.fields.append({f.name: _typed(f.type, v)
+                                          for f, v in zip(fields, row[2:], strict=True)
+                                          if v is not None})
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS csdsl_wanted")
+        return out
 
     def close(self) -> None:
         """Close the connection and remove the scratch directory (staged files, spills)."""
@@ -823,3 +868,25 @@ class _Accounts(Mapping[str, AccountData]):
 
     def __contains__(self, account_id: object) -> bool:
         return account_id in self.index
+
+
+def _runs(keys: Any) -> Iterator[tuple[int, int, int]]:
+    """(key, start, end) of each run of equal values in a sorted array."""
+    n = len(keys)
+    if not n:
+        return
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], n]
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        yield int(keys[lo]), lo, hi
+
+
+def _typed(kind: str, value: Any) -> Value:
+    """A value of an event table as the row reader types it."""
+    if kind == "number":
+        return float(value)
+    if kind == "date":
+        return date.fromordinal(int(value))
+    if kind == "bool":
+        return bool(value)
+    return str(value)

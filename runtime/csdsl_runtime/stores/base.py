@@ -126,6 +126,15 @@ class Store(Protocol):
         """Per rule, its open CTAs (objectives included) and open plans."""
         ...
 
+    def insert_evidence(self, rows: Sequence[tuple[str, str, date, str]], run_id: int | None,
+                        spec_hash: str) -> None:
+        """Keep the deciding values (rule, account_id, created, trace JSON) of new CTAs."""
+        ...
+
+    def cta_evidence(self, cta_id: int) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """A CTA's JSON and the deciding values kept when it was opened."""
+        ...
+
     def retire_rules(self, rules: Collection[str], day: date, reason: str,
                      dry_run: bool = False) -> dict[str, OpenWork]:
         """Close the open CTAs and plans of these rules with outcome `retired`."""

@@ -31,7 +31,7 @@ from csdsl_runtime.records import (
     TaskTiming,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: CTAs, tasks, plans, runs, pool cursors. 2: `csdsl_arming`, the rules that have not
 re-armed for an account since its CTA or plan closed (a store of version 1 is migrated
 in place: see `_seed_arming`), and what plans are for: an objective's `category` and
@@ -107,6 +107,12 @@ def _ddl(dialect: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS csdsl_arming (
             rule TEXT NOT NULL, account_id TEXT NOT NULL, closed {day} NOT NULL,
             PRIMARY KEY (rule, account_id))""",
+        # Schema 3: the deciding values of a rule's `when` for an account on the day a
+        # run opened its CTA or plan (`csdsl explain CTA_ID`): an `explain.Trace` as JSON.
+        f"""CREATE TABLE IF NOT EXISTS csdsl_evidence (
+            rule TEXT NOT NULL, account_id TEXT NOT NULL, created {day} NOT NULL,
+            run_id {ref}, spec_hash TEXT NOT NULL, trace TEXT NOT NULL,
+            PRIMARY KEY (rule, account_id, created))""",
     ]
 
 
@@ -222,17 +228,23 @@ class SqlStore:
                     f"the store was created by a newer csdsl (schema {row[0]}, this one "
                     f"knows {SCHEMA_VERSION}): upgrade csdsl-runtime"
                 )
-            elif _schema_version(row[0]) < 2:
-                for table, column, kind in (
-                        ("csdsl_ctas", "category", "TEXT"), ("csdsl_ctas", "criteria", "TEXT"),
-                        ("csdsl_plans", "description", "TEXT"),
-                        ("csdsl_tasks", "earliest", "TEXT" if self.dialect == "sqlite" else "DATE"),
-                        ("csdsl_tasks", "duration", "INTEGER"), ("csdsl_tasks", "after", "TEXT"),
-                        ("csdsl_tasks", "calendar", "TEXT")):
-                    self._add_column(table, column, kind)
-                self._seed_arming()
+            elif _schema_version(row[0]) < SCHEMA_VERSION:  # the DDL above made new tables
+                if _schema_version(row[0]) < 2:
+                    self._migrate_1()
                 self._exec("UPDATE csdsl_meta SET value = ? WHERE key = 'schema_version'",
                            (str(SCHEMA_VERSION),))
+
+    def _migrate_1(self) -> None:
+        """Schema 1 -> 2: the columns of objectives' categories, plan descriptions and
+        task timing, and the re-arming table seeded from history."""
+        for table, column, kind in (
+                ("csdsl_ctas", "category", "TEXT"), ("csdsl_ctas", "criteria", "TEXT"),
+                ("csdsl_plans", "description", "TEXT"),
+                ("csdsl_tasks", "earliest", "TEXT" if self.dialect == "sqlite" else "DATE"),
+                ("csdsl_tasks", "duration", "INTEGER"), ("csdsl_tasks", "after", "TEXT"),
+                ("csdsl_tasks", "calendar", "TEXT")):
+            self._add_column(table, column, kind)
+        self._seed_arming()
 
     def _add_column(self, table: str, column: str, kind: str) -> None:
         """`ALTER TABLE table ADD COLUMN column kind`, unless it has one already."""
@@ -904,6 +916,38 @@ class SqlStore:
             [(cta_id, t.key, t.title, t.owner, t.type, t.priority, t.description,
               self._day(t.start), self._day(t.due), *self._timing(t.timing)) for t in add])
         self._exec("UPDATE csdsl_ctas SET spec_hash = ? WHERE id = ?", (spec_hash, cta_id))
+
+    def insert_evidence(self, rows: Sequence[tuple[str, str, date, str]], run_id: int | None,
+                        spec_hash: str) -> None:
+        """Keep the deciding values of CTAs and plans just opened: (rule, account_id,
+        created, trace as JSON) rows; a (rule, account, day) keeps its first."""
+        if rows:
+            self._many(
+                "INSERT INTO csdsl_evidence (rule, account_id, created, run_id, spec_hash, "
+                "trace) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule, account_id, created) "
+                "DO NOTHING",
+                [(rule, account, self._day(day), run_id, spec_hash, trace)
+                 for rule, account, day, trace in rows])
+
+    def cta_evidence(self, cta_id: int) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """A stored CTA (as `csdsl ctas --format json` shows it) and the deciding values
+        kept when it was opened (`{"as_of", "spec_hash", "when"}`; None when the run kept
+        none); None when there is no such CTA."""
+        if not 0 < cta_id <= _MAX_ID:
+            return None
+        found = self.ctas_by_id([cta_id])
+        if not found:
+            return None
+        cta = found[0]
+        row = self._exec(
+            "SELECT trace, spec_hash, created FROM csdsl_evidence WHERE rule = ? AND "
+            "account_id = ? AND created = ?",
+            (cta.rule, cta.account_id, self._day(cta.created))).fetchone()
+        if row is None:
+            return cta.to_json(), None
+        when = json.loads(row[0])
+        return cta.to_json(), {"as_of": cta.created.isoformat(), "spec_hash": row[1],
+                               "when": when}
 
     def list_ctas(
         self, status: str | None = None, account_id: str | None = None, rule: str | None = None
