@@ -232,6 +232,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         raise _Usage(f"--run `{args.run}` is not a regular expression: {exc}") from None
     compilation = check_paths(spec_files_for(args.paths))
     artifact = build(compilation)
+    if args.record is not None:
+        return _record(args, compilation, artifact)
     model = compilation.model
     assert model is not None
     suite, test_diagnostics, unreadable = load_suite(args.paths, model)
@@ -279,6 +281,40 @@ def cmd_test(args: argparse.Namespace) -> int:
         return 2
     failed = result.failed or errored or any(x.is_error for x in diagnostics) or below
     return 1 if failed else 0
+
+
+def _record(args: argparse.Namespace, compilation: Compilation, artifact: Artifact | None
+            ) -> int:
+    """`csdsl test --record DATA --as-of DATE`: write a test that expects what the spec
+    does on that data that day (a snapshot to review and keep)."""
+    import os
+
+    from csdsl.spectest.record import record_test
+    from csdsl_runtime.data import BadDataError
+    from csdsl_runtime.sources import SourceError
+
+    if args.asof is None:
+        raise _Usage("--record needs --as-of DATE: the day to record")
+    if artifact is None:
+        _report(compilation, "text", args.color)
+        return 2 if compilation.unreadable else 1
+    written = args.record
+    if args.output not in (None, "-"):
+        written = os.path.relpath(Path(args.record).resolve(),
+                                  Path(args.output).resolve().parent)
+    try:
+        text = record_test(artifact, args.record, args.asof,
+                           f"what the spec does on {Path(args.record).name} as of "
+                           f"{args.asof.isoformat()}", Path(written).as_posix())
+    except (SourceError, BadDataError) as exc:
+        sys.stderr.write(f"csdsl: {exc}\n")
+        return 1
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        sys.stderr.write(f"wrote {args.output}\n")
+    return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -392,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, metavar="P",
                    help="fail when coverage is below P percent (implies --coverage)")
     p.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
+    p.add_argument("--record", metavar="DATA",
+                   help="run nothing: write a test that expects what the spec does on the "
+                        "data directory DATA as of --as-of (a snapshot to keep)")
+    p.add_argument("--as-of", type=day_argument, metavar="DATE", dest="asof",
+                   help="with --record: the day to record")
+    p.add_argument("-o", "--output", metavar="FILE", help="with --record: where to write it")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     p.set_defaults(func=cmd_test)
 

@@ -13,7 +13,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from csdsl.spectest.coverage import Coverage
-from csdsl.spectest.run import Failure, SuiteResult, TestResult, by_file
+from csdsl.spectest.run import Failure, SuiteResult, TestResult, by_file, shown
 
 __all__ = ["render_coverage", "render_json", "render_junit", "render_text", "summary_line"]
 
@@ -59,11 +59,14 @@ def _failure_lines(failure: Failure) -> list[str]:
     lines = [f"  {failure.span}: {failure.message}"]
     if failure.differences:
         width = max(len(d.attribute) for d in failure.differences)
-        lines.append(f"    {'':{width}}  {'expected':24}  actual")
-        for d in failure.differences:
-            lines.append(f"    {d.attribute:{width}}  {d.expected:24}  {d.actual}")
+        pairs = [d.shown() for d in failure.differences]
+        column = max(8, *(len(e) for e, _ in pairs))
+        lines.append(f"    {'':{width}}  {'expected':{column}}  actual")
+        for d, (expected, actual) in zip(failure.differences, pairs, strict=True):
+            lines.append(f"    {d.attribute:{width}}  {expected:{column}}  {actual}")
     elif failure.expected:
-        lines.append("    expected: " + "  ".join(f"{k} {v}" for k, v in failure.expected.items()))
+        lines.append("    expected: " + "  ".join(
+            f"{k} {shown(k.rsplit('.', 1)[-1], v)}" for k, v in failure.expected.items()))
     tasks = {k.split(".", 1)[0] for k in failure.expected if "." in k}
     found = "found" if failure.differences or not failure.expected else "open"
     lines += _ctas(f"{found} CTA{'s' if len(failure.candidates) != 1 else ''} of the rule",

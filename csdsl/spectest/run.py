@@ -32,8 +32,14 @@ class Difference:
     """One checked field that is not what the test expects."""
 
     attribute: str  # `owner`, or `call.due` for a task's field
-    expected: str
-    actual: str
+    expected: object
+    actual: object  # `MISSING_TASK` when the CTA has no task of that key
+
+    def shown(self) -> tuple[str, str]:
+        """Expected and actual as a test file writes them (`"text"`, dates, words)."""
+        field = self.attribute.rsplit(".", 1)[-1]
+        actual = str(self.actual) if self.actual is MISSING_TASK else shown(field, self.actual)
+        return shown(field, self.expected), actual
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +48,7 @@ class Failure:
 
     span: Span
     message: str
-    expected: dict[str, str] = field(default_factory=dict)  # the checks, as written
+    expected: dict[str, object] = field(default_factory=dict)  # the checks, by attribute
     differences: tuple[Difference, ...] = ()  # of the closest CTA
     candidates: tuple[dict[str, Any], ...] = ()  # open CTAs of the rule for the account
     others: tuple[dict[str, Any], ...] = ()  # other open CTAs, and closed ones of the rule
@@ -50,9 +56,10 @@ class Failure:
     def to_json(self) -> dict[str, Any]:
         return {
             "file": self.span.file, "line": self.span.line, "column": self.span.column,
-            "message": self.message, "expected": self.expected,
-            "differences": [{"attribute": d.attribute, "expected": d.expected,
-                             "actual": d.actual} for d in self.differences],
+            "message": self.message,
+            "expected": {k: _plain(v) for k, v in self.expected.items()},
+            "differences": [{"attribute": d.attribute, "expected": _plain(d.expected),
+                             "actual": _plain(d.actual)} for d in self.differences],
             "actual": list(self.candidates), "others": list(self.others),
         }
 
@@ -231,6 +238,16 @@ class _TestRun:
         self.datasets, self.observer = datasets, observer
         self.result = TestResult(test)
         self.day: date | None = None
+        self._by_account: dict[str, list[Any]] | None = None  # until a step changes the store
+
+    def _ctas(self, store: Any) -> dict[str, list[Any]]:
+        """Every stored CTA by account, read once after each step that changes the store:
+        a recorded test holds an expectation per rule and account."""
+        if self._by_account is None:
+            self._by_account = {}
+            for cta in store.list_ctas():
+                self._by_account.setdefault(cta.account_id, []).append(cta)
+        return self._by_account
 
     def run(self) -> TestResult:
         from csdsl_runtime.stores import open_store
@@ -265,7 +282,7 @@ class _TestRun:
                 self._run(runtime, dataset, store, step)
             elif isinstance(step, T.Expect):
                 self.result.expectations += 1
-                failure = expectation(store, step)
+                failure = expectation(self._ctas(store).get(step.account, []), step)
                 if failure is not None:
                     self.result.failures.append(failure)
             elif isinstance(step, T.Close):
@@ -277,6 +294,7 @@ class _TestRun:
         from csdsl_runtime.limits import LimitError
         from csdsl_runtime.stores import StoreError
 
+        self._by_account = None
         if self.observer is not None:
             self.observer(self.artifact, dataset, store, step.day)
         try:
@@ -302,6 +320,7 @@ class _TestRun:
     def _close(self, store: Any, step: T.Close) -> None:
         from csdsl_runtime.stores import StoreError
 
+        self._by_account = None
         cta = self._open_cta(store, step.rule, step.account, step.span, "close it")
         day = step.day or self.day
         assert day is not None  # the checker refuses a close before the first run
@@ -313,6 +332,7 @@ class _TestRun:
     def _complete(self, store: Any, step: T.CompleteTask) -> None:
         from csdsl_runtime.stores import StoreError
 
+        self._by_account = None
         cta = self._open_cta(store, step.rule, step.account, step.span, "complete the task")
         task = next((t for t in cta.tasks if t.key == step.task), None)
         if task is None:
@@ -335,7 +355,8 @@ _WORDS = frozenset({"priority", "type", "plan", "status", "tasks"})
 """Checked attributes written as bare words or numbers; the others are quoted text or dates."""
 
 
-def _shown(attribute: str, value: object) -> str:
+def shown(attribute: str, value: object) -> str:
+    """A checked value as a test file writes it: quoted text, dates, bare words."""
     if value is None:
         return "none"
     if isinstance(value, str) and attribute not in _WORDS:
@@ -343,12 +364,19 @@ def _shown(attribute: str, value: object) -> str:
     return str(value)
 
 
+def _plain(value: object) -> object:
+    """A checked value for JSON: dates as YYYY-MM-DD, a missing task as null."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return None if value is MISSING_TASK else value
+
+
 def _key(check: T.Check) -> str:
     return check.attribute if check.task is None else f"{check.task}.{check.attribute}"
 
 
-def _expected(step: T.Expect) -> dict[str, str]:
-    return {_key(c): _shown(c.attribute, c.value) for c in step.checks}
+def _expected(step: T.Expect) -> dict[str, object]:
+    return {_key(c): c.value for c in step.checks}
 
 
 class _MissingTask:
@@ -356,14 +384,14 @@ class _MissingTask:
         return "no such task"
 
 
-_MISSING_TASK = _MissingTask()
+MISSING_TASK = _MissingTask()
 
 
 def _actual(cta: Any, check: T.Check) -> object:
     """The value a check reads from a stored CTA."""
     if check.task is not None:
         task = next((t for t in cta.tasks if t.key == check.task), None)
-        return _MISSING_TASK if task is None else getattr(task, check.attribute)
+        return MISSING_TASK if task is None else getattr(task, check.attribute)
     if check.attribute == "tasks":
         return len(cta.tasks)
     return getattr(cta, check.attribute)
@@ -374,14 +402,13 @@ def _differences(cta: Any, step: T.Expect) -> list[Difference]:
     for check in step.checks:
         got = _actual(cta, check)
         if got != check.value:
-            shown = str(got) if got is _MISSING_TASK else _shown(check.attribute, got)
-            found.append(Difference(_key(check), _shown(check.attribute, check.value), shown))
+            found.append(Difference(_key(check), check.value, got))
     return found
 
 
-def expectation(store: Any, step: T.Expect) -> Failure | None:
-    """Whether the store holds what `step` expects after the last run; the failure if not."""
-    account = store.list_ctas(account_id=step.account)
+def expectation(account: list[Any], step: T.Expect) -> Failure | None:
+    """Whether an account's stored CTAs (`CtaRecord`s) are what `step` expects after the
+    last run; the failure if not."""
     candidates = [c for c in account if c.rule == step.rule and c.status == "open"]
     others = tuple(c.to_json() for c in account if c not in candidates and (
         c.status == "open" or c.rule == step.rule))
