@@ -175,7 +175,7 @@ class Runtime:
             engine = SqlEngine(dataset)
         self.engine = engine
         self.evidence = evidence
-        self._missing: dict[str, float] | None = None
+        self._opened: list[tuple[A.Rule, list[int]]] = []  # this run's, for the evidence
         self._later: dict[str, Any] = {}  # `close when` and `success` truth columns, if computed
 
     def _account_columns(self) -> AccountColumns:
@@ -199,6 +199,7 @@ class Runtime:
         A day before the store's latest run raises `OutOfOrderError` unless `backfill`.
         """
         accounts = self._account_columns()
+        self._opened = []  # a run that failed before its end leaves nothing behind
         report = LifecycleReport(
             asof=asof.isoformat(), spec_hash=self.artifact.spec_hash,
             engine=self.engine.name, dry_run=dry_run, accounts=len(accounts.ids),
@@ -237,6 +238,10 @@ class Runtime:
                 if rule.name in results:
                     self._act(rule, decisions.rules[rule.name].opens, batches, asof, report,
                               run_id)
+            if self.evidence:
+                started_evidence = time.perf_counter()
+                self._keep_evidence(accounts.ids, asof, run_id)
+                report.seconds["evidence"] = round(time.perf_counter() - started_evidence, 3)
             if self.artifact.limits is not None and (
                     self.artifact.limits.open_ctas_per_owner is not None):
                 owner_breaches = limits.after_writing(
@@ -459,29 +464,54 @@ class Runtime:
                     report.tasks_created += sum(len(o.tasks) for o in plan.objectives)
             count = sum(opened)
             if self.evidence and count:
-                self._keep_evidence(rule, [row for row, done in zip(chunk, opened, strict=True)
-                                           if done], batches.accounts.ids, asof, run_id)
+                self._opened.append((rule, [row for row, done in zip(chunk, opened, strict=True)
+                                            if done]))
             counts.opened += count
             counts.already_open += len(chunk) - count  # another host opened it meanwhile
 
-    def _keep_evidence(self, rule: A.Rule, rows: list[int], ids: list[str], asof: date,
-                       run_id: int) -> None:
-        """Trace the rule's `when` for the accounts it just opened CTAs or plans for, with
-        the reference interpreter's values, and store the traces: months later `csdsl
-        explain CTA_ID` shows why it opened, whatever the data became since."""
+    def _keep_evidence(self, ids: list[str], asof: date, run_id: int) -> None:
+        """Trace each rule's `when` for the accounts it opened CTAs or plans for in this
+        run, with the reference interpreter's values, and store the traces: months later
+        `csdsl explain CTA_ID` shows why it opened, whatever the data became since. The
+        series of all those accounts are read from a frame at once, in one query per
+        metric and event."""
         import json
 
         from csdsl_runtime.explain import trace
         from csdsl_runtime.ir import missing_values
 
-        if self._missing is None:
-            self._missing = missing_values(self.artifact.schema_)
-        chosen = [ids[row] for row in rows]
+        opened, self._opened = self._opened, []
+        if not opened:
+            return
+        missing = missing_values(self.artifact.schema_)
         dataset = self.dataset
-        accounts: Any = (dataset.with_series(chosen) if not isinstance(dataset, Dataset)
-                         else dataset.accounts)
         dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-        found = [(rule.name, account_id, asof,
-                  dumps(trace(rule.when, accounts[account_id], asof, self._missing).to_json()))
-                 for account_id in chosen]
-        self.store.insert_evidence(found, run_id, self.artifact.spec_hash)
+        rows = sorted({row for _, chosen in opened for row in chosen})
+        metrics, events = _read_by([rule.when for rule, _ in opened])
+        for start in range(0, len(rows), _CHUNK):  # the series of _CHUNK accounts at a time
+            chunk = set(rows[start:start + _CHUNK])
+            accounts: Any = (dataset.accounts if isinstance(dataset, Dataset)
+                             else dataset.with_series((ids[row] for row in sorted(chunk)),
+                                                      metrics, events))
+            for rule, chosen in opened:
+                found = [(rule.name, ids[row], asof,
+                          dumps(trace(rule.when, accounts[ids[row]], asof, missing).to_json()))
+                         for row in chosen if row in chunk]
+                self.store.insert_evidence(found, run_id, self.artifact.spec_hash)
+
+
+def _read_by(conditions: list[A.Expr]) -> tuple[set[str], set[str]]:
+    """The metrics and events some conditions read."""
+    from csdsl_runtime.explain import walk
+
+    metrics: set[str] = set()
+    events: set[str] = set()
+    for condition in conditions:
+        for _, node in walk(condition):
+            if isinstance(node, A.Latest | A.Window | A.Change):
+                metrics.add(node.metric)
+            elif isinstance(node, A.Count | A.Exists | A.DaysSince):
+                event = node.event
+                if event is not None:
+                    events.add(event)
+    return metrics, events

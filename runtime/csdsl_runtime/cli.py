@@ -59,6 +59,9 @@ def add_runtime_commands(sub: Any) -> None:
     p.add_argument("--backfill", action="store_true",
                    help="allow a day before the store's latest run: open the CTAs of that day, "
                         "never close or score CTAs created after it")
+    p.add_argument("--no-evidence", action="store_true",
+                   help="do not keep each new CTA's deciding values (`csdsl explain CTA_ID`); "
+                        "a first run that opens very many CTAs is faster")
     p.add_argument("--on-bad-data", choices=("fail", "skip"), default="fail",
                    help="a malformed data row fails the run (default) or is skipped and counted")
     p.add_argument("--engine", choices=("interpreter", "duckdb"), default="duckdb",
@@ -246,7 +249,8 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
     import duckdb  # a required dependency, for its out-of-memory error
 
     try:
-        runtime = Runtime(artifact, dataset, store, engine=engine, on_bad_data=args.on_bad_data)
+        runtime = Runtime(artifact, dataset, store, engine=engine, on_bad_data=args.on_bad_data,
+                          evidence=not args.no_evidence)
         report = runtime.run(args.asof, dry_run=args.dry_run, progress=_Bar(not args.quiet),
                              backfill=args.backfill)
     except (StoreError, LimitError) as exc:  # a LimitError rolled the run back

@@ -94,10 +94,12 @@ class Frame:
             self._accounts = _Accounts(self)
         return self._accounts
 
-    def with_series(self, account_ids: Iterable[str]) -> dict[str, AccountData]:
+    def with_series(self, account_ids: Iterable[str], metrics: Iterable[str] | None = None,
+                    events: Iterable[str] | None = None) -> dict[str, AccountData]:
         """The full `AccountData` (fields, team, metric and event series) of some accounts,
         read from the tables in one query per metric and event: what explaining the
-        decisions of a run needs, for the accounts it opened CTAs for only."""
+        decisions of a run needs, for the accounts it opened CTAs for only. `metrics` and
+        `events` limit the series read to those (all by default)."""
         wanted = list(dict.fromkeys(account_ids))
         if not self.columnar or not wanted:
             return {a: self.accounts[a] for a in wanted}
@@ -110,30 +112,40 @@ class Frame:
         self.con.execute("CREATE OR REPLACE TEMP TABLE csdsl_wanted AS "
                          "SELECT unnest(?::BIGINT[]) AS acc", [positions])
         try:
+            wanted_metrics = set(self.metrics if metrics is None else metrics)
+            wanted_events = set(self.events if events is None else events)
             for name, table in self.metrics.items():
+                if name not in wanted_metrics:
+                    continue
                 found = self.con.execute(
                     f"SELECT acc, day, value FROM {table} WHERE acc IN "
                     "(SELECT acc FROM csdsl_wanted) ORDER BY acc, day").fetchnumpy()
+                # whole columns as C arrays once, sliced per account: no Python number
+                # object per row (4 million rows a metric for 50,000 accounts)
+                days, values = array("l"), array("d")
+                days.frombytes(np.ascontiguousarray(found["day"], dtype=np.int_).tobytes())
+                values.frombytes(np.ascontiguousarray(found["value"], dtype=np.float64).tobytes())
                 for acc, lo, hi in _runs(found["acc"]):
                     out[by_position[acc]].metrics[name] = MetricSeries(
-                        array("l", found["day"][lo:hi].tolist()),
-                        array("d", found["value"][lo:hi].tolist()))
+                        array("l", days[lo:hi]), array("d", values[lo:hi]))
             kinds = {e.name: e.fields for e in self.schema.events}
             for name, (table, columns) in self.events.items():
+                if name not in wanted_events:
+                    continue
                 fields = kinds[name]
                 select = "".join(f", {columns[f.name]}" for f in fields)
                 rows = self.con.execute(
                     f"SELECT acc, day{select} FROM {table} WHERE acc IN "
                     "(SELECT acc FROM csdsl_wanted) ORDER BY acc, day").fetchall()
+                typed = [(f.name, _TYPED[f.type]) for f in fields]
+                current, series = -1, EventSeries()
                 for row in rows:
-                    account = out[by_position[int(row[0])]]
-                    series = account.events.get(name)
-                    if series is None:
-                        series = account.events[name] = EventSeries()
-                    series.days.append(int(row[1]))
-                    series.fields.append({f.name: _typed(f.type, v)
-                                          for f, v in zip(fields, row[2:], strict=True)
-                                          if v is not None})
+                    if row[0] != current:
+                        current, series = row[0], EventSeries()
+                        out[by_position[current]].events[name] = series
+                    series.days.append(row[1])
+                    series.fields.append({key: convert(v) for (key, convert), v
+                                          in zip(typed, row[2:], strict=True) if v is not None})
         finally:
             self.con.execute("DROP TABLE IF EXISTS csdsl_wanted")
         return out
@@ -881,12 +893,6 @@ def _runs(keys: Any) -> Iterator[tuple[int, int, int]]:
         yield int(keys[lo]), lo, hi
 
 
-def _typed(kind: str, value: Any) -> Value:
-    """A value of an event table as the row reader types it."""
-    if kind == "number":
-        return float(value)
-    if kind == "date":
-        return date.fromordinal(int(value))
-    if kind == "bool":
-        return bool(value)
-    return str(value)
+_TYPED: dict[str, Any] = {"number": float, "date": lambda v: date.fromordinal(int(v)),
+                          "bool": bool, "text": str, "enum": str}
+"""How the row reader types a value of an event table, by field type."""
