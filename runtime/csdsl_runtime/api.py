@@ -486,18 +486,21 @@ class Runtime:
         missing = missing_values(self.artifact.schema_)
         dataset = self.dataset
         dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-        rows = sorted({row for _, chosen in opened for row in chosen})
-        metrics, events = _read_by([rule.when for rule, _ in opened])
-        for start in range(0, len(rows), _CHUNK):  # the series of _CHUNK accounts at a time
-            chunk = set(rows[start:start + _CHUNK])
-            accounts: Any = (dataset.accounts if isinstance(dataset, Dataset)
-                             else dataset.with_series((ids[row] for row in sorted(chunk)),
-                                                      metrics, events))
-            for rule, chosen in opened:
-                found = [(rule.name, ids[row], asof,
-                          dumps(trace(rule.when, accounts[ids[row]], asof, missing).to_json()))
-                         for row in chosen if row in chunk]
-                self.store.insert_evidence(found, run_id, self.artifact.spec_hash)
+        rules_of: dict[str, list[A.Rule]] = {}
+        for rule, chosen in opened:
+            for row in chosen:
+                rules_of.setdefault(ids[row], []).append(rule)
+        if isinstance(dataset, Dataset):
+            chunks: Any = [{a: dataset.accounts[a] for a in rules_of}]
+        else:
+            metrics, events = _read_by([rule.when for rule, _ in opened])
+            chunks = dataset.series_chunks(rules_of, metrics, events)
+        for accounts in chunks:  # a frame's series, 20,000 accounts at a time
+            found = [(rule.name, account_id, asof,
+                      dumps(trace(rule.when, account, asof, missing).to_json()))
+                     for account_id, account in accounts.items()
+                     for rule in rules_of[account_id]]
+            self.store.insert_evidence(found, run_id, self.artifact.spec_hash)
 
 
 def _read_by(conditions: list[A.Expr]) -> tuple[set[str], set[str]]:

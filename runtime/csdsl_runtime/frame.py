@@ -29,7 +29,7 @@ import csv
 import re
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -96,59 +96,73 @@ class Frame:
 
     def with_series(self, account_ids: Iterable[str], metrics: Iterable[str] | None = None,
                     events: Iterable[str] | None = None) -> dict[str, AccountData]:
-        """The full `AccountData` (fields, team, metric and event series) of some accounts,
-        read from the tables in one query per metric and event: what explaining the
-        decisions of a run needs, for the accounts it opened CTAs for only. `metrics` and
-        `events` limit the series read to those (all by default)."""
+        """The full `AccountData` (fields, team, metric and event series) of some accounts:
+        `series_chunks` in one chunk."""
+        out: dict[str, AccountData] = {}
+        for chunk in self.series_chunks(account_ids, metrics, events, chunk=1 << 62):
+            out.update(chunk)
+        return out
+
+    def series_chunks(self, account_ids: Iterable[str], metrics: Iterable[str] | None = None,
+                      events: Iterable[str] | None = None, chunk: int = 20_000
+                      ) -> Iterator[dict[str, AccountData]]:
+        """The full `AccountData` of some accounts, `chunk` accounts at a time, in account
+        order: what explaining the decisions of a run needs, for the accounts it opened
+        CTAs for only. Each metric and event table is scanned once, into a temporary table
+        sorted by account that each chunk then reads by range (DuckDB skips the row
+        groups outside it), so memory is bounded by the chunk, not by the accounts asked
+        for. `metrics` and `events` limit the series read (all by default)."""
         wanted = list(dict.fromkeys(account_ids))
-        if not self.columnar or not wanted:
-            return {a: self.accounts[a] for a in wanted}
+        if not self.columnar:
+            for start in range(0, len(wanted), chunk):
+                yield {a: self.accounts[a] for a in wanted[start:start + chunk]}
+            return
+        if not wanted:
+            return
         accounts = self.accounts
         assert isinstance(accounts, _Accounts)
-        positions = [accounts.index[a] for a in wanted]
-        out = {a: AccountData(a, dict(accounts[a].fields), dict(accounts[a].team))
-               for a in wanted}
-        by_position = dict(zip(positions, wanted, strict=True))
-        self.con.execute("CREATE OR REPLACE TEMP TABLE csdsl_wanted AS "
-                         "SELECT unnest(?::BIGINT[]) AS acc", [positions])
+        by_position = {accounts.index[a]: a for a in wanted}
+        positions = sorted(by_position)
+        kinds = {e.name: e.fields for e in self.schema.events}
+        staged: list[tuple[str, str, str, Any]] = []  # (kind, name, temp table, fields)
+        con = self.con
+        con.execute("CREATE OR REPLACE TEMP TABLE csdsl_wanted AS "
+                    "SELECT unnest(?::BIGINT[]) AS acc", [positions])
         try:
-            wanted_metrics = set(self.metrics if metrics is None else metrics)
-            wanted_events = set(self.events if events is None else events)
             for name, table in self.metrics.items():
-                if name not in wanted_metrics:
-                    continue
-                found = self.con.execute(
-                    f"SELECT acc, day, value FROM {table} WHERE acc IN "
-                    "(SELECT acc FROM csdsl_wanted) ORDER BY acc, day").fetchnumpy()
-                # whole columns as C arrays once, sliced per account: no Python number
-                # object per row (4 million rows a metric for 50,000 accounts)
-                days, values = array("l"), array("d")
-                days.frombytes(np.ascontiguousarray(found["day"], dtype=np.int_).tobytes())
-                values.frombytes(np.ascontiguousarray(found["value"], dtype=np.float64).tobytes())
-                for acc, lo, hi in _runs(found["acc"]):
-                    out[by_position[acc]].metrics[name] = MetricSeries(
-                        array("l", days[lo:hi]), array("d", values[lo:hi]))
-            kinds = {e.name: e.fields for e in self.schema.events}
+                if metrics is None or name in set(metrics):
+                    staged.append(("metric", name, f"csdsl_s{len(staged)}", None))
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {staged[-1][2]} AS SELECT acc, "
+                                f"day, value FROM {table} WHERE acc IN (SELECT acc FROM "
+                                "csdsl_wanted) ORDER BY acc, day")
             for name, (table, columns) in self.events.items():
-                if name not in wanted_events:
-                    continue
-                fields = kinds[name]
-                select = "".join(f", {columns[f.name]}" for f in fields)
-                rows = self.con.execute(
-                    f"SELECT acc, day{select} FROM {table} WHERE acc IN "
-                    "(SELECT acc FROM csdsl_wanted) ORDER BY acc, day").fetchall()
-                typed = [(f.name, _TYPED[f.type]) for f in fields]
-                current, series = -1, EventSeries()
-                for row in rows:
-                    if row[0] != current:
-                        current, series = row[0], EventSeries()
-                        out[by_position[current]].events[name] = series
-                    series.days.append(row[1])
-                    series.fields.append({key: convert(v) for (key, convert), v
-                                          in zip(typed, row[2:], strict=True) if v is not None})
+                if events is None or name in set(events):
+                    fields = kinds[name]
+                    select = "".join(f", {columns[f.name]}" for f in fields)
+                    staged.append(("event", name, f"csdsl_s{len(staged)}", fields))
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {staged[-1][2]} AS SELECT acc, "
+                                f"day{select} FROM {table} WHERE acc IN (SELECT acc FROM "
+                                "csdsl_wanted) ORDER BY acc, day")
+            for start in range(0, len(positions), chunk):
+                part = positions[start:start + chunk]
+                out = {by_position[i]: AccountData(by_position[i],
+                                                   dict(accounts[by_position[i]].fields),
+                                                   dict(accounts[by_position[i]].team))
+                       for i in part}
+                named = {i: out[by_position[i]] for i in part}
+                for kind, name, temp, fields in staged:
+                    query = f"SELECT * FROM {temp} WHERE acc BETWEEN ? AND ?"
+                    if kind == "metric":
+                        _metric_series(named, name, con.execute(query, [part[0], part[-1]]
+                                                                ).fetchnumpy())
+                    else:
+                        _event_series(named, name, fields,
+                                      con.execute(query, [part[0], part[-1]]).fetchall())
+                yield out
         finally:
-            self.con.execute("DROP TABLE IF EXISTS csdsl_wanted")
-        return out
+            for _, _, temp, _ in staged:
+                con.execute(f"DROP TABLE IF EXISTS {temp}")
+            con.execute("DROP TABLE IF EXISTS csdsl_wanted")
 
     def close(self) -> None:
         """Close the connection and remove the scratch directory (staged files, spills)."""
@@ -896,3 +910,28 @@ def _runs(keys: Any) -> Iterator[tuple[int, int, int]]:
 _TYPED: dict[str, Any] = {"number": float, "date": lambda v: date.fromordinal(int(v)),
                           "bool": bool, "text": str, "enum": str}
 """How the row reader types a value of an event table, by field type."""
+
+
+def _metric_series(accounts: Mapping[int, AccountData], name: str, found: Any) -> None:
+    """Add one metric's series (rows sorted by account, then day) to the accounts."""
+    # whole columns as C arrays once, sliced per account: no Python number per row
+    days, values = array("l"), array("d")
+    days.frombytes(np.ascontiguousarray(found["day"], dtype=np.int_).tobytes())
+    values.frombytes(np.ascontiguousarray(found["value"], dtype=np.float64).tobytes())
+    for acc, lo, hi in _runs(found["acc"]):
+        accounts[acc].metrics[name] = MetricSeries(array("l", days[lo:hi]),
+                                                   array("d", values[lo:hi]))
+
+
+def _event_series(accounts: Mapping[int, AccountData], name: str,
+                  fields: Sequence[A.AccountField], rows: list[tuple[Any, ...]]) -> None:
+    """Add one event's occurrences (rows sorted by account, then day) to the accounts."""
+    typed = [(f.name, _TYPED[f.type]) for f in fields]
+    current, series = -1, EventSeries()
+    for row in rows:
+        if row[0] != current:
+            current, series = row[0], EventSeries()
+            accounts[current].events[name] = series
+        series.days.append(row[1])
+        series.fields.append({key: convert(v) for (key, convert), v
+                              in zip(typed, row[2:], strict=True) if v is not None})
