@@ -21,7 +21,11 @@ from csdsl_runtime.cli import UsageError as RuntimeUsageError
 from csdsl_runtime.cli import day_argument
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from csdsl.diagnostics import Diagnostic
     from csdsl.driver import Compilation
+    from csdsl.spectest.model import SpecTest
     from csdsl_runtime.artifact import Artifact
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -236,13 +240,20 @@ def cmd_test(args: argparse.Namespace) -> int:
         return _record(args, compilation, artifact)
     model = compilation.model
     assert model is not None
-    suite, test_diagnostics, unreadable = load_suite(args.paths, model)
-    if not suite.tests and not test_diagnostics:
-        raise _Usage("no `.cstest` files under " + ", ".join(f"`{p}`" for p in args.paths))
+    # a test file given alone is checked with the whole suite of its spec, whose shared
+    # fixtures it may use; only its own tests run and only its problems are shown
+    suite, test_diagnostics, unreadable = load_suite(
+        [*args.paths, *(p for p in spec_files_for(args.paths) if p not in args.paths)], model)
+    wanted = _test_scope(args.paths)
+    test_diagnostics = [x for x in test_diagnostics if wanted(x.span.file)]
+    tests = [t for t in suite.tests if wanted(t.file)]
+    rejected = [t for t in suite.rejected if wanted(t.file)]
+    if not tests and not rejected and not test_diagnostics:
+        raise _Usage("no `.cstest` tests under " + ", ".join(f"`{p}`" for p in args.paths))
     diagnostics = sorted([*compilation.diagnostics, *test_diagnostics], key=d.Diagnostic.sort_key)
     sources = {**compilation.sources, **suite.sources}
-    errored = len(suite.rejected)
-    chosen = select(suite.tests, args.run if pattern is not None else None)
+    errored = len(rejected) + _unattributed(test_diagnostics, rejected)
+    chosen = select(tests, args.run if pattern is not None else None)
     coverage = None
     result = None
     if artifact is not None:
@@ -260,11 +271,15 @@ def cmd_test(args: argparse.Namespace) -> int:
         errored += len(chosen)  # the spec does not compile: no test can run
     below = (coverage is not None and args.threshold is not None
              and coverage.percent < args.threshold)
+    threshold = (args.threshold, bool(below)) if args.threshold is not None else None
     if args.format == "json":
         sys.stdout.write(render.render_json(result, [d.to_dict(x) for x in diagnostics],
-                                            coverage, errored))
+                                            coverage, errored, rejected, threshold))
     elif args.format == "junit":
         texts = [d.render_text([x], sources, color=False) for x in diagnostics if x.is_error]
+        if below and coverage is not None:
+            texts.append(f"coverage {coverage.percent:.1f}% is below the threshold "
+                         f"{args.threshold:g}%\n" + render.render_coverage(coverage))
         sys.stdout.write(render.render_junit(result, texts))
     else:
         if diagnostics:
@@ -281,6 +296,27 @@ def cmd_test(args: argparse.Namespace) -> int:
         return 2
     failed = result.failed or errored or any(x.is_error for x in diagnostics) or below
     return 1 if failed else 0
+
+
+def _test_scope(paths: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a test file (as displayed) lies under the paths given to `csdsl test`."""
+    roots = [Path(p).resolve() for p in paths]
+
+    def wanted(file: str) -> bool:
+        path = Path(file).resolve()
+        return any(path == root or root in path.parents for root in roots)
+
+    return wanted
+
+
+def _unattributed(diagnostics: Sequence[Diagnostic], rejected: Sequence[SpecTest]) -> int:
+    """Test files with an error outside every held-back test (a block that did not
+    parse): one failed test each, so that a broken file never reads as all passed."""
+    blocks = [t.block or t.span for t in rejected]
+    files = {x.span.file for x in diagnostics if x.is_error and not any(
+        b.file == x.span.file and (b.line, b.column) <= (x.span.line, x.span.column)
+        <= (b.end_line, b.end_column) for b in blocks)}
+    return len(files)
 
 
 def _record(args: argparse.Namespace, compilation: Compilation, artifact: Artifact | None
@@ -309,6 +345,8 @@ def _record(args: argparse.Namespace, compilation: Compilation, artifact: Artifa
     except (SourceError, BadDataError) as exc:
         sys.stderr.write(f"csdsl: {exc}\n")
         return 1
+    except OverflowError:
+        raise _Usage(f"--as-of {args.asof} would date CTAs after 9999-12-31") from None
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:

@@ -148,8 +148,9 @@ def _explain_cta(cta_id: int, url: str | None, fmt: str) -> int:
     head = (f"CTA {cta_id}: {cta['rule']} for \"{cta['account_id']}\", opened "
             f"{cta['created']} ({cta['status']}{' ' + cta['outcome'] if cta['outcome'] else ''})")
     if evidence is None:
-        sys.stdout.write(head + "\nno deciding values were recorded for it (it was opened "
-                                "before the store kept them, or by an earlier csdsl)\n")
+        sys.stdout.write(head + "\nno deciding values were kept for it: the run that "
+                                "opened it had `--no-evidence`, or the store is older than "
+                                "csdsl's keeping them\n")
         return 0
     text = render(Trace.from_json(evidence["when"]))
     spec = evidence["spec_hash"][:19]

@@ -217,7 +217,7 @@ def test_a_schema_2_store_migrates_and_its_ctas_have_no_recorded_values(project:
     con.commit()
     con.close()
     done = csdsl("explain", "1", cwd=project)
-    assert done.returncode == 0 and "no deciding values were recorded" in done.stdout
+    assert done.returncode == 0 and "no deciding values were kept" in done.stdout
     later = csdsl("run", "spec", "--data", "data", "--as-of", "2026-11-21", "--quiet",
                   "--format", "json", cwd=project)
     opened = json.loads(later.stdout)["ctas_opened"]
@@ -279,3 +279,65 @@ def test_a_recorded_test_passes_and_a_moved_threshold_fails_it(
         return
     _spec(root / "spec", moved)
     assert csdsl("test", "spec", cwd=root).returncode == 1
+
+
+# ---------------------------------------------------------------- plans, time, outputs
+
+_PLAN_TEST = """\
+test "the onboarding plan's tasks, by objective" {
+  data "../data"
+  as of 2026-11-20
+  expect cta new_customer for "A000063" {
+    plan Onboarding
+    task kickoff.handoff { owner "ae02@example.com" }
+    task golive.launch { status open }
+  }
+  complete task kickoff.handoff of new_customer for "A000063" on 2026-11-21
+  complete task welcome of new_customer for "A000063" on 2026-11-21
+  expect cta new_customer for "A000063" {
+    plan Onboarding
+    task handoff { status done }
+    task kickoff.welcome { status done }
+  }
+  close cta new_customer for "A000063" as success
+  expect cta new_customer for "A000063" { plan Onboarding }
+  expect cta new_customer for "A000063" { type activity }
+}
+"""
+
+
+def test_plan_objectives_are_named_by_objective_and_task(project: Path) -> None:
+    (project / "spec" / "plan.cstest").write_text(_PLAN_TEST)
+    done = csdsl("test", "spec/plan.cstest", cwd=project)
+    assert done.returncode == 1, done.stdout  # the activity CTA was the one closed
+    assert done.stdout.splitlines()[-1] == "0 passed, 1 failed"
+    assert 'spec/plan.cstest:18:3: the open CTA of `new_customer` for "A000063" differs in ' \
+           "type" in done.stdout  # the only failure: the plan's steps all held
+    assert "new_customer  closed success  activity" in done.stdout
+
+
+@pytest.mark.parametrize(("steps", "message"), [
+    ("  as of 2026-11-20\n  close cta usage_drop for \"A000007\" as success on 2026-11-25\n"
+     "  as of 2026-11-21\n", "comes before a step dated 2026-11-25"),
+    ("  as of 2026-11-20\n  close cta usage_drop for \"A000007\" as success on 2026-11-19\n",
+     "comes before the last run"),
+    ("  as of 9999-12-31\n", "after 9999-12-31"),
+])
+def test_steps_go_forward_in_time(project: Path, steps: str, message: str) -> None:
+    (project / "spec" / "time.cstest").write_text(
+        f'test "time" {{\n  data "../data"\n{steps}  expect no cta low_nps for "A000001"\n}}\n')
+    done = csdsl("test", "spec/time.cstest", cwd=project)
+    assert done.returncode == 1 and message in done.stdout, done.stdout
+
+
+def test_threshold_and_control_characters_reach_json_and_junit(project: Path) -> None:
+    accounts = project / "data" / "accounts.csv"
+    accounts.write_text(accounts.read_text().replace("Umber Health", "Umber\x0bHealth"))
+    json_out = json.loads(csdsl("test", "spec", "--format", "json", "--threshold", "99.9",
+                                cwd=project).stdout)
+    assert json_out["threshold"] == {"percent": 99.9, "met": False}
+    junit = csdsl("test", "spec", "--format", "junit", "--threshold", "99.9", cwd=project)
+    assert junit.returncode == 1
+    root = ElementTree.fromstring(junit.stdout)  # well-formed despite the \x0b
+    assert root.get("errors") == "1" and "below the threshold" in junit.stdout
+    assert "Umber\\x0bHealth" in junit.stdout

@@ -131,9 +131,13 @@ class CoverageCollector:
             if node is not None and account_id in accounts:
                 trace(node, accounts[account_id], day, self.missing,
                       self._observer(name, "close"))
-        for _, name, account_id, _ in state.pending_success:
+        within = {r.name: r.success.within for r in rules if r.success is not None}
+        for _, name, account_id, created in state.pending_success:
             node = self.conditions.get((name, "success"))
-            if node is not None and account_id in accounts:
+            # past its window a CTA's success is missed without evaluating the condition
+            if node is None or (day - created).days > within.get(name, -1):
+                continue
+            if account_id in accounts:
                 trace(node, accounts[account_id], day, self.missing,
                       self._observer(name, "success"))
 

@@ -8,11 +8,13 @@ CTAs the account has instead, with their fields.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from csdsl.spectest.coverage import Coverage
+from csdsl.spectest.model import SpecTest
 from csdsl.spectest.run import Failure, SuiteResult, TestResult, by_file, shown
 
 __all__ = ["render_coverage", "render_json", "render_junit", "render_text", "summary_line"]
@@ -132,15 +134,24 @@ def _test_json(r: TestResult) -> dict[str, Any]:
 
 
 def render_json(result: SuiteResult, diagnostics: list[dict[str, Any]],
-                coverage: Coverage | None, errored: int = 0) -> str:
+                coverage: Coverage | None, errored: int = 0,
+                rejected: Sequence[SpecTest] = (),
+                threshold: tuple[float, bool] | None = None) -> str:
+    """The run as one object: counts, each test (those held back by errors with status
+    `error`), the diagnostics, coverage, and whether it met `--threshold`."""
+    tests = [_test_json(r) for r in result.results] + [
+        {"name": t.name, "file": t.file, "line": t.span.line, "status": "error",
+         "seconds": 0, "runs": 0, "expectations": 0, "failures": []} for t in rejected]
     body: dict[str, Any] = {
         "passed": result.passed, "failed": result.failed + errored,
         "seconds": round(result.seconds, 3),
-        "tests": [_test_json(r) for r in result.results],
+        "tests": sorted(tests, key=lambda t: (t["file"], t["line"])),
         "diagnostics": diagnostics,
     }
     if coverage is not None:
         body["coverage"] = coverage.to_json()
+    if threshold is not None:
+        body["threshold"] = {"percent": threshold[0], "met": not threshold[1]}
     return json.dumps(body, indent=2) + "\n"
 
 
@@ -168,5 +179,19 @@ def render_junit(result: SuiteResult, errors: Sequence[str] = ()) -> str:
             case = ET.SubElement(suite, "testcase", classname="csdsl check",
                                  name=text.splitlines()[0])
             ET.SubElement(case, "error", message=text.splitlines()[0]).text = text
+    for element in root.iter():
+        element.text = _xml_text(element.text)
+        for key, value in element.attrib.items():
+            element.attrib[key] = _xml_text(value) or ""
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold, even escaped (a control character in a name)."""
+
+
+def _xml_text(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -191,7 +191,8 @@ def _inline(fixture: T.Fixture, schema: A.DataSchema) -> Dataset:
             fields = sorted({f.name for e in schema.events for f in e.fields} - set(header))
             header, rows = header + fields, _padded(rows, len(fields))
         elif name == "metrics":
-            rows = _days(rows, header.index("date") if "date" in header else -1)
+            rows = _days(rows, header.index("date") if "date" in header else -1,
+                         table.span.file)
         builder.table(table.span.file, name, header, rows)
     return builder.dataset
 
@@ -202,7 +203,12 @@ def _padded(rows: Iterable[tuple[int, list[Any]]], extra: int
         yield line, cells + [""] * extra
 
 
-def _days(rows: Iterable[tuple[int, list[Any]]], at: int) -> Iterator[tuple[int, list[Any]]]:
+_MAX_RANGE = 36_500
+"""Days a metric range may span: a century, as for windows (CS0309)."""
+
+
+def _days(rows: Iterable[tuple[int, list[Any]]], at: int, where: str
+          ) -> Iterator[tuple[int, list[Any]]]:
     """A metric row whose date is a range `D1 .. D2` is one row per day of it."""
     for line, cells in rows:
         text = cells[at] if 0 <= at < len(cells) else ""
@@ -215,8 +221,13 @@ def _days(rows: Iterable[tuple[int, list[Any]]], at: int) -> Iterator[tuple[int,
         except ValueError:
             yield line, cells  # the builder reports the bad date at this line
             continue
-        while day <= end:
+        if (end - day).days > _MAX_RANGE:
+            raise _DataError(Span(where, line, 1, line, 1),
+                             f"{where}:{line}: a date range of more than {_MAX_RANGE:,} days")
+        while True:
             yield line, [*cells[:at], day.isoformat(), *cells[at + 1:]]
+            if day >= end:
+                break
             day += timedelta(days=1)
 
 
@@ -239,6 +250,7 @@ class _TestRun:
         self.result = TestResult(test)
         self.day: date | None = None
         self._by_account: dict[str, list[Any]] | None = None  # until a step changes the store
+        self.latest: date | None = None  # the latest close or completion date
 
     def _ctas(self, store: Any) -> dict[str, list[Any]]:
         """Every stored CTA by account, read once after each step that changes the store:
@@ -274,7 +286,7 @@ class _TestRun:
         except _DataError as exc:
             raise _Stop(Failure(exc.span, exc.message)) from None
         try:
-            runtime = Runtime(self.artifact, dataset, store)
+            runtime = Runtime(self.artifact, dataset, store, evidence=False)  # never read here
         except BadDataError as exc:  # pragma: no cover - bad rows are refused above
             raise _Stop(Failure(test.data.span, str(exc))) from None
         for step in test.steps:
@@ -295,6 +307,9 @@ class _TestRun:
         from csdsl_runtime.stores import StoreError
 
         self._by_account = None
+        if self.latest is not None and step.day < self.latest:
+            raise _Stop(Failure(step.span, f"the run as of {step.day} comes before a step "
+                                           f"dated {self.latest}: steps go forward in time"))
         if self.observer is not None:
             self.observer(self.artifact, dataset, store, step.day)
         try:
@@ -305,47 +320,79 @@ class _TestRun:
                                 )) from None
         except StoreError as exc:
             raise _Stop(Failure(step.span, f"the run as of {step.day} failed: {exc}")) from None
+        except OverflowError:
+            raise _Stop(Failure(step.span, f"the run as of {step.day} would date a CTA or task "
+                                           "after 9999-12-31")) from None
         self.day = step.day
         self.result.runs += 1
 
-    def _open_cta(self, store: Any, rule: str, account: str, span: Span, what: str
-                  ) -> Any:
+    def _open_ctas(self, store: Any, rule: str, account: str, span: Span, what: str
+                   ) -> list[Any]:
         found = store.list_ctas(status="open", account_id=account, rule=rule)
         if not found:
             others = tuple(c.to_json() for c in store.list_ctas(account_id=account))
             raise _Stop(Failure(span, f"cannot {what}: no CTA of `{rule}` is open for "
                                       f"\"{account}\"", others=others))
-        return found[0]
+        return list(found)
+
+    def _day_of(self, step: T.Close | T.CompleteTask) -> date:
+        """A close or completion is dated `on DATE`, else the last run's day; never before
+        that run (the store would see it undone), and it bounds the next run."""
+        assert self.day is not None  # the checker refuses a step before the first run
+        day = step.day or self.day
+        if day < self.day:
+            raise _Stop(Failure(step.span, f"{day} comes before the last run, as of "
+                                           f"{self.day}: steps go forward in time"))
+        self.latest = max(self.latest or day, day)
+        return day
 
     def _close(self, store: Any, step: T.Close) -> None:
+        """Close the rule's own CTA for the account; a rule that opens only a plan has
+        objective CTAs, which a plan's status closes, not this step."""
         from csdsl_runtime.stores import StoreError
 
         self._by_account = None
-        cta = self._open_cta(store, step.rule, step.account, step.span, "close it")
-        day = step.day or self.day
-        assert day is not None  # the checker refuses a close before the first run
+        found = self._open_ctas(store, step.rule, step.account, step.span, "close it")
+        own = [c for c in found if c.plan_id is None]
+        if not own:
+            raise _Stop(Failure(step.span, f"`{step.rule}` opened a success plan for "
+                                           f"\"{step.account}\", not a CTA of its own: its "
+                                           "objectives are closed with the plan"))
+        day = self._day_of(step)
         try:
-            store.close_cta(cta.id, step.outcome, day, step.reason)
+            store.close_cta(own[0].id, step.outcome, day, step.reason)
         except StoreError as exc:
             raise _Stop(Failure(step.span, f"cannot close it: {exc}")) from None
 
     def _complete(self, store: Any, step: T.CompleteTask) -> None:
+        """Complete a task of the rule's open CTAs for the account: by key, or in a plan by
+        `objective.key` (or its key alone, when one objective has it)."""
         from csdsl_runtime.stores import StoreError
 
         self._by_account = None
-        cta = self._open_cta(store, step.rule, step.account, step.span, "complete the task")
-        task = next((t for t in cta.tasks if t.key == step.task), None)
-        if task is None:
-            keys = ", ".join(f"`{t.key}`" for t in cta.tasks) or "none"
-            raise _Stop(Failure(step.span, f"the open CTA of `{step.rule}` for "
-                                           f"\"{step.account}\" has no task `{step.task}` "
+        found = self._open_ctas(store, step.rule, step.account, step.span,
+                                "complete the task")
+        matches = [t for cta in found for t in cta.tasks if _names(cta, t, step.task)]
+        if len(matches) != 1:
+            keys = ", ".join(f"`{_task_name(c, t)}`" for c in found for t in c.tasks) or "none"
+            why = "has no task" if not matches else "has several tasks named"
+            raise _Stop(Failure(step.span, f"the open work of `{step.rule}` for "
+                                           f"\"{step.account}\" {why} `{step.task}` "
                                            f"(its tasks: {keys})"))
-        day = step.day or self.day
-        assert day is not None
+        day = self._day_of(step)
         try:
-            store.complete_task(task.id, day)
+            store.complete_task(matches[0].id, day)
         except StoreError as exc:
             raise _Stop(Failure(step.span, f"cannot complete the task: {exc}")) from None
+
+
+def _task_name(cta: Any, task: Any) -> str:
+    """A task's name in a test: its key, prefixed by its objective's key in a plan."""
+    return task.key if cta.objective is None else f"{cta.objective}.{task.key}"
+
+
+def _names(cta: Any, task: Any, name: str) -> bool:
+    return name == task.key or name == _task_name(cta, task)
 
 
 # ---------------------------------------------------------------- expectations
@@ -387,20 +434,26 @@ class _MissingTask:
 MISSING_TASK = _MissingTask()
 
 
-def _actual(cta: Any, check: T.Check) -> object:
-    """The value a check reads from a stored CTA."""
+def _actual(cta: Any, check: T.Check, siblings: list[Any]) -> object:
+    """The value a check reads from a stored CTA; a task check of a plan's objective may
+    name a task of another objective of its plan (`golive.launch`)."""
     if check.task is not None:
-        task = next((t for t in cta.tasks if t.key == check.task), None)
+        task = next((t for t in cta.tasks if _names(cta, t, check.task)), None)
+        if task is None:
+            task = next((t for c in siblings for t in c.tasks if _names(c, t, check.task)),
+                        None)
         return MISSING_TASK if task is None else getattr(task, check.attribute)
     if check.attribute == "tasks":
         return len(cta.tasks)
     return getattr(cta, check.attribute)
 
 
-def _differences(cta: Any, step: T.Expect) -> list[Difference]:
+def _differences(cta: Any, step: T.Expect, account: list[Any]) -> list[Difference]:
+    siblings = [c for c in account if cta.plan_id is not None and c.plan_id == cta.plan_id
+                and c is not cta]
     found = []
     for check in step.checks:
-        got = _actual(cta, check)
+        got = _actual(cta, check, siblings)
         if got != check.value:
             found.append(Difference(_key(check), check.value, got))
     return found
@@ -422,9 +475,9 @@ def expectation(account: list[Any], step: T.Expect) -> Failure | None:
         return Failure(step.span, f"expected an open CTA of `{step.rule}` for "
                                   f"\"{step.account}\", found none",
                        expected=_expected(step), others=others)
-    ranked = sorted(((len(_differences(c, step)), i) for i, c in enumerate(candidates)))
+    ranked = sorted((len(_differences(c, step, account)), i) for i, c in enumerate(candidates))
     best = candidates[ranked[0][1]]
-    differences = _differences(best, step)
+    differences = _differences(best, step, account)
     if not differences:
         return None
     return Failure(step.span, f"the open CTA of `{step.rule}` for \"{step.account}\" "
