@@ -2,6 +2,7 @@
 
     python bench/bench_runtime.py [--accounts 100000] [--days 90] [--inputs csv,parquet]
                                   [--engines duckdb,interpreter] [--postgres URL|auto|none]
+                                  [--evidence on|off|both]
 
 Generates the data set with examples/generate_data.py and converts it to Parquet (typed
 columns; neither is timed as part of a run), compiles the example spec, then for each
@@ -11,7 +12,9 @@ daily host pays: most firing accounts already have their CTA). Prints the phases
 the run report, the child's peak memory, and each total as a ratio to the *floor*: the
 engine's own feature and rule SQL run by DuckDB straight on the Parquet files, with no
 validation, no Python objects and no store (measured in the same run); a CSV run's ratio
-is to the floor plus DuckDB's own `read_csv` of the same files. `--keep DIR` reuses the
+is to the floor plus DuckDB's own `read_csv` of the same files. `evid` is the part of
+`act` spent keeping each opened CTA's evidence (`--evidence both` times each run with
+and without it, as `csdsl run --no-evidence`). `--keep DIR` reuses the
 data (and Parquet) already in DIR (a million accounts take about 3 minutes to generate
 and 5 GB of disk).
 """
@@ -191,6 +194,8 @@ def main() -> None:
                         help="comma-separated: duckdb,interpreter")
     parser.add_argument("--inputs", default="csv,parquet", help="comma-separated: csv,parquet")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
+    parser.add_argument("--evidence", choices=("on", "off", "both"), default="on",
+                        help="keep each opened CTA's evidence (the default of csdsl run)")
     args = parser.parse_args()
 
     work = Path(args.keep or tempfile.mkdtemp(prefix="csdsl-bench-"))
@@ -243,27 +248,30 @@ def main() -> None:
     next_day = (date.fromisoformat(ASOF) + timedelta(days=1)).isoformat()
     try:
         print(f"{'input':<8}{'engine':<12}{'store':<9}{'run':<7}{'total s':>8}{'x floor':>8}"
-              f"{'read':>7}{'eval':>7}{'act':>7}{'fired':>10}{'opened':>10}{'tasks':>11}"
-              f"{'peak MiB':>9}")
+              f"{'read':>7}{'eval':>7}{'act':>7}{'evid':>7}{'fired':>10}{'opened':>10}"
+              f"{'tasks':>11}{'peak MiB':>9}")
         for source, directory in (("csv", data), ("parquet", parquet)):
             if source not in args.inputs.split(","):
                 continue
-            for engine in args.engines.split(","):
-                for name, url in stores:
-                    _empty(name, url, work)
-                    for run, day in (("first", ASOF), ("steady", next_day)):
-                        cmd = [str(BIN / "csdsl"), "run", str(artifact), "--data",
-                               str(directory), "--as-of", day, "--store", url, "--format",
-                               "json", "--quiet", "--engine", engine]
-                        seconds, peak, out = _timed_run(cmd, work)
-                        report = json.loads(out)
-                        s = report["seconds"]
-                        fired = sum(r["fired"] for r in report["rules"])
-                        print(f"{source:<8}{engine:<12}{name:<9}{run:<7}{seconds:>8.1f}"
-                              f"{seconds / floors[source]:>8.1f}{s['read_data']:>7.1f}"
-                              f"{s['evaluate']:>7.1f}{s['act']:>7.1f}{fired:>10,}"
-                              f"{report['ctas_opened']:>10,}{report['tasks_created']:>11,}"
-                              f"{peak:>9,}")
+            evidence = {"on": [True], "off": [False], "both": [True, False]}[args.evidence]
+            for engine, name, url, keep in ((e, n, u, k) for e in args.engines.split(",")
+                                            for n, u in stores for k in evidence):
+                _empty(name, url, work)
+                for run, day in (("first", ASOF), ("steady", next_day)):
+                    cmd = [str(BIN / "csdsl"), "run", str(artifact), "--data",
+                           str(directory), "--as-of", day, "--store", url, "--format",
+                           "json", "--quiet", "--engine", engine,
+                           *([] if keep else ["--no-evidence"])]
+                    seconds, peak, out = _timed_run(cmd, work)
+                    report = json.loads(out)
+                    s = report["seconds"]
+                    fired = sum(r["fired"] for r in report["rules"])
+                    evid = f"{s.get('evidence', 0.0):>7.1f}" if keep else f"{'off':>7}"
+                    print(f"{source:<8}{engine:<12}{name:<9}{run:<7}{seconds:>8.1f}"
+                          f"{seconds / floors[source]:>8.1f}{s['read_data']:>7.1f}"
+                          f"{s['evaluate']:>7.1f}{s['act']:>7.1f}{evid}{fired:>10,}"
+                          f"{report['ctas_opened']:>10,}{report['tasks_created']:>11,}"
+                          f"{peak:>9,}")
     finally:
         if server is not None:
             server.stop()
