@@ -166,6 +166,32 @@ def mutate_text(text: str, rng: random.Random, pieces: list[str] = PIECES) -> st
     return text
 
 
+def mutations(text: str, pieces: list[str]) -> Any:
+    """A Hypothesis strategy: `text` with one to six pieces inserted, spans deleted,
+    replaced by a piece or duplicated (shrinks toward fewer, smaller edits)."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def mutated(draw: st.DrawFn) -> str:
+        out = text
+        for _ in range(draw(st.integers(1, 6))):
+            at = draw(st.integers(0, len(out)))
+            action = draw(st.sampled_from(["insert", "delete", "replace", "duplicate"]))
+            piece = draw(st.sampled_from(pieces))
+            width = draw(st.integers(1, 40))
+            if action == "insert":
+                out = out[:at] + piece + out[at:]
+            elif action == "delete":
+                out = out[:at] + out[at + width:]
+            elif action == "replace":
+                out = out[:at] + piece + out[at + width:]
+            else:
+                out = out[:at] + out[at:at + width] + out[at:]
+        return out
+
+    return mutated()
+
+
 def mutate_json(data: Any, rng: random.Random) -> None:
     """Replace, drop, duplicate or add one value somewhere in a JSON tree, in place."""
     path: list[tuple[Any, Any]] = []

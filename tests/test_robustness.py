@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from csdsl.diagnostics import render_text
 from csdsl.semantic import analyze
 from csdsl.syntax.parser import parse_text
+from tests.fuzzkit import mutations
 
 from .test_compile import ALL_FORMS
 
@@ -22,23 +23,8 @@ PIECES = [
 ]
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> str:
-    text = ALL_FORMS
-    for _ in range(draw(st.integers(1, 6))):
-        at = draw(st.integers(0, len(text)))
-        action = draw(st.sampled_from(["insert", "delete", "replace", "duplicate"]))
-        piece = draw(st.sampled_from(PIECES))
-        width = draw(st.integers(1, 40))
-        if action == "insert":
-            text = text[:at] + piece + text[at:]
-        elif action == "delete":
-            text = text[:at] + text[at + width:]
-        elif action == "replace":
-            text = text[:at] + piece + text[at + width:]
-        else:
-            text = text[:at] + text[at:at + width] + text[at:]
-    return text
+def mutated() -> object:
+    return mutations(ALL_FORMS, PIECES)
 
 
 def _front_end(text: str) -> list:

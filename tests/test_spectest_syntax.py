@@ -32,6 +32,7 @@ from csdsl.spectest.model import (
     Table,
 )
 from csdsl.spectest.syntax import parse_test_file
+from tests.fuzzkit import mutations
 
 CONTRACT = """\
 test "usage drop opens a risk CTA for Enterprise accounts" {
@@ -606,23 +607,8 @@ PIECES = [
 ]
 
 
-@st.composite
-def _mutated(draw: st.DrawFn) -> str:
-    text = EVERY_FORM
-    for _ in range(draw(st.integers(1, 6))):
-        at = draw(st.integers(0, len(text)))
-        action = draw(st.sampled_from(["insert", "delete", "replace", "duplicate"]))
-        piece = draw(st.sampled_from(PIECES))
-        width = draw(st.integers(1, 40))
-        if action == "insert":
-            text = text[:at] + piece + text[at:]
-        elif action == "delete":
-            text = text[:at] + text[at + width:]
-        elif action == "replace":
-            text = text[:at] + piece + text[at + width:]
-        else:
-            text = text[:at] + text[at:at + width] + text[at:]
-    return text
+def _mutated() -> object:
+    return mutations(EVERY_FORM, PIECES)
 
 
 def _never_raises(text: str) -> None:

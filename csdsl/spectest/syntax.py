@@ -54,6 +54,7 @@ from csdsl.spectest.model import (
     TableName,
     TestFile,
 )
+from csdsl.syntax.strings import unescape
 from csdsl_runtime.vocabulary import CTA_TYPES, OBJECTIVE_CTA_TYPE, PRIORITIES
 
 __all__ = ["parse_test_file"]
@@ -340,28 +341,7 @@ class _Builder:
 
     def unescape(self, raw: str, at: int) -> str:
         """`raw` starts at offset `at` of the file: an unknown escape is CS0103 there."""
-        if "\\" not in raw:
-            return raw
-        out = []
-        i = 0
-        while i < len(raw):
-            ch = raw[i]
-            if ch == "\\" and i + 1 < len(raw):
-                nxt = raw[i + 1]
-                if nxt in "\"\\":
-                    out.append(nxt)
-                elif nxt == "n":
-                    out.append("\n")
-                else:
-                    self.report(error("CS0103", self.source.span(at + i, at + i + 2),
-                                      f"unknown escape `\\{nxt}` in a string",
-                                      "strings know `\\\"`, `\\\\` and `\\n`"))
-                    out.append(nxt)
-                i += 2
-            else:
-                out.append(ch)
-                i += 1
-        return "".join(out)
+        return unescape(raw, at, self.source, self.report)
 
     def day(self, token: Token) -> date | None:
         """A DATE token as a day; CS0105 (and None) when no such day exists."""

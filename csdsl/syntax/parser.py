@@ -35,6 +35,7 @@ from csdsl.diagnostics import Diagnostic, Related, error
 from csdsl.source import SourceFile, Span
 from csdsl.syntax.keywords import CONTEXTUAL_DECLARATION_WORDS, DECLARATION_WORDS, RESERVED
 from csdsl.syntax.lexer import Fallback, FastContextualLexer, NoMatch
+from csdsl.syntax.strings import unescape
 from csdsl_runtime.vocabulary import ArithOp, Comparison
 
 _TOKEN_WORDS = {
@@ -182,33 +183,8 @@ class _Builder(Transformer[Token, Any]):
         return ast.Str(self._decode(tok), str(tok), self._tok_span(tok))
 
     def _decode(self, tok: Any) -> str:
-        raw = str(tok)[1:-1]
-        if "\\" not in raw:
-            return raw
-        out = []
-        i = 0
-        while i < len(raw):
-            ch = raw[i]
-            if ch == "\\" and i + 1 < len(raw):
-                nxt = raw[i + 1]
-                if nxt in "\"\\":
-                    out.append(nxt)
-                elif nxt == "n":
-                    out.append("\n")
-                else:
-                    ctx = _CONTEXT.get()
-                    at = tok.start_pos + 1 + i
-                    ctx.diagnostics.append(
-                        error("CS0103", ctx.source.span(at, at + 2),
-                              f"unknown escape `\\{nxt}` in a string",
-                              "strings know `\\\"`, `\\\\` and `\\n`")
-                    )
-                    out.append(nxt)
-                i += 2
-            else:
-                out.append(ch)
-                i += 1
-        return "".join(out)
+        ctx = _CONTEXT.get()
+        return unescape(str(tok)[1:-1], tok.start_pos + 1, ctx.source, ctx.diagnostics.append)
 
     def _report(self, code: str, span: Span, message: str, help_text: str) -> None:
         _CONTEXT.get().diagnostics.append(error(code, span, message, help_text))
