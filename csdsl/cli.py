@@ -488,6 +488,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_explain)
 
+    from csdsl.review import backtest as review_backtest
+    from csdsl.review import diff as review_diff
+
+    p = sub.add_parser("diff", help="what a spec change does: in meaning, and on data")
+    review_diff.add_arguments(p)
+    p.set_defaults(func=review_diff.cmd_diff)
+
+    p = sub.add_parser("backtest", help="replay past days with the full lifecycle in memory")
+    review_backtest.add_arguments(p)
+    p.set_defaults(func=review_backtest.cmd_backtest)
+
     p = sub.add_parser("schema", help="print the JSON Schema of compiled artifacts")
     p.set_defaults(func=cmd_schema)
 
