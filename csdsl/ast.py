@@ -469,8 +469,20 @@ class RuleDecl:
     span: Span = _span()
 
 
+@dataclass(frozen=True, slots=True)
+class EnvironmentDecl:
+    """`environment NAME { rule NAME { ... } }`: overlays that replace, property by
+    property, the rules of the same names when this environment is compiled
+    (`csdsl compile --env NAME`), so that one reviewed spec is promoted without copies.
+    `items` may hold an environment only so that the checker can refuse the nesting."""
+
+    name: Name
+    items: tuple[RuleDecl | EnvironmentDecl, ...]
+    span: Span = _span()
+
+
 Decl = Union[AccountDecl, MetricDecl, EventDecl, RoleDecl, PoolDecl, LimitDecl, HolidaysDecl,
-             PlaybookDecl, PlanDecl, RuleDecl]
+             PlaybookDecl, PlanDecl, RuleDecl, EnvironmentDecl]
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,8 @@ def _report(result: Compilation, fmt: str, color: str, stream: TextIO | None = N
     if fmt == "sarif":
         from csdsl.codes import CODES
 
-        out.write(d.render_sarif(result.diagnostics, CODES, __version__))
+        out.write(d.render_sarif(result.diagnostics, CODES, __version__,
+                                  sources=result.sources))
         return
     if fmt == "github":
         out.write(d.render_github(result.diagnostics))
@@ -72,9 +73,10 @@ def _status(result: Compilation, strict: bool) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from csdsl.driver import check_paths
+    """The base spec and every environment it declares, merged in turn."""
+    from csdsl.driver import check_environments, read_sources
 
-    result = check_paths(args.paths)
+    result = check_environments(read_sources(args.paths))
     _report(result, args.format, args.color)
     return _status(result, args.strict)
 
@@ -90,7 +92,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
             signer = signing.load_private_key(args.sign)
         except signing.SigningKeyError as exc:
             raise _Usage(str(exc)) from None
-    result = check_paths(args.paths)
+    result = check_paths(args.paths, args.environment)
     to_stdout = args.output == "-"  # then the artifact alone goes to stdout
     _report(result, args.format, args.color, stream=sys.stderr if to_stdout else None)
     status = _status(result, args.strict)
@@ -114,6 +116,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
         tmp.unlink(missing_ok=True)
         raise _Usage(f"cannot write `{args.output}`: {exc.strerror or exc}") from None
     signed = f", signed by key {artifact.signature.key_id}" if artifact.signature else ""
+    if artifact.environment is not None:
+        signed = f", environment {artifact.environment}{signed}"
+    elif result.model is not None and result.model.environments:
+        signed = f", the base spec: no --env{signed}"
     sys.stderr.write(f"wrote {args.output} ({artifact.spec_hash[:19]}{signed})\n")
     return 0
 
@@ -363,15 +369,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return explain.main(args)
 
 
-def _load_for_run(spec: str) -> Artifact | None:
+def _load_for_run(spec: str, environment: str | None = None) -> Artifact | None:
     """SPEC is a compiled artifact (a .json file: None, the runtime loads it) or a spec
-    directory or .cs files, compiled here."""
+    directory or .cs files, compiled here (merged with `environment`, `run --env`)."""
     path = Path(spec)
     if path.is_file() and path.suffix == ".json":
+        if environment is not None:
+            raise _Usage(f"--env compiles a spec: `{spec}` is compiled already (its "
+                         "`environment` says for which); compile it with --env, or pass the "
+                         "spec directory")
         return None
     from csdsl.driver import build, check_paths
 
-    result = check_paths([spec])
+    result = check_paths([spec], environment)
     artifact = build(result)
     if artifact is None:
         _report(result, "text", "auto")
@@ -419,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--strict", action="store_true", help="warnings fail too")
         p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
-    p = sub.add_parser("check", help="parse and check a spec")
+    p = sub.add_parser("check", help="parse and check a spec, and each of its environments")
     p.add_argument("paths", nargs="+", metavar="PATH")
     diagnostics_options(p)
     p.set_defaults(func=cmd_check)
@@ -430,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sign", metavar="PREFIX",
                    help="sign the artifact with the Ed25519 private key PREFIX that "
                         "`csdsl keygen -o PREFIX` wrote")
+    p.add_argument("--env", metavar="NAME", dest="environment",
+                   help="merge this environment's overlays (`environment NAME { ... }`) "
+                        "into the spec first (default: the base spec, without overlays)")
     diagnostics_options(p)
     p.set_defaults(func=cmd_compile)
 
@@ -518,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from csdsl_runtime.cli import run_command
 
             _signed_artifact_only(args)
-            artifact = _load_for_run(args.spec)
+            artifact = _load_for_run(args.spec, getattr(args, "environment", None))
             return run_command(args, artifact)
         return int(args.func(args))
     except _SpecErrors as exc:

@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "CS0212": "an unknown value word (CTA type, task type, priority, calendar, `on change` policy)",
     "CS0213": "an unknown pool in `owner pool NAME`",
     "CS0214": "an unknown country or subdivision in `holidays`",
+    "CS0215": "an environment's overlay of a rule the spec does not declare",
     "CS0300": "values of different types compared, or an order on text or booleans",
     "CS0301": "a text that is not a value of the enum it is compared with",
     "CS0302": "an event used where a value or a metric is needed",
@@ -58,6 +59,7 @@ CODES: dict[str, str] = {
     "CS0702": "a rule without a `then` action",
     "CS0703": "a rule that applies a playbook but opens no CTA",
     "CS0704": "`reopen while false`, the default written out",
+    "CS0705": "an environment declared inside another environment",
     "CS0800": "an unknown rule named in a spec test",
     "CS0801": "an unknown fixture in a test's `data`",
     "CS0802": "test data without accounts: a data directory that does not exist or has no "

@@ -248,11 +248,88 @@ def _uri(path: str) -> str:
     return quote(path)
 
 
-def render_sarif(diagnostics: list[Diagnostic], rules: Mapping[str, str], version: str) -> str:
-    """SARIF 2.1.0, for code-scanning dashboards."""
+FINGERPRINT_KEY = "csdslFingerprint/v1"
+
+
+def _flagged_line(span: Span, sources: Mapping[str, str | None]) -> tuple[str, str] | None:
+    """The first line a span covers and the part of it the span flags, or None if unknown."""
+    text = sources.get(span.file)
+    if text is None:
+        return None
+    lines = text.split("\n")
+    if not 1 <= span.line <= len(lines):
+        return None
+    line = lines[span.line - 1].rstrip("\r")
+    end = span.end_column - 1 if span.end_line == span.line else len(line)
+    return line, line[span.column - 1 : max(end, span.column - 1)]
+
+
+def _fingerprint_content(d: Diagnostic, sources: Mapping[str, str | None]) -> str:
+    """What identifies a problem apart from where it is: the flagged line and span, with
+    all whitespace removed (so re-indenting or `csdsl fmt` keeps it), or the message
+    when the source is not at hand (an unreadable file)."""
+    flagged = _flagged_line(d.span, sources)
+    if flagged is None:
+        return "message\0" + d.message
+    line, part = flagged
+    return "line\0" + "".join(line.split()) + "\0" + "".join(part.split())
+
+
+def sarif_fingerprints(
+    diagnostics: Iterable[Diagnostic], sources: Mapping[str, str | None]
+) -> list[str]:
+    """One `partialFingerprints` value per diagnostic, stable across runs.
+
+    Code scanning matches results across uploads by fingerprint; with the line number in
+    it, adding a line above a problem would close its alert and open a new one. So it
+    hashes the code, the file's path and the flagged text, and appends an occurrence
+    number (`HASH:N`, as GitHub's own `primaryLocationLineHash`) for identical ones in a
+    file, counted in source order.
+    """
+    import hashlib
+
+    ordered = sorted(enumerate(diagnostics), key=lambda item: item[1].sort_key())
+    seen: dict[str, int] = {}
+    out: dict[int, str] = {}
+    for index, d in ordered:
+        key = "\0".join((d.code, d.span.file, _fingerprint_content(d, sources)))
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        seen[digest] = seen.get(digest, 0) + 1
+        out[index] = f"{digest}:{seen[digest]}"
+    return [out[i] for i in range(len(out))]
+
+
+def _read_sources(files: Iterable[str]) -> dict[str, str | None]:
+    """The spec files' text from disk, for a caller that did not pass it (None: unreadable)."""
+    from pathlib import Path
+
+    out: dict[str, str | None] = {}
+    for name in files:
+        try:
+            out[name] = Path(name).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError, ValueError):
+            out[name] = None
+    return out
+
+
+def render_sarif(
+    diagnostics: list[Diagnostic],
+    rules: Mapping[str, str],
+    version: str,
+    sources: Mapping[str, str] | None = None,
+) -> str:
+    """SARIF 2.1.0, for code-scanning dashboards.
+
+    `sources` (path -> text, as the compilation read it) feeds the fingerprints; without
+    it the files are read again from disk, relative to the working directory.
+    """
     used = sorted({d.code for d in diagnostics})
+    texts: Mapping[str, str | None] = (
+        dict(sources) if sources is not None else _read_sources({d.span.file for d in diagnostics})
+    )
+    fingerprints = sarif_fingerprints(diagnostics, texts)
     results = []
-    for d in diagnostics:
+    for d, fingerprint in zip(diagnostics, fingerprints, strict=True):
         text = d.message + (f" (did you mean `{d.suggestion}`?)" if d.suggestion else "")
         results.append(
             {
@@ -260,6 +337,7 @@ def render_sarif(diagnostics: list[Diagnostic], rules: Mapping[str, str], versio
                 "ruleIndex": used.index(d.code),
                 "level": d.severity.value,
                 "message": {"text": text},
+                "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
                 "locations": [
                     {
                         "physicalLocation": {

@@ -6,13 +6,14 @@ through `check_paths` and `build`, so they read, check and emit in exactly one w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csdsl import ast
-from csdsl.diagnostics import Diagnostic, error
+from csdsl.diagnostics import Diagnostic, did_you_mean, error
 from csdsl.semantic import SpecModel, analyze
 from csdsl.source import SourceFile, Span, UsageError, collect_files, display_path
 from csdsl.syntax.parser import ParseStats, parse_source
@@ -20,7 +21,8 @@ from csdsl.syntax.parser import ParseStats, parse_source
 if TYPE_CHECKING:
     from csdsl_runtime.artifact import Artifact
 
-__all__ = ["Compilation", "UsageError", "build", "check_paths", "check_spec", "compile_spec"]
+__all__ = ["Compilation", "UsageError", "build", "check_environments", "check_paths",
+           "check_spec", "compile_spec", "environment_names"]
 
 
 @dataclass(slots=True)
@@ -78,18 +80,75 @@ def read_sources(paths: Sequence[str | Path]) -> Compilation:
     return result
 
 
-def check_sources(result: Compilation) -> Compilation:
-    """Run the semantic passes over what was parsed; diagnostics end up in source order."""
-    model, diagnostics = analyze(result.files)
+def environment_names(files: Sequence[ast.File]) -> tuple[str, ...]:
+    """The environments a spec declares, each once, in source order: a look at the top
+    level of each file, nothing checked."""
+    names = (d.name.value for f in files for d in f.decls if isinstance(d, ast.EnvironmentDecl))
+    return tuple(dict.fromkeys(names))
+
+
+def _known_environment(result: Compilation, environment: str) -> None:
+    """`--env NAME` must name an environment of the spec: bad usage otherwise."""
+    declared = environment_names(result.files)
+    if environment in declared:
+        return
+    if not declared:
+        raise UsageError(f"`--env {environment}`: the spec declares no environment")
+    meant = did_you_mean(environment, declared)
+    hint = f"; did you mean `{meant}`?" if meant else ""
+    raise UsageError(f"`--env {environment}`: the spec declares no such environment{hint} "
+                     "(it declares " + ", ".join(f"`{n}`" for n in declared) + ")")
+
+
+def _in_environments(found: Diagnostic, names: Sequence[str]) -> Diagnostic:
+    """A diagnostic the base spec does not have: the message says where it comes from."""
+    words = (f"environment `{names[0]}`" if len(names) == 1 else
+             "environments " + ", ".join(f"`{n}`" for n in names))
+    return dataclasses.replace(found, message=f"in {words}: {found.message}")
+
+
+def check_sources(result: Compilation, environment: str | None = None) -> Compilation:
+    """Run the semantic passes over what was parsed; diagnostics end up in source order.
+    With `environment`, over the spec merged with that environment's overlays (a
+    `UsageError` when the spec declares no such environment): a diagnostic the base spec
+    does not have names the environment."""
+    if environment is not None:
+        _known_environment(result, environment)
+    model, diagnostics = analyze(result.files, environment)
+    if environment is not None and diagnostics:  # a clean compile pays for one analysis
+        base = set(analyze(result.files)[1])
+        diagnostics = [d if d in base else _in_environments(d, (environment,))
+                       for d in diagnostics]
     result.model = model
     result.diagnostics.extend(diagnostics)
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
 
 
-def check_paths(paths: Sequence[str | Path]) -> Compilation:
-    """Read, parse and check a spec (raises `UsageError` for paths that do not exist)."""
-    return check_sources(read_sources(paths))
+def check_environments(result: Compilation) -> Compilation:
+    """`csdsl check`: the base spec, then the spec merged with each environment it
+    declares. A diagnostic that only environments have names them; one that several
+    have at the same place is reported once. The model is the base spec's. (A spec
+    without environments is checked once, as by `check_sources`.)"""
+    check_sources(result)
+    names = result.model.environments if result.model is not None else ()
+    if not names:
+        return result
+    base = set(result.diagnostics)
+    only: dict[Diagnostic, list[str]] = {}
+    for name in names:
+        for found in analyze(result.files, name)[1]:
+            if found not in base:
+                only.setdefault(found, []).append(name)
+    result.diagnostics.extend(_in_environments(d, envs) for d, envs in only.items())
+    result.diagnostics.sort(key=Diagnostic.sort_key)
+    return result
+
+
+def check_paths(paths: Sequence[str | Path], environment: str | None = None) -> Compilation:
+    """Read, parse and check a spec (raises `UsageError` for paths that do not exist);
+    with `environment`, the spec merged with that environment's overlays."""
+    return check_sources(read_sources(paths), environment)
 
 
 def build(result: Compilation) -> Artifact | None:
@@ -101,14 +160,18 @@ def build(result: Compilation) -> Artifact | None:
     return emit(result.model)
 
 
-def check_spec(paths: Sequence[str | Path]) -> tuple[SpecModel, list[Diagnostic]]:
-    """Check a spec: its semantic model (partial when there are errors) and diagnostics."""
-    result = check_paths(paths)
+def check_spec(paths: Sequence[str | Path], environment: str | None = None
+               ) -> tuple[SpecModel, list[Diagnostic]]:
+    """Check a spec: its semantic model (partial when there are errors) and diagnostics;
+    with `environment`, of the spec merged with that environment's overlays."""
+    result = check_paths(paths, environment)
     assert result.model is not None
     return result.model, result.diagnostics
 
 
-def compile_spec(paths: Sequence[str | Path]) -> tuple[Artifact | None, list[Diagnostic]]:
-    """Compile a spec: `(Artifact | None, diagnostics)`; None when there are errors."""
-    result = check_paths(paths)
+def compile_spec(paths: Sequence[str | Path], environment: str | None = None
+                 ) -> tuple[Artifact | None, list[Diagnostic]]:
+    """Compile a spec: `(Artifact | None, diagnostics)`; None when there are errors. With
+    `environment`, that environment's overlays merged in (the artifact names it)."""
+    result = check_paths(paths, environment)
     return build(result), result.diagnostics

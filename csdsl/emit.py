@@ -46,7 +46,7 @@ def emit(model: M.SpecModel) -> A.Artifact:
                        limits=A.Limits(new_ctas_per_run=limits.new_ctas_per_run,
                                        open_ctas_per_owner=limits.open_ctas_per_owner)
                        if limits is not None else None,
-                       holidays=model.holidays)
+                       holidays=model.holidays, environment=model.environment)
     return msgspec.structs.replace(draft, spec_hash=draft.compute_hash())
 
 

@@ -94,6 +94,8 @@ def _header_end(decl: _Block) -> int:
     """The source line of the last token before a declaration's `{`."""
     if isinstance(decl, ast.AccountDecl | ast.LimitDecl | ast.HolidaysDecl):
         return decl.span.line
+    if isinstance(decl, ast.EnvironmentDecl):
+        return decl.name.span.end_line
     title = decl.label if isinstance(decl, ast.MetricDecl | ast.EventDecl | ast.RoleDecl) \
         else decl.title
     return (title or decl.name).span.end_line
@@ -219,9 +221,8 @@ class _Printer:
             case ast.PlanDecl():
                 self.block("", _with_label(f"plan {decl.name.value}", decl.title), decl,
                            decl.items)
-            case ast.RuleDecl():
-                self.block("", _with_label(f"rule {decl.name.value}", decl.title), decl,
-                           decl.items)
+            case ast.RuleDecl() | ast.EnvironmentDecl():
+                self.member("", decl)
             case _:
                 raise TypeError(f"not a declaration: {decl!r}")
 
@@ -267,6 +268,11 @@ class _Printer:
             case ast.ObjectiveDecl():
                 header = _with_label(f"objective {member.name.value}", member.title)
                 self.block(indent, header, member, member.items)
+            case ast.RuleDecl():  # at the top level, or an overlay in an environment
+                header = _with_label(f"rule {member.name.value}", member.title)
+                self.block(indent, header, member, member.items)
+            case ast.EnvironmentDecl():
+                self.block(indent, f"environment {member.name.value}", member, member.items)
             case _:
                 raise TypeError(f"not a block member: {member!r}")
 

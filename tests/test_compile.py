@@ -131,6 +131,18 @@ rule everything {
   reopen while true
   at most 2 every 90d
 }
+
+environment staging {                   # overlays: compiled with `csdsl compile --env staging`
+  rule usage_drop "Usage dropped 50% (staging)" {
+    owner "qa-team@example.com"
+    when usage drops 50% over 30d
+    then cta risk "Staging: usage dropped for {{ account.name }}"
+    enabled false
+  }
+}
+
+environment production {
+}
 """
 
 

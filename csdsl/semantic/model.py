@@ -331,6 +331,8 @@ class SpecModel:
     symbols: Mapping[str, Symbol] = field(default_factory=dict)
     references: tuple[Reference, ...] = ()
     types: Mapping[Span, Type] = field(default_factory=dict)
+    environment: str | None = None  # the environment merged in; None: the base spec
+    environments: tuple[str, ...] = ()  # every environment the spec declares
 
     def definition(self, name: str) -> Symbol | None:
         """The symbol of a (qualified) name: `usage`, `UsageDrop.call`."""

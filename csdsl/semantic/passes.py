@@ -12,7 +12,11 @@ the model with what it resolved. None stops at the first problem.
 - `check_conditions`: the type of every expression, the symbol of every name, and the
   conditions that checked clean lowered to IR, each node with its span
 - `check_usage`: playbooks, roles and pools that nothing uses (what a dropped duplicate
-  names counts as used: it is reported once, as the duplicate)
+  names counts as used: it is reported once, as the duplicate; so does what any
+  environment's overlay names, and what a base rule replaced by one names)
+
+With an environment, `declare` merges that environment's overlays into the rules first
+(`symbols.overlay`); the passes then check the merged rules like any other.
 """
 
 from __future__ import annotations
@@ -74,12 +78,18 @@ from csdsl_runtime.vocabulary import (
 Pass = Callable[[Declarations, SpecModel, list[Diagnostic]], SpecModel]
 
 
-def analyze(files: Sequence[ast.File]) -> tuple[SpecModel, list[Diagnostic]]:
-    """Declare, then run every pass: the model of a spec and every diagnostic."""
+def analyze(files: Sequence[ast.File], environment: str | None = None
+            ) -> tuple[SpecModel, list[Diagnostic]]:
+    """Declare, then run every pass: the model of a spec and every diagnostic. With an
+    `environment` (one the spec declares), the model of the spec merged with its
+    overlays."""
     diagnostics: list[Diagnostic] = []
-    decls = declare(files, diagnostics)
+    decls = declare(files, diagnostics, environment)
+    if environment is not None and environment not in decls.environments:
+        raise ValueError(f"the spec declares no environment `{environment}`")
     model = SpecModel(fields=decls.fields, metrics=decls.metrics, events=decls.events,
-                      roles=decls.roles, pools=decls.pools, symbols=decls.symbols)
+                      roles=decls.roles, pools=decls.pools, symbols=decls.symbols,
+                      environment=environment, environments=tuple(decls.environments))
     for run in PASSES:
         model = run(decls, model, diagnostics)
     return model, diagnostics
@@ -886,6 +896,8 @@ def check_usage(decls: Declarations, model: SpecModel,
         return model
     used = {(r.symbol.kind, r.symbol.name) for r in model.references}
     used |= _named_by(decls.dropped)
+    if decls.overlays:  # used in some environment, or in the base an overlay replaced
+        used |= _named_by(decls.overlays)
     for name, playbook in model.playbooks.items():
         if ("playbook", name) not in used:
             diagnostics.append(

@@ -49,6 +49,13 @@ class Declarations:
     dropped: list[ast.PlaybookDecl | ast.PlanDecl | ast.RuleDecl] = field(default_factory=list)
     # the account fields a template may read (built once: a cache key of template checks)
     field_names: frozenset[str] = frozenset()
+    # the first `environment` of each name, in source order, and the one compiled (None:
+    # the base spec); `rules` then holds that environment's merged rules
+    environments: dict[str, ast.EnvironmentDecl] = field(default_factory=dict)
+    environment: str | None = None
+    # every overlay of every environment, and the base rules the compiled environment
+    # replaced: what they name is used somewhere in the spec (not "never used")
+    overlays: list[ast.RuleDecl] = field(default_factory=list)
 
     def data_kind(self, name: str) -> str | None:
         """What a bare name in a condition is: field, metric, event, or None."""
@@ -82,8 +89,10 @@ def _label(label: ast.Str | None) -> str | None:
     return label.value if label is not None else None
 
 
-def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declarations:
-    """Collect declarations across files; report duplicates with both places."""
+def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic],
+            environment: str | None = None) -> Declarations:
+    """Collect declarations across files; report duplicates with both places. With an
+    `environment`, its overlays are merged into the rules they name."""
     table = Declarations(broken=frozenset(n for f in files for n in f.broken),
                          partial=frozenset(n for f in files for n in f.partial),
                          recovered=any(f.recovered for f in files))
@@ -125,6 +134,8 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
     # fields, metrics and events also share the names a condition reads.
     claim = claimer("every declaration of a spec shares one namespace; rename one of them")
     claim_data = claimer("account fields, metrics and events share the names conditions read")
+    # environments have a namespace of their own (only one kind in it: no clash message)
+    claim_environment = claimer("")
 
     def check_reserved(name: ast.Name, kind: str) -> None:
         found = reserved_name(name, kind)
@@ -223,10 +234,92 @@ def declare(files: Sequence[ast.File], diagnostics: list[Diagnostic]) -> Declara
                                    _label(decl.title)))
                     else:
                         table.dropped.append(decl)
+                case ast.EnvironmentDecl():
+                    check_reserved(decl.name, "environment")
+                    if claim_environment("environment", decl.name):
+                        table.environments[decl.name.value] = decl
     table.broken = table.broken | clashed
+    if table.environments:
+        _merge_environments(table, diagnostics, environment)
     # a field a syntax error dropped is still known to templates: no cascade
     table.field_names = frozenset(table.fields) | table.broken
     return table
+
+
+def _merge_environments(table: Declarations, diagnostics: list[Diagnostic],
+                        environment: str | None) -> None:
+    """Check every environment's overlays (the same diagnostics whichever is compiled, so
+    that `csdsl check` reports each once), then merge the compiled one into the rules."""
+    chosen: dict[str, ast.RuleDecl] = {}
+    for name, env in table.environments.items():
+        seen: dict[str, ast.RuleDecl] = {}
+        for item in env.items:
+            if isinstance(item, ast.EnvironmentDecl):
+                diagnostics.append(error(
+                    "CS0705", item.name.span,
+                    f"environment `{item.name.value}` is declared inside environment `{name}`",
+                    "environments do not nest: declare it at the top level of a file",
+                    related=(Related(env.name.span, f"environment `{name}` opens here"),)))
+                continue
+            table.overlays.append(item)
+            rule = item.name.value
+            if rule in seen:
+                diagnostics.append(error(
+                    "CS0200", item.name.span,
+                    f"rule `{rule}` is overlaid twice in environment `{name}`",
+                    "give each property once, in one overlay",
+                    related=(Related(seen[rule].name.span, "first overlaid here"),)))
+                continue
+            seen[rule] = item
+            if rule not in table.rules:
+                if rule not in table.broken:
+                    diagnostics.append(error(
+                        "CS0215", item.name.span,
+                        f"environment `{name}` overlays rule `{rule}`, which is not declared",
+                        "an overlay replaces properties of a rule of the spec; it cannot add "
+                        "a rule: declare the rule, with `enabled false` if it should run "
+                        "only in some environments",
+                        suggestion=did_you_mean(rule, table.rules)))
+                continue
+            if name == environment:
+                chosen[rule] = item
+    for rule, item in chosen.items():
+        base = table.rules[rule]
+        table.overlays.append(base)  # what it names stays used
+        table.rules[rule] = overlay(base, item)
+    table.environment = environment
+
+
+def _overlay_key(item: object) -> str:
+    """What an overlay item replaces: a property by its keyword, a condition by its kind
+    (`when`, `close`, `success`), and every action at once (`then`)."""
+    if isinstance(item, ast.Then):
+        return "then"
+    if isinstance(item, ast.Condition):
+        return f"condition {item.key}"
+    assert isinstance(item, ast.PROP_TYPES)
+    return f"property {item.key}"
+
+
+def overlay(base: ast.RuleDecl, over: ast.RuleDecl) -> ast.RuleDecl:
+    """The base rule with each property the overlay gives replaced by the overlay's (a
+    `then` replaces every action): in the base's place, the others after. The name and
+    span stay the base's; the overlay's items keep their own spans, so that a problem in
+    one points at the environment."""
+    given: dict[str, list[ast.Prop | ast.Condition | ast.Then]] = {}
+    for item in over.items:
+        given.setdefault(_overlay_key(item), []).append(item)
+    items: list[ast.Prop | ast.Condition | ast.Then] = []
+    placed: set[str] = set()
+    for item in base.items:
+        key = _overlay_key(item)
+        if key not in given:
+            items.append(item)
+        elif key not in placed:
+            placed.add(key)
+            items.extend(given[key])
+    items.extend(i for key, found in given.items() if key not in placed for i in found)
+    return ast.RuleDecl(base.name, over.title or base.title, tuple(items), base.span)
 
 
 def _field(f: ast.FieldDecl, diagnostics: list[Diagnostic]) -> Field:

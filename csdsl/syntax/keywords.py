@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 DECLARATION_WORDS: Final = ("account", "metric", "event", "role", "pool", "playbook", "plan",
-                             "rule")
+                             "rule", "environment")
 # Words that open a declaration but stay usable as names (contextual, below).
 CONTEXTUAL_DECLARATION_WORDS: Final = ("limit", "holidays")
 

@@ -286,6 +286,10 @@ class _Builder(Transformer[Token, Any]):
     def rule_decl(self, c: list[Any]) -> ast.RuleDecl:
         return ast.RuleDecl(self._name(c[1]), self._str(c[2]), tuple(c[4:-1]), self._span(c))
 
+    def environment_decl(self, c: list[Any]) -> ast.EnvironmentDecl:
+        # "environment" NAME "{" item* "}"
+        return ast.EnvironmentDecl(self._name(c[1]), tuple(c[3:-1]), self._span(c))
+
     def task_decl(self, c: list[Any]) -> ast.TaskDecl:
         # "task" NAME [STRING] ["{" prop* "}"]: an inlined optional leaves no None
         braces = len(c) > 3
@@ -598,7 +602,8 @@ def parse_source(source: SourceFile, stats: ParseStats | None = None
     offsets = sorted(recovery.offsets)
     partial = tuple(sorted({
         d.name.value for d in decls
-        if not isinstance(d, ast.AccountDecl | ast.LimitDecl | ast.HolidaysDecl)
+        if not isinstance(d, ast.AccountDecl | ast.LimitDecl | ast.HolidaysDecl
+                          | ast.EnvironmentDecl)
         and _has_offset(offsets, d.span)
     }))
     parsed = ast.File(source.path, decls, _comments(source), span,
@@ -777,7 +782,9 @@ class _Recovery:
         """Feed one token. At an error: report it (unless resynchronising), drop the
         unfinished item, and feed the token there if it resumes the parse. True when
         the token went in."""
-        if self._starts_declaration(token) and not self._fits(token) \
+        # (`_accepts`, not `_fits`: a rule's `}` is followed by a declaration at the top
+        # level and by an overlay inside an `environment`, and LALR merges the two)
+        if self._starts_declaration(token) and not self._accepts((token.type,)) \
                 and self._open_block() is not None:
             self._close_blocks_before(token)
         elif self._starts_member(token):
@@ -849,7 +856,10 @@ class _Recovery:
         return bool(values) and isinstance(values[-1], Token) and values[-1].type == "RBRACE"
 
     def _pop_to_top(self) -> None:
-        while len(self.state.state_stack) > 1 and not self._shifts(self.state.position, "RULE"):
+        # `account` opens a declaration only at the top level (`rule` opens an overlay
+        # inside an `environment` too)
+        while len(self.state.state_stack) > 1 and not self._shifts(self.state.position,
+                                                                   "ACCOUNT"):
             self._pop()
 
     def _pop(self) -> None:

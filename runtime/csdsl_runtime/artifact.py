@@ -391,7 +391,7 @@ _ADDED_1_2: dict[str, dict[str, Any]] = {
     "metric": {"missing": None},
     "playbook": {"on_change": "keep"},
     "schema": {"pools": ()},
-    "artifact": {"limits": None, "holidays": None},
+    "artifact": {"limits": None, "holidays": None, "environment": None},
 }
 """The fields 1.2 added, with their defaults: left out of the JSON at their default."""
 
@@ -445,6 +445,9 @@ class Artifact(_Model, kw_only=True, frozen=True, weakref=True):
     holidays: str | None = None
     """Since 1.2 (`holidays "US-CA"`): business days skip this region's public holidays
     (a country code, then a subdivision, as the `holidays` package names them)."""
+    environment: str | None = None
+    """The environment compiled (`csdsl compile --env NAME`); None, left out of the JSON:
+    the base spec. Hashed, so two environments of a spec have two hashes."""
     signature: Signature | None = None
     """Since 1.1; left out of the JSON when absent, so unsigned artifacts keep their bytes."""
 

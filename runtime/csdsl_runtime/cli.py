@@ -82,6 +82,9 @@ def add_runtime_commands(sub: Any) -> None:
                    help="with --dry-run: the CTAs, closes and plans the text report lists "
                         "per rule (default: 20; 0: all)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--env", metavar="NAME", dest="environment",
+                   help="when SPEC is a spec (`csdsl run`): compile it merged with this "
+                        "environment's overlays; a compiled .json carries its environment")
     p.set_defaults(needs_artifact=True, func=None)
 
     p = sub.add_parser("ctas", help="list the stored CTAs with their tasks")
