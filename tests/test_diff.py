@@ -1,0 +1,447 @@
+"""`csdsl diff BASE HEAD`: the semantic diff of two spec versions, and their volume on data.
+
+Each case copies `examples/spec` to a temporary directory, edits the text, and runs the
+real command in that directory (so that paths print as `base` and `head`); golden files
+under tests/golden/diff/ hold what users read. Regenerate them with
+`CSDSL_UPDATE_GOLDEN=1 pytest tests/test_diff.py` and review the diff by eye.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from csdsl.review import diff_cs
+from csdsl.review.diff_model import compare, normal
+from csdsl_runtime import artifact as A
+
+from .clikit import csdsl
+from .conftest import EXAMPLES, ROOT
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "diff"
+UPDATE = os.environ.get("CSDSL_UPDATE_GOLDEN") == "1"
+DATA = ROOT / "examples" / "data"
+ASOF = "2026-11-20"  # the day README.md runs the examples
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no {name}: run with CSDSL_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def _edit(spec: Path, file: str, old: str, new: str) -> None:
+    path = spec / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {file}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def specs(tmp_path: Path) -> Path:
+    """`base` and `head`: two copies of the example spec; `data`: the example data."""
+    for name in ("base", "head"):
+        shutil.copytree(EXAMPLES, tmp_path / name, ignore=shutil.ignore_patterns("*.cstest"))
+    (tmp_path / "data").symlink_to(DATA, target_is_directory=True)
+    return tmp_path
+
+
+# ------------------------------------------------------------------ edits, by kind
+
+def _threshold(head: Path) -> None:
+    _edit(head, "rules_risk.cs", "usage drops 30% over 30d and segment",
+          "usage drops 20% over 30d and segment")
+
+
+def _retimed(head: Path) -> None:
+    _edit(head, "playbooks.cs", "    day 9\n", "    day 11\n")
+    _edit(head, "playbooks.cs", 'task miss_you "Send the \'Hey, we miss you!\' email" {\n'
+          "    day 1\n", 'task miss_you "Send the \'Hey, we miss you!\' email" {\n'
+          "    day 2\n")
+
+
+def _critical_path(head: Path) -> None:
+    # adoption_push now waits for the usage review: the path runs through it
+    _edit(head, "plans.cs", 'description "Use the usage report to find the teams that have '
+          'not started"\n', 'description "Use the usage report to find the teams that have '
+          'not started"\n      after usage_review\n')
+
+
+def _rules_added_removed(head: Path) -> None:
+    rules = head / "rules_risk.cs"
+    text = rules.read_text(encoding="utf-8")
+    start = text.index("# Experiment, switched off")
+    rules.write_text(text[:start], encoding="utf-8")
+    (head / "rules_new.cs").write_text(
+        '# Escalations from a strategic logo go to the CS leader at once.\n'
+        'rule strategic_escalation "Escalation on a strategic account" {\n'
+        '  when is_strategic and event support_escalation within 7d\n'
+        '  then cta risk "Escalation at {{ account.name }}"\n'
+        "  priority high\n"
+        "  owner CS_Leader or CSM\n"
+        "  due 3d business\n"
+        "  at most 2 every 90d\n"
+        "}\n", encoding="utf-8")
+
+
+def _rule_properties(head: Path) -> None:
+    _edit(head, "rules_risk.cs", "  cooldown 60d\n  close when usage rises 20% over 14d",
+          "  cooldown 45d\n  max 50 per run\n  close when usage rises 25% over 14d")
+    _edit(head, "rules_risk.cs", 'then cta risk "Low NPS from {{ account.name }}"\n'
+          "  priority high", 'then cta risk "Detractor: {{ account.name }}"\n  priority medium')
+    _edit(head, "rules_risk.cs", "  enabled false\n", "")
+
+
+def _declarations(head: Path) -> None:
+    _edit(head, "data.cs", 'region: enum("EMEA", "NA", "APAC")',
+          'region: enum("EMEA", "NA", "APAC", "LATAM")')
+    _edit(head, "data.cs", 'metric logins "Logins per day"', 'metric logins "Logins per day" '
+          "missing 0\nmetric api_calls")
+    _edit(head, "data.cs", 'pool Onboarders "Onboarding team"', 'pool Onboarders "Onboarders"')
+    _edit(head, "data.cs", "limit new ctas per run 2000000",
+          "limit new ctas per run 5000\nlimit open ctas per owner 40\nholidays \"US-CA\"")
+    _edit(head, "data.cs", "role CS_Leader", "role CS_Ops\nrole CS_Leader")
+
+
+CASES: dict[str, Callable[[Path], None]] = {
+    "threshold": _threshold,
+    "retimed_playbook": _retimed,
+    "critical_path": _critical_path,
+    "rules_added_removed": _rules_added_removed,
+    "rule_properties": _rule_properties,
+    "declarations": _declarations,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_text(specs: Path, case: str) -> None:
+    CASES[case](specs / "head")
+    result = csdsl("diff", "base", "head", cwd=specs)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ""
+    _golden(f"{case}.txt", result.stdout)
+
+
+@pytest.mark.parametrize("case", ["threshold", "critical_path", "rules_added_removed"])
+def test_golden_markdown(specs: Path, case: str) -> None:
+    CASES[case](specs / "head")
+    result = csdsl("diff", "base", "head", "--format", "markdown", cwd=specs)
+    assert result.returncode == 2, result.stderr
+    _golden(f"{case}.md", result.stdout)
+
+
+@pytest.mark.slow  # two dry runs on the example data: about a second
+@pytest.mark.parametrize("fmt", ["txt", "md"])
+def test_threshold_volume_on_the_example_data(specs: Path, fmt: str) -> None:
+    _threshold(specs / "head")
+    result = csdsl("diff", "base", "head", "--data", "data", "--as-of", ASOF, "--format",
+                   {"txt": "text", "md": "markdown"}[fmt], cwd=specs)
+    assert result.returncode == 2, result.stderr
+    _golden(f"threshold_volume.{fmt}", result.stdout)
+
+
+@pytest.mark.slow
+def test_threshold_volume_json(specs: Path) -> None:
+    _threshold(specs / "head")
+    result = csdsl("diff", "base", "head", "--data", "data", "--as-of", ASOF, "--format",
+                   "json", "--examples", "1", cwd=specs)
+    assert result.returncode == 2, result.stderr
+    out = json.loads(result.stdout)
+    assert out["changed"] is True
+    assert out["rules"] == {"added": [], "removed": [], "changed": ["usage_drop"]}
+    volume = out["volume"]
+    assert set(volume["usage_drop"]) == {"base", "head"}
+    assert volume["usage_drop"]["head"] - volume["usage_drop"]["base"] == \
+        len(out["accounts"]["usage_drop"]["newly"]) > 0
+    assert all(v["base"] == v["head"] for r, v in volume.items() if r != "usage_drop")
+    assert set(volume) == {r.name for r in _artifact(specs / "base").rules}
+    example = out["accounts"]["usage_drop"]["examples"]["newly"][0]
+    assert example["head"]["value"] is True and example["base"]["value"] is False
+
+
+def test_json_keys_of_the_contract(specs: Path) -> None:
+    _rules_added_removed(specs / "head")
+    result = csdsl("diff", "base", "head", "--format", "json", cwd=specs)
+    assert result.returncode == 2
+    out = json.loads(result.stdout)
+    assert out["changed"] is True
+    assert out["rules"] == {"added": ["strategic_escalation"], "removed": ["login_decline"],
+                            "changed": []}
+    assert "volume" not in out  # only with data
+
+
+def test_json_no_change(specs: Path) -> None:
+    result = csdsl("diff", "base", "head", "--format", "json", cwd=specs)
+    assert result.returncode == 0
+    out = json.loads(result.stdout)
+    assert out["changed"] is False
+    assert out["rules"] == {"added": [], "removed": [], "changed": []}
+    assert out["items"] == []
+
+
+# ------------------------------------------------------------------ no change
+
+
+def _mess_up(spec: Path) -> None:
+    """The same meaning in another layout: no indentation, comments everywhere, a rule
+    moved to a file of its own, the declarations of a file in reverse order."""
+    for path in sorted(spec.glob("*.cs")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        text = "\n".join(f"{line.strip()}   \n# a comment" if line.strip().endswith("{")
+                         else "    " + line.strip() for line in lines)
+        path.write_text(text + "\n", encoding="utf-8")
+    risk = spec / "rules_risk.cs"
+    text = risk.read_text(encoding="utf-8")
+    start = text.index("rule seat_underuse")
+    end = text.index("rule login_decline")
+    (spec / "zz_moved.cs").write_text(text[start:end], encoding="utf-8")
+    risk.write_text(text[:start] + text[end:], encoding="utf-8")
+    opportunity = spec / "rules_opportunity.cs"
+    blocks = opportunity.read_text(encoding="utf-8").split("\nrule ")
+    opportunity.write_text(blocks[0] + "\nrule " + "\nrule ".join(reversed(blocks[1:])),
+                           encoding="utf-8")
+
+
+def test_reformatting_and_reordering_is_no_change(specs: Path) -> None:
+    head = specs / "head"
+    _mess_up(head)
+    assert csdsl("check", "head", cwd=specs).returncode == 0
+    result = csdsl("diff", "base", "head", cwd=specs)
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = result.stdout
+    assert csdsl("fmt", "head", cwd=specs).returncode == 0
+    result = csdsl("diff", "base", "head", cwd=specs)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == first
+    _golden("no_change.txt", result.stdout)
+    assert csdsl("diff", "base", "head", "--format", "markdown", cwd=specs).stdout == \
+        "### csdsl diff: `base` → `head`\n\n**No change in meaning.**\n"
+
+
+def test_reordered_conditions_are_no_change(specs: Path) -> None:
+    _edit(specs / "head", "rules_risk.cs",
+          'usage drops 30% over 30d and segment in ("Mid-Market", "Enterprise")',
+          'segment in ("Enterprise", "Mid-Market") and usage drops 30% over 30d')
+    result = csdsl("diff", "base", "head", cwd=specs)
+    assert result.returncode == 0, result.stdout
+    assert "artifacts differ only in the order" in result.stdout
+
+
+def test_a_compiled_artifact_against_its_spec(specs: Path) -> None:
+    assert csdsl("compile", "base", "-o", "base.json", cwd=specs).returncode == 0
+    assert csdsl("diff", "base.json", "head", cwd=specs).returncode == 0
+    _threshold(specs / "head")
+    assert csdsl("compile", "head", "-o", "head.json", cwd=specs).returncode == 0
+    result = csdsl("diff", "base.json", "head.json", "--format", "json", cwd=specs)
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["rules"]["changed"] == ["usage_drop"]
+
+
+# ------------------------------------------------------------------ git revisions
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                    "-c", "commit.gpgsign=false", *args], cwd=repo, check=True,
+                   capture_output=True)
+
+
+@pytest.fixture
+def repo(specs: Path) -> Path:
+    """A throwaway git repository: `spec/` at the example, then with a threshold change,
+    then with an error."""
+    repo = specs / "repo"
+    repo.mkdir()
+    shutil.copytree(specs / "base", repo / "spec")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "the example")
+    _threshold(repo / "spec")
+    _git(repo, "commit", "-q", "-am", "a lower threshold")
+    _edit(repo / "spec", "rules_risk.cs", "segment in (\"Mid-Market\"", "segmnt in (\"Mid-Market\"")
+    _git(repo, "commit", "-q", "-am", "a typo")
+    return repo
+
+
+def test_git_revisions(repo: Path) -> None:
+    result = csdsl("diff", "main~2:spec", "main~1:spec", cwd=repo)
+    assert result.returncode == 2, result.stderr
+    _golden("git_revisions.txt", result.stdout)
+    # from a subdirectory: PATH is from the top of the repository
+    assert csdsl("diff", "main~2:spec/", "main~1:spec", cwd=repo / "spec").returncode == 2
+    # a revision against the working tree (which has the typo)
+    assert csdsl("diff", "main~1:spec", "../spec", cwd=repo / "spec").returncode == 1
+    assert csdsl("diff", "main~1:./spec", "main~1:spec", cwd=repo).returncode == 0
+
+
+def test_git_errors(repo: Path) -> None:
+    bad = csdsl("diff", "nosuch:spec", "spec", cwd=repo)
+    assert bad.returncode == 1
+    assert "no revision `nosuch`" in bad.stderr
+    missing = csdsl("diff", "main:nothing", "spec", cwd=repo)
+    assert missing.returncode == 1
+    assert "revision `main` has no `nothing`" in missing.stderr
+    broken = csdsl("diff", "main~1:spec", "main:spec", cwd=repo)
+    assert broken.returncode == 1
+    assert "main:spec/rules_risk.cs:" in broken.stdout + broken.stderr
+    assert "HEAD `main:spec` has errors" in broken.stderr
+    assert "csdsl-diff-" not in broken.stdout + broken.stderr
+
+
+# ------------------------------------------------------------------ exit statuses
+
+
+def test_exit_statuses(specs: Path) -> None:
+    assert csdsl("diff", "base", "head", cwd=specs).returncode == 0
+    _edit(specs / "head", "rules_risk.cs", "priority low\n  reason \"License",
+          "priority high\n  reason \"License")
+    assert csdsl("diff", "base", "head", cwd=specs).returncode == 2
+    _edit(specs / "head", "rules_risk.cs", "when csm_sentiment <= 3", "when csm_sentiment <= \"3\"")
+    broken = csdsl("diff", "base", "head", cwd=specs)
+    assert broken.returncode == 1
+    assert "head/rules_risk.cs:" in broken.stderr and "error[" in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["base"], "the following arguments are required: HEAD"),
+    (["base", "head", "--format", "html"], "invalid choice"),
+    (["base", "head", "--as-of", "2026-02-30"], "is not a date"),
+    (["base", "head", "--examples", "x"], "is not a whole number"),
+    (["base", "head", "--as-of", ASOF], "needs --data DIR"),
+    (["base", "head", "--data", "data"], "needs --as-of DATE"),
+    (["base", "nothing"], "HEAD `nothing`: no such file or directory"),
+    (["base", "head", "--data", "nowhere", "--as-of", ASOF], "no data at `nowhere`"),
+])
+def test_errors_exit_1(specs: Path, args: list[str], message: str) -> None:
+    result = csdsl("diff", *args, cwd=specs)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_data_exits_1(specs: Path) -> None:
+    data = specs / "bad"
+    shutil.copytree(DATA, data)
+    with (data / "accounts.csv").open("a", encoding="utf-8") as out:
+        out.write("A999999,Broken,Galactic,EMEA,lots,1,2026-01-01,2027-01-01,adoption,5,"
+                  "true\n")
+    result = csdsl("diff", "base", "head", "--data", "bad", "--as-of", ASOF, cwd=specs)
+    assert result.returncode == 1
+    assert "bad data in `bad`" in result.stderr
+    assert "accounts.csv:" in result.stderr
+
+
+def test_an_unreadable_artifact_exits_1(specs: Path) -> None:
+    (specs / "x.json").write_text("{not json", encoding="utf-8")
+    result = csdsl("diff", "x.json", "head", cwd=specs)
+    assert result.returncode == 1
+    assert result.stderr.startswith("csdsl: ")
+
+
+# ------------------------------------------------------------------ the model
+
+
+def _artifact(spec: Path) -> A.Artifact:
+    from csdsl.driver import compile_spec
+
+    artifact, diagnostics = compile_spec([spec])
+    assert artifact is not None, diagnostics
+    return artifact
+
+
+class _WithEnvironment(A.Artifact, kw_only=True, frozen=True):
+    """The artifact with the `environment` another change adds."""
+
+    environment: str | None = None
+
+
+def test_environment(specs: Path) -> None:
+    artifact = _artifact(specs / "base")
+    fields = {f: getattr(artifact, f) for f in artifact.__struct_fields__}
+    kind = A.Artifact if "environment" in fields else _WithEnvironment
+    staging = kind(**{**fields, "environment": "staging"})
+    production = kind(**{**fields, "environment": "production"})
+    diff = compare(staging, production)
+    assert [(i.kind, i.status) for i in diff.items] == [("environment", "changed")]
+    from csdsl.review.diff_render import Report, render_text
+
+    text = render_text(Report("a", "b", "", "", "staging", "production", diff, None))
+    assert "~ environment: staging → production\n" in text
+    assert not compare(staging, staging).changed
+
+
+def test_two_environments_of_one_spec(specs: Path) -> None:
+    with (specs / "base" / "rules_risk.cs").open("a", encoding="utf-8") as out:
+        out.write('\nenvironment staging {\n  rule usage_drop {\n    owner "qa@example.com"\n'
+                  "  }\n}\nenvironment production {\n}\n")
+    result = csdsl("diff", "base", "base", "--base-env", "staging", "--head-env",
+                   "production", cwd=specs)
+    assert result.returncode == 2, result.stderr
+    assert "~ environment: staging → production\n" in result.stdout
+    assert 'owner: "qa@example.com" → CSM or CS_Leader' in result.stdout
+    assert csdsl("diff", "base", "base", "--env", "staging", cwd=specs).returncode == 0
+    wrong = csdsl("diff", "base", "base", "--env", "stagin", cwd=specs)
+    assert wrong.returncode == 1 and "did you mean `staging`" in wrong.stderr
+
+
+def test_every_condition_renders_back_to_its_ir(specs: Path) -> None:
+    """The source form of each condition of the examples compiles to the same IR."""
+    base = _artifact(specs / "base")
+    spec = specs / "roundtrip"
+    spec.mkdir()
+    shutil.copy(specs / "base" / "data.cs", spec)
+    conditions: dict[str, A.Expr] = {}
+    for rule in base.rules:
+        parts = [rule.when, rule.close_when, rule.success.when if rule.success else None]
+        for i, node in enumerate(parts):
+            if node is not None:
+                conditions[f"{rule.name}_{i}"] = node
+    conditions["negative"] = A.Compare(cmp=">", left=A.Neg(arg=A.Latest(metric="usage")),
+                                       right=A.Lit(type="number", value=-2.5))
+    conditions["arith"] = A.Compare(cmp="<", left=A.Arith(
+        fn="-", left=A.Latest(metric="usage"), right=A.Arith(
+            fn="-", left=A.FieldRef(name="arr"), right=A.Lit(type="number", value=0.1))),
+        right=A.Lit(type="number", value=3))
+    conditions["where_or"] = A.Exists(event="nps_response", days=30, where=A.Or(args=(
+        A.Compare(cmp=">=", left=A.EventFieldRef(name="score"),
+                  right=A.Lit(type="number", value=9)),
+        A.Compare(cmp="==", left=A.EventFieldRef(name="comment"),
+                  right=A.Lit(type="text", value='a "quoted"\\ text')))))
+    text = "".join(f"rule {name} {{\n  when {diff_cs.condition(node)}\n"
+                   f"  then cta risk \"x\"\n}}\n" for name, node in conditions.items())
+    (spec / "rules.cs").write_text(text, encoding="utf-8")
+    again = {r.name: r.when for r in _artifact(spec).rules}
+    for name, node in conditions.items():
+        assert normal(again[name]) == normal(node), (name, diff_cs.condition(node))
+
+
+def test_markdown_is_bounded(specs: Path) -> None:
+    head = specs / "head"
+    rules = "".join(
+        f'rule many_{i:04d} "Rule number {i}" {{\n  when arr > {i}\n'
+        f'  then cta risk "Rule {i} for {{{{ account.name }}}}"\n  owner CSM\n}}\n'
+        for i in range(1500))
+    (head / "many.cs").write_text(rules, encoding="utf-8")
+    result = csdsl("diff", "base", "head", "--format", "markdown", cwd=specs)
+    assert result.returncode == 2
+    assert len(result.stdout) < 65_536
+    assert "and 1440 more" in result.stdout
+    assert result.stdout.count("<details>") == result.stdout.count("</details>")
+
+
+def test_spans_and_hash_are_not_changes(specs: Path) -> None:
+    base = _artifact(specs / "base")
+    other = msgspec.structs.replace(base, spec_hash="sha256:" + "0" * 64,
+                                    format_version="1.1")
+    assert not compare(base, other).changed
