@@ -1,0 +1,258 @@
+"""Replay a spec over past days with the full lifecycle, into a throwaway store.
+
+Each day from `start` to `end` is a real run (`Runtime.run`): re-arming, cooldowns,
+`close when`, `success within`, limits and pools behave as they would have on a host
+that ran every day. The data is read once and each day is one evaluation of every
+condition by the engine (DuckDB's grouped pass per day: computing all days at once with
+window functions was measured slower, see bench/README.md). Nobody closes CTAs by hand
+in a backtest: they close by `close when`, and otherwise stay open.
+
+History is what the data says it is: metric and event rows carry their days, but the
+account fields, team assignments and pools are today's values (the data directory has
+no dated snapshots of them), so a backtest of a rule on `segment` or of an owner's load
+assumes they did not change. `Backtest.caveats` says so in every output.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from csdsl_runtime import artifact as A
+from csdsl_runtime.data import Dataset
+from csdsl_runtime.frame import Frame
+
+__all__ = ["Backtest", "BacktestDay", "Flood", "backtest", "week_of"]
+
+CAVEAT = ("account fields, team assignments and pools are today's values from the data: "
+          "the backtest assumes they were the same on every past day")
+FLOOD_FACTOR = 3.0
+"""A week counts as a flood when a rule opens more than this many times its median week
+(and at least `FLOOD_MINIMUM` CTAs): a change that makes a rule fire for a whole segment
+shows as one such week."""
+FLOOD_MINIMUM = 10
+
+
+@dataclass(slots=True)
+class BacktestDay:
+    """One replayed day: per rule, what it opened (CTAs, or plans for a plan rule) and
+    the CTAs `close when` closed."""
+
+    day: date
+    opened: dict[str, int] = field(default_factory=dict)
+    closed: dict[str, int] = field(default_factory=dict)
+    tasks: int = 0
+    limit_breaches: list[dict[str, Any]] = field(default_factory=list)
+    """A day whose run would break a `limit` or `max`: it stores nothing, as on a host."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"date": self.day.isoformat(), "opened": dict(self.opened),
+                "closed": dict(self.closed), "tasks": self.tasks,
+                "limit_breaches": self.limit_breaches}
+
+
+@dataclass(slots=True)
+class Flood:
+    """A rule's week far above its usual volume, or over the budget given."""
+
+    rule: str
+    week: date
+    opened: int
+    median: float
+    budget: int | None
+
+    def reason(self) -> str:
+        if self.budget is not None and self.opened > self.budget:
+            return f"over the budget of {self.budget} per week"
+        if self.median == 0:
+            return "against a median week of 0"
+        return f"{self.opened / self.median:.1f}x its median week ({self.median:g})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "week": self.week.isoformat(), "opened": self.opened,
+                "median": self.median, "budget": self.budget, "reason": self.reason()}
+
+
+@dataclass(slots=True)
+class Backtest:
+    """What a spec would have done from `start` to `end`."""
+
+    spec_hash: str
+    start: date
+    end: date
+    accounts: int
+    rules: list[str]
+    days: list[BacktestDay]
+    owner_load: dict[str, dict[date, dict[str, int]]]
+    """Per owner, per week (its Monday): `open` CTAs at the week's end, `opened` in the
+    week and `tasks_due`: open tasks due in the week, as of the last day."""
+    floods: list[Flood]
+    seconds: dict[str, float] = field(default_factory=dict)
+    caveats: list[str] = field(default_factory=lambda: [CAVEAT])
+
+    @property
+    def backlog(self) -> dict[str, int]:
+        """What the first day opens: a CTA for every account its rule is already true
+        for, which a host that has been running has open already. Weeks and floods leave
+        it out; `days` and `totals` keep it."""
+        return dict(self.days[0].opened) if self.days else {}
+
+    def weekly(self, what: str = "opened") -> dict[str, dict[date, int]]:
+        """Per rule, per week (its Monday): the sum of `opened` (the first day's backlog
+        left out) or `closed`."""
+        out: dict[str, dict[date, int]] = {rule: {} for rule in self.rules}
+        for week in self.weeks():
+            for rule in self.rules:
+                out[rule][week] = 0
+        for i, day in enumerate(self.days):
+            if i == 0 and what == "opened":
+                continue
+            week = week_of(day.day)
+            for rule, n in getattr(day, what).items():
+                out.setdefault(rule, {}).setdefault(week, 0)
+                out[rule][week] += n
+        return out
+
+    def weeks(self) -> list[date]:
+        first, last = week_of(self.start), week_of(self.end)
+        return [first + timedelta(days=7 * i) for i in range((last - first).days // 7 + 1)]
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        out = {rule: {"opened": 0, "closed": 0} for rule in self.rules}
+        for day in self.days:
+            for rule, n in day.opened.items():
+                out.setdefault(rule, {"opened": 0, "closed": 0})["opened"] += n
+            for rule, n in day.closed.items():
+                out.setdefault(rule, {"opened": 0, "closed": 0})["closed"] += n
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        opened, closed = self.weekly("opened"), self.weekly("closed")
+        return {
+            "spec_hash": self.spec_hash, "from": self.start.isoformat(),
+            "to": self.end.isoformat(), "accounts": self.accounts,
+            "days": [d.to_json() for d in self.days],
+            "weeks": [{"week": w.isoformat(),
+                       "opened": {r: opened[r][w] for r in self.rules if opened[r].get(w)},
+                       "closed": {r: closed[r][w] for r in self.rules if closed[r].get(w)}}
+                      for w in self.weeks()],
+            "totals": self.totals(),
+            "backlog": self.backlog,
+            "owner_load": {owner: {w.isoformat(): load for w, load in sorted(weeks.items())}
+                           for owner, weeks in sorted(self.owner_load.items())},
+            "floods": [f.to_json() for f in self.floods],
+            "caveats": self.caveats,
+            "seconds": self.seconds,
+        }
+
+
+def week_of(day: date) -> date:
+    """The Monday of `day`'s ISO week."""
+    return day - timedelta(days=day.weekday())
+
+
+def backtest(artifact: A.Artifact, data: Dataset | Frame, start: date, end: date, *,
+             engine: Any = None, budget: int | None = None, on_bad_data: str = "fail",
+             progress: Callable[[date], None] | None = None) -> Backtest:
+    """Replay every day from `start` to `end` (inclusive) into an in-memory SQLite store.
+
+    `engine`: None picks the interpreter for a `Dataset` and DuckDB for a `Frame`.
+    `budget`: CTAs per rule per week above which a week is a flood."""
+    import time
+
+    from csdsl_runtime.api import Runtime
+    from csdsl_runtime.limits import LimitError
+    from csdsl_runtime.stores import open_store
+
+    if end < start:
+        raise ValueError("the backtest ends before it starts")
+    started = time.perf_counter()
+    store = open_store("sqlite:///:memory:")
+    seconds: dict[str, float] = {}
+    try:
+        if engine is None and isinstance(data, Frame):
+            from csdsl_runtime.engines.sql import SqlEngine
+
+            engine = SqlEngine(data)
+        runtime = Runtime(artifact, data, store, engine=engine, on_bad_data=on_bad_data,
+                          evidence=False)
+        replayed: list[BacktestDay] = []
+        day = start
+        while day <= end:
+            if progress:
+                progress(day)
+            replayed.append(_one_day(runtime, day, LimitError))
+            day += timedelta(days=1)
+        seconds["days"] = round(time.perf_counter() - started, 3)
+        load = _owner_load(store, start, end)
+    finally:
+        store.close()
+    rules = [r.name for r in artifact.rules]
+    result = Backtest(spec_hash=artifact.spec_hash, start=start, end=end,
+                      accounts=len(data.accounts) if isinstance(data, Dataset) else len(
+                          data.ids), rules=rules, days=replayed, owner_load=load, floods=[])
+    result.floods = _floods(result, budget)
+    seconds["total"] = round(time.perf_counter() - started, 3)
+    result.seconds = seconds
+    return result
+
+
+def _one_day(runtime: Any, day: date, limit_error: type[Exception]) -> BacktestDay:
+    out = BacktestDay(day)
+    try:
+        report = runtime.run(day)
+    except limit_error as exc:  # the day stores nothing, as it would on a host
+        out.limit_breaches = [b.to_json() for b in getattr(exc, "breaches", [])]
+        return out
+    for counts in report.rules:
+        if counts.opened:
+            out.opened[counts.rule] = counts.opened
+        if counts.auto_closed:
+            out.closed[counts.rule] = counts.auto_closed
+    out.tasks = report.tasks_created
+    return out
+
+
+def _owner_load(store: Any, start: date, end: date) -> dict[str, dict[date, dict[str, int]]]:
+    """Per owner and week: CTAs opened in the week, CTAs still open at its end, and the
+    open tasks due in it (at the end of the backtest)."""
+    load: dict[str, dict[date, dict[str, int]]] = defaultdict(dict)
+    first = week_of(start)
+    weeks = [first + timedelta(days=7 * i) for i in range((week_of(end) - first).days // 7 + 1)]
+
+    def cell(owner: str, week: date) -> dict[str, int]:
+        return load[owner].setdefault(week, {"opened": 0, "open": 0, "tasks_due": 0})
+
+    for cta in store.list_ctas():
+        owner = cta.owner or "(unassigned)"
+        created = cta.created
+        closed = cta.closed
+        for week in weeks:
+            week_end = week + timedelta(days=6)
+            if week <= created <= week_end:
+                cell(owner, week)["opened"] += 1
+            if created <= week_end and (closed is None or closed > week_end):
+                cell(owner, week)["open"] += 1
+        for task in cta.tasks:
+            if task.status == "open" and weeks[0] <= task.due <= weeks[-1] + timedelta(days=6):
+                cell(task.owner or owner, week_of(task.due))["tasks_due"] += 1
+    return dict(load)
+
+
+def _floods(result: Backtest, budget: int | None) -> list[Flood]:
+    floods: list[Flood] = []
+    for rule, weeks in result.weekly("opened").items():
+        volumes = list(weeks.values())
+        if not volumes:
+            continue
+        median = float(statistics.median(volumes))
+        for week, n in weeks.items():
+            over_budget = budget is not None and n > budget
+            spike = n >= FLOOD_MINIMUM and n > FLOOD_FACTOR * max(median, 1.0)
+            if over_budget or spike:
+                floods.append(Flood(rule, week, n, median, budget))
+    return sorted(floods, key=lambda f: (f.week, -f.opened, f.rule))
