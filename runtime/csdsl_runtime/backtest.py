@@ -185,9 +185,10 @@ def backtest(artifact: A.Artifact, data: Dataset | Frame, start: date, end: date
         while day <= end:
             if progress:
                 progress(day)
-            replayed.append(_one_day(runtime, day, LimitError))
+            replayed.append(_one_day(runtime, day, LimitError, seconds))
             day += timedelta(days=1)
         seconds["days"] = round(time.perf_counter() - started, 3)
+        seconds["evaluate"] = round(seconds.get("evaluate", 0.0), 3)
         load = _owner_load(store, start, end)
     finally:
         store.close()
@@ -201,13 +202,15 @@ def backtest(artifact: A.Artifact, data: Dataset | Frame, start: date, end: date
     return result
 
 
-def _one_day(runtime: Any, day: date, limit_error: type[Exception]) -> BacktestDay:
+def _one_day(runtime: Any, day: date, limit_error: type[Exception],
+             seconds: dict[str, float]) -> BacktestDay:
     out = BacktestDay(day)
     try:
         report = runtime.run(day)
     except limit_error as exc:  # the day stores nothing, as it would on a host
         out.limit_breaches = [b.to_json() for b in getattr(exc, "breaches", [])]
         return out
+    seconds["evaluate"] = seconds.get("evaluate", 0.0) + report.seconds.get("evaluate", 0.0)
     for counts in report.rules:
         if counts.opened:
             out.opened[counts.rule] = counts.opened
