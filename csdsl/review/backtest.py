@@ -90,6 +90,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace) -> Any:
+    """The day being replayed, on a terminal's stderr (a long backtest is not silent)."""
+    if not sys.stderr.isatty():
+        return None
+    days = (args.end - args.start).days + 1
+
+    def show(day: Any) -> None:
+        done = (day - args.start).days
+        sys.stderr.write(f"\rreplaying {day.isoformat()} ({done + 1}/{days})")
+        if done + 1 == days:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
 def _replay(artifact: Any, args: argparse.Namespace) -> Any:
     """One version's `Backtest`, or an exit status after printing why not."""
     from csdsl_runtime.backtest import backtest
@@ -115,7 +131,7 @@ def _replay(artifact: Any, args: argparse.Namespace) -> Any:
             return 1
         try:
             return backtest(artifact, data, args.start, args.end, budget=args.budget,
-                            on_bad_data=args.on_bad_data)
+                            on_bad_data=args.on_bad_data, progress=_progress(args))
         except OverflowError:
             from csdsl.source import UsageError
 

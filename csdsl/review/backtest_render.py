@@ -83,19 +83,26 @@ def render_text(head: Version, base: Version | None) -> str:
     lines.append("")
     lines += _rule_table(result, None if base is None else base[1])
     lines.append("")
-    weeks = result.weeks()
-    weekly = result.weekly("opened")
-    header = ["opened per week"] + [w.strftime("%m-%d") for w in weeks]
-    rows = [header] + [[rule] + [str(weekly[rule].get(w, 0)) for w in weeks]
-                       for rule in result.rules if any(weekly[rule].values())]
-    if len(rows) > 1:
-        lines += _table(rows, set(range(1, len(header))))
-        lines.append("")
+    lines += _weekly_text("opened per week" if base is None else f"opened per week, {label}",
+                          result)
+    if base is not None:
+        lines += _weekly_text(f"opened per week, {base[0]}", base[1])
     lines += _floods_text("floods", result)
     if base is not None:
         lines += _floods_text(f"floods in {base[0]}", base[1])
     lines += _load_text(result)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _weekly_text(title: str, result: Backtest) -> list[str]:
+    weeks = result.weeks()
+    weekly = result.weekly("opened")
+    header = [title] + [w.strftime("%m-%d") for w in weeks]
+    rows = [header] + [[rule] + [str(weekly[rule].get(w, 0)) for w in weeks]
+                       for rule in result.rules if any(weekly[rule].values())]
+    if len(rows) == 1:
+        return []
+    return [*_table(rows, set(range(1, len(header)))), ""]
 
 
 def _rule_table(result: Backtest, base: Backtest | None) -> list[str]:
@@ -189,10 +196,12 @@ def render_html(head: Version, base: Version | None) -> str:
         for name, version in versions:
             opened = version.weekly("opened").get(rule, {})
             figure.add_bar(x=weeks, y=[opened.get(w, 0) for w in version.weeks()], name=name)
-        closed = result.weekly("closed").get(rule, {})
-        if any(closed.values()):
-            figure.add_scatter(x=weeks, y=[closed.get(w, 0) for w in result.weeks()],
-                               name="closed (close when)", mode="lines+markers")
+        for name, version in versions:
+            closed = version.weekly("closed").get(rule, {})
+            if any(closed.values()):
+                figure.add_scatter(x=weeks, y=[closed.get(w, 0) for w in version.weeks()],
+                                   name="closed" if base is None else f"closed ({name})",
+                                   mode="lines+markers")
         figure.update_layout(title=f"{rule}: per week", height=260, barmode="group",
                              margin={"l": 40, "r": 10, "t": 40, "b": 30},
                              xaxis_title=None, yaxis_title="CTAs")

@@ -35,6 +35,8 @@ FLOOD_FACTOR = 3.0
 (and at least `FLOOD_MINIMUM` CTAs): a change that makes a rule fire for a whole segment
 shows as one such week."""
 FLOOD_MINIMUM = 10
+MEDIAN_WEEKS = 3
+"""Full weeks needed before a week is compared with the rule's median one."""
 
 
 @dataclass(slots=True)
@@ -222,7 +224,8 @@ def _one_day(runtime: Any, day: date, limit_error: type[Exception],
 
 def _owner_load(store: Any, start: date, end: date) -> dict[str, dict[date, dict[str, int]]]:
     """Per owner and week: CTAs opened in the week, CTAs still open at its end, and the
-    open tasks due in it (at the end of the backtest)."""
+    tasks due in it whose CTA was open on their due day (nobody completes a task in a
+    backtest)."""
     load: dict[str, dict[date, dict[str, int]]] = defaultdict(dict)
     first = week_of(start)
     weeks = [first + timedelta(days=7 * i) for i in range((week_of(end) - first).days // 7 + 1)]
@@ -241,21 +244,34 @@ def _owner_load(store: Any, start: date, end: date) -> dict[str, dict[date, dict
             if created <= week_end and (closed is None or closed > week_end):
                 cell(owner, week)["open"] += 1
         for task in cta.tasks:
-            if task.status == "open" and weeks[0] <= task.due <= weeks[-1] + timedelta(days=6):
+            # due that week with its CTA still open then: `close when` cancels the tasks
+            # of the CTAs it closes, and a task due before that was still someone's load
+            if task.status in ("open", "cancelled") and (closed is None or closed > task.due) \
+                    and weeks[0] <= task.due <= weeks[-1] + timedelta(days=6):
                 cell(task.owner or owner, week_of(task.due))["tasks_due"] += 1
     return dict(load)
 
 
 def _floods(result: Backtest, budget: int | None) -> list[Flood]:
+    """Weeks over the budget, or far above the rule's median *full* week: a week cut by
+    the range's ends (or holding only the first day's backlog) would pull the median
+    down, and fewer than `MEDIAN_WEEKS` full weeks are too few to call one unusual."""
     floods: list[Flood] = []
+    full = set(_full_weeks(result))
     for rule, weeks in result.weekly("opened").items():
-        volumes = list(weeks.values())
-        if not volumes:
-            continue
-        median = float(statistics.median(volumes))
+        volumes = [n for week, n in weeks.items() if week in full]
+        median = float(statistics.median(volumes)) if volumes else 0.0
         for week, n in weeks.items():
             over_budget = budget is not None and n > budget
-            spike = n >= FLOOD_MINIMUM and n > FLOOD_FACTOR * max(median, 1.0)
+            spike = len(volumes) >= MEDIAN_WEEKS and n >= FLOOD_MINIMUM and (
+                n > FLOOD_FACTOR * max(median, 1.0))
             if over_budget or spike:
                 floods.append(Flood(rule, week, n, median, budget))
     return sorted(floods, key=lambda f: (f.week, -f.opened, f.rule))
+
+
+def _full_weeks(result: Backtest) -> list[date]:
+    """The weeks whose seven days all lie in the range, after its first day (the
+    backlog)."""
+    first = result.start + timedelta(days=1)
+    return [w for w in result.weeks() if w >= first and w + timedelta(days=6) <= result.end]
