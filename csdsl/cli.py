@@ -525,7 +525,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status. Safe to call in-process: it changes no global
     state (the console script's `entry` tunes the garbage collector)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # `parse_args`, but `csdsl diff`'s bad usage exits 1: its 2 means "changes"
+        message = "unrecognized arguments: " + " ".join(extra)
+        if getattr(args, "command", None) == "diff":
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    action.choices["diff"].error(message)
+        parser.error(message)
     try:
         if getattr(args, "needs_artifact", False):
             from csdsl_runtime.cli import run_command

@@ -209,6 +209,43 @@ def test_diff_step_passes_data_and_day(repo: tuple[Path, str], tmp_path: Path) -
     assert "no change in meaning" in (tmp_path / "c.md").read_text(encoding="utf-8")
 
 
+def test_diff_step_passes_the_env_input(repo: tuple[Path, str], tmp_path: Path) -> None:
+    root, base = repo
+    done = _step(root, "diff", CSDSL_BASE_SHA=base, CSDSL_COMMENT_FILE=str(tmp_path / "c.md"),
+                 CSDSL_ENV="production", CSDSL_COMMAND=_stub(tmp_path, 2, "changes\n"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    argv = json.loads((tmp_path / "argv.json").read_text(encoding="utf-8"))
+    assert argv == ["diff", f"{base}:examples/spec", "examples/spec", "--format", "markdown",
+                    "--env", "production"]
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert action["inputs"]["env"]["default"] == ""
+    step = next(s for s in action["runs"]["steps"] if s.get("name") == "csdsl diff")
+    assert step["env"]["CSDSL_ENV"] == "${{ inputs.env }}"
+
+
+def test_diff_step_on_an_overlay_change(repo: tuple[Path, str], tmp_path: Path) -> None:
+    """The real `csdsl diff`: a head commit that switches a rule off in production
+    shows in the comment, by default and with the env input."""
+    root, base = repo
+    spec = root / "examples" / "spec"
+    (spec / "env.cs").write_text(
+        "environment production {\n  rule usage_drop {\n    enabled false\n  }\n}\n",
+        encoding="utf-8")
+    _commit(root, "head: usage_drop off in production")
+    comment = tmp_path / "comment.md"
+    for extra in ({}, {"CSDSL_ENV": "production"}):
+        done = _step(root, "diff", CSDSL_BASE_SHA=base, CSDSL_COMMENT_FILE=str(comment),
+                     **extra)
+        assert done.returncode == 0, done.stdout + done.stderr
+        body = comment.read_text(encoding="utf-8")
+        assert "+ enabled: false" in body and "failed" not in body
+        if extra:
+            assert "--env production" in done.stdout  # the command line, logged
+        else:
+            assert "#### Environment `production`" in body
+
+
 def test_diff_step_fails_when_the_diff_fails(repo: tuple[Path, str], tmp_path: Path) -> None:
     root, base = repo
     comment = tmp_path / "comment.md"

@@ -445,3 +445,135 @@ def test_spans_and_hash_are_not_changes(specs: Path) -> None:
     other = msgspec.structs.replace(base, spec_hash="sha256:" + "0" * 64,
                                     format_version="1.1")
     assert not compare(base, other).changed
+
+
+# ------------------------------------------------------------------ environments, by default
+
+_EMPTY_PRODUCTION = "environment production {\n}\n"
+_PRODUCTION_OFF = "environment production {\n  rule usage_drop {\n    enabled false\n  }\n}\n"
+
+
+def _env_file(spec: Path, text: str) -> None:
+    (spec / "env.cs").write_text(text, encoding="utf-8")
+
+
+def test_an_overlay_alone_is_a_change(specs: Path) -> None:
+    """A pull request that switches a rule off in production, and nothing else."""
+    _env_file(specs / "base", _EMPTY_PRODUCTION)
+    _env_file(specs / "head", _PRODUCTION_OFF)
+    text = csdsl("diff", "base", "head", cwd=specs)
+    assert text.returncode == 2, text.stderr
+    assert "no change in meaning" not in text.stdout
+    assert "no change in the base spec\n" in text.stdout
+    assert ("environment production: 1 change: 1 rule changed\n\n"
+            '  ~ rule usage_drop "Usage dropped 30% in a month"\n'
+            "      enabled: true → false\n") in text.stdout
+    result = csdsl("diff", "base", "head", "--format", "json", cwd=specs)
+    assert result.returncode == 2
+    out = json.loads(result.stdout)
+    assert out["changed"] is True
+    assert out["items"] == [] and out["rules"]["changed"] == []
+    production = out["environments"]["production"]
+    assert production["changed"] is True
+    assert production["rules"] == {"added": [], "removed": [], "changed": ["usage_drop"]}
+    assert production["items"][0]["changes"] == [
+        {"property": "enabled", "before": "true", "after": "false"}]
+    markdown = csdsl("diff", "base", "head", "--format", "markdown", cwd=specs)
+    assert markdown.returncode == 2
+    assert "**No change in the base spec.**" in markdown.stdout
+    assert "#### Environment `production`: 1 change: 1 rule changed." in markdown.stdout
+    assert "+ enabled: false" in markdown.stdout
+    # the same overlay on both sides: no change anywhere
+    _env_file(specs / "base", _PRODUCTION_OFF)
+    same = csdsl("diff", "base", "head", "--format", "json", cwd=specs)
+    assert same.returncode == 0, same.stdout
+    assert json.loads(same.stdout)["environments"] == {
+        "production": {"changed": False, "rules": {"added": [], "removed": [], "changed": []},
+                       "items": []}}
+
+
+def test_an_introduced_environment(specs: Path) -> None:
+    _env_file(specs / "head", _PRODUCTION_OFF)
+    result = csdsl("diff", "base", "head", cwd=specs)
+    assert result.returncode == 2, result.stderr
+    assert "environment production: 2 changes: 1 environment added, 1 rule changed" \
+        in result.stdout
+    assert "  + environment: production\n" in result.stdout
+    assert "      enabled: true → false\n" in result.stdout
+    removed = csdsl("diff", "head", "base", "--format", "json", cwd=specs)
+    assert removed.returncode == 2
+    items = json.loads(removed.stdout)["environments"]["production"]["items"]
+    assert [(i["kind"], i["status"]) for i in items] == [("environment", "removed"),
+                                                          ("rule", "changed")]
+    # `--env production`: the side that does not declare it is its base spec
+    for args, change in ((["base", "head"], "true → false"),
+                         (["head", "base"], "false → true")):
+        chosen = csdsl("diff", *args, "--env", "production", cwd=specs)
+        assert chosen.returncode == 2, chosen.stderr
+        assert f"enabled: {change}" in chosen.stdout
+        assert "(base spec: it declares no such environment)" in chosen.stdout
+    wrong = csdsl("diff", "base", "head", "--env", "prodution", cwd=specs)
+    assert wrong.returncode == 1
+    assert "HEAD `head`" in wrong.stderr and "did you mean `production`" in wrong.stderr
+    neither = csdsl("diff", "base", "base", "--env", "production", cwd=specs)
+    assert neither.returncode == 1 and "declares no environment" in neither.stderr
+    strict = csdsl("diff", "base", "head", "--base-env", "production", cwd=specs)
+    assert strict.returncode == 1 and "declares no environment" in strict.stderr
+
+
+def test_an_environment_does_not_repeat_the_base_spec_changes(specs: Path) -> None:
+    for side in ("base", "head"):
+        _env_file(specs / side, _EMPTY_PRODUCTION)
+    _edit(specs / "head", "rules_risk.cs", "priority low\n  reason \"License",
+          "priority high\n  reason \"License")
+    result = csdsl("diff", "base", "head", "--format", "json", cwd=specs)
+    assert result.returncode == 2
+    out = json.loads(result.stdout)
+    assert out["rules"]["changed"] and not out["environments"]["production"]["changed"]
+    text = csdsl("diff", "base", "head", cwd=specs).stdout
+    assert "environment production" not in text
+    # an overlay on top of the base spec's change: the environment's rule, in full
+    _env_file(specs / "head", _PRODUCTION_OFF.replace("usage_drop", out["rules"]["changed"][0]))
+    out = json.loads(csdsl("diff", "base", "head", "--format", "json", cwd=specs).stdout)
+    [item] = out["environments"]["production"]["items"]
+    assert {c["property"] for c in item["changes"]} == {"priority", "enabled"}
+
+
+def test_no_environment_no_extra_compile(specs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from csdsl import driver
+
+    calls: list[str | None] = []
+    real = driver.check_sources
+
+    def counted(result: driver.Compilation, environment: str | None = None
+                ) -> driver.Compilation:
+        calls.append(environment)
+        return real(result, environment)
+
+    monkeypatch.setattr(driver, "check_sources", counted)
+    assert csdsl("diff", "base", "head", cwd=specs).returncode == 0
+    assert calls == [None, None]  # one check per side, as before environments
+    calls.clear()
+    _env_file(specs / "head", _EMPTY_PRODUCTION)
+    assert csdsl("diff", "base", "head", cwd=specs).returncode == 2
+    assert calls == [None, None, "production"]
+
+
+@pytest.mark.parametrize("args", [
+    ["base", "head", "--bogus"],
+    ["base", "head", "extra"],
+    ["--bogus", "diff", "base", "head"],
+])
+def test_unknown_arguments_exit_1(specs: Path, args: list[str]) -> None:
+    command = args if args[0] == "--bogus" else ["diff", *args]
+    result = csdsl(*command, cwd=specs)
+    assert result.returncode == 1, result.stderr
+    assert "csdsl diff: error: unrecognized arguments: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_other_commands_still_exit_2_on_unknown_arguments(specs: Path) -> None:
+    for command in (["check", "base", "--bogus"], ["check", "base", "extra.cs", "--x"]):
+        result = csdsl(*command, cwd=specs)
+        assert result.returncode == 2
+        assert "csdsl: error: unrecognized arguments: " in result.stderr

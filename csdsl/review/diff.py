@@ -92,15 +92,32 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     from csdsl.review.diff_inputs import DiffError, load_side
-    from csdsl.review.diff_model import compare
+    from csdsl.review.diff_model import SpecDiff, compare
     from csdsl.review.diff_render import Report, render_json, render_markdown, render_text
 
     if (args.data is None) != (args.asof is None):
         missing = "--as-of DATE" if args.asof is None else "--data DIR"
         raise DiffError(f"running both versions on data needs {missing} too")
-    base = load_side(args.base, "BASE", args.color, args.base_env or args.environment)
-    head = load_side(args.head, "HEAD", args.color, args.head_env or args.environment)
+    # without an environment option, each environment either side declares is compared
+    # too: an overlay is part of what the change does
+    every = args.environment is None and args.base_env is None and args.head_env is None
+    base_optional = args.environment is not None and args.base_env is None
+    head_optional = args.environment is not None and args.head_env is None
+    base = load_side(args.base, "BASE", args.color, args.base_env or args.environment,
+                     optional=base_optional, every_environment=every)
+    head = load_side(args.head, "HEAD", args.color, args.head_env or args.environment,
+                     optional=head_optional, every_environment=every)
+    if base.missing and head.missing:  # `--env X` names an environment of neither side
+        spec, role = (args.head, "HEAD") if head.declares and not base.declares else \
+            (args.base, "BASE")
+        load_side(spec, role, args.color, args.environment)  # raises, with a "did you mean"
     diff = compare(base.artifact, head.artifact)
+    environments: dict[str, SpecDiff] = {}
+    for name in dict.fromkeys((*base.declares, *head.declares)) if every else ():
+        found = compare(base.environments.get(name, base.artifact),
+                        head.environments.get(name, head.artifact))
+        # what the base spec's diff says already is not said again
+        environments[name] = SpecDiff(tuple(i for i in found.items if i not in diff.items))
     volume = None
     if args.data is not None:
         from csdsl.review.diff_volume import measure
@@ -111,7 +128,7 @@ def _diff(args: argparse.Namespace) -> int:
         base_hash=base.artifact.spec_hash, head_hash=head.artifact.spec_hash,
         base_environment=getattr(base.artifact, "environment", None),
         head_environment=getattr(head.artifact, "environment", None),
-        diff=diff, volume=volume)
+        diff=diff, volume=volume, environments=environments)
     if args.format == "json":
         text = render_json(report)
     elif args.format == "markdown":
@@ -119,4 +136,4 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         text = render_text(report, args.examples)
     sys.stdout.write(text)
-    return CHANGED if diff.changed else NO_CHANGE
+    return CHANGED if report.changed else NO_CHANGE

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,25 +41,64 @@ class Side:
 
     label: str
     artifact: Artifact
+    declares: tuple[str, ...] = ()
+    """The environments the spec declares (none for a compiled artifact)."""
+    environments: dict[str, Artifact] = field(default_factory=dict)
+    """With `every_environment`: the spec merged with each environment it declares."""
+    missing: bool = False
+    """With `optional`: the spec does not declare the environment, and `artifact` is
+    its base spec."""
 
 
-def load_side(spec: str, role: str, color: str = "auto", environment: str | None = None
-              ) -> Side:
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    artifact: Artifact
+    declares: tuple[str, ...]
+    environments: dict[str, Artifact]
+    missing: bool
+
+
+def load_side(spec: str, role: str, color: str = "auto", environment: str | None = None,
+              *, optional: bool = False, every_environment: bool = False) -> Side:
     """The artifact of BASE or HEAD (`role`), merged with `environment` if given; spec
     errors are printed as `csdsl check` prints them, on stderr, then raised as a
-    reported `DiffError`."""
+    reported `DiffError`.
+
+    `optional`: a spec that declares no such `environment` compiles its base spec
+    (`Side.missing`) instead of failing. `every_environment` (without `environment`):
+    the spec merged with each environment it declares, too (`Side.environments`); a
+    spec that declares none is compiled once, as without it."""
     path = Path(spec)
-    label = spec if environment is None else f"{spec} (--env {environment})"
+    how = _Options(environment, optional, every_environment and environment is None)
     if path.exists():
         if path.is_file() and path.suffix == ".json":
             _no_environment(spec, role, environment)
-            return Side(label, _load_json(path))
-        return Side(label, _compile([path], spec, role, color, None, environment))
+            return Side(spec, _load_json(path))
+        return _side(spec, _compile([path], spec, role, color, None, how))
     rev, colon, inner = spec.partition(":")
     if colon and rev:
-        return Side(label, _from_git(rev, inner, spec, role, color, environment))
+        return _side(spec, _from_git(rev, inner, spec, role, color, how))
     raise DiffError(f"{role} `{spec}`: no such file or directory (nor a git revision "
                     "`REV:PATH`)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    environment: str | None
+    optional: bool
+    every_environment: bool
+
+
+def _side(spec: str, compiled: _Compiled | Artifact) -> Side:
+    if not isinstance(compiled, _Compiled):  # a compiled artifact read from git
+        return Side(spec, compiled)
+    environment = getattr(compiled.artifact, "environment", None)
+    if compiled.missing:
+        label = f"{spec} (base spec: it declares no such environment)"
+    else:
+        label = spec if environment is None else f"{spec} (--env {environment})"
+    return Side(label, compiled.artifact, compiled.declares, compiled.environments,
+                compiled.missing)
 
 
 def _no_environment(spec: str, role: str, environment: str | None) -> None:
@@ -78,17 +117,39 @@ def _load_json(path: Path) -> Artifact:
 
 
 def _compile(paths: list[Path], label: str, role: str, color: str,
-             rename: tuple[str, str] | None, environment: str | None) -> Artifact:
+             rename: tuple[str, str] | None, how: _Options) -> _Compiled:
     """Check and build a spec; `rename` maps a temporary directory prefix to `REV:`."""
-    from csdsl.driver import build, check_paths
+    from csdsl.driver import environment_names, read_sources
     from csdsl.source import UsageError
 
     try:
-        result = check_paths(paths) if environment is None else \
-            check_paths(paths, environment)
+        parsed = read_sources(paths)
     except UsageError as exc:
-        where = f"{role} `{label}`"
-        raise DiffError(f"{where}: {exc}") from None
+        raise DiffError(f"{role} `{label}`: {exc}") from None
+    declares = environment_names(parsed.files)
+    environment, missing = how.environment, False
+    if environment is not None and how.optional and environment not in declares:
+        environment, missing = None, True
+    names = declares if how.every_environment else ()
+    artifact = _build(parsed, environment, bool(names), label, role, color, rename)
+    environments = {name: _build(parsed, name, True, label, role, color, rename)
+                    for name in names}
+    return _Compiled(artifact, declares, environments, missing)
+
+
+def _build(parsed: Compilation, environment: str | None, again: bool, label: str,
+           role: str, color: str, rename: tuple[str, str] | None) -> Artifact:
+    """The artifact of a parsed spec, merged with `environment`; `again`: `parsed` is
+    checked more than once, each time on a copy."""
+    from csdsl.driver import build, check_sources
+    from csdsl.source import UsageError
+
+    source = replace(parsed, diagnostics=list(parsed.diagnostics)) if again else parsed
+    try:
+        result = check_sources(source) if environment is None else \
+            check_sources(source, environment)
+    except UsageError as exc:
+        raise DiffError(f"{role} `{label}`: {exc}") from None
     artifact = build(result)
     if artifact is None:
         if rename is not None:
@@ -131,7 +192,7 @@ def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
 
 
 def _from_git(rev: str, inner: str, label: str, role: str, color: str,
-              environment: str | None) -> Artifact:
+              how: _Options) -> _Compiled | Artifact:
     cwd = Path.cwd()
     top = _git(["rev-parse", "--show-toplevel"], cwd)
     if top.returncode != 0:
@@ -153,7 +214,7 @@ def _from_git(rev: str, inner: str, label: str, role: str, color: str,
         raise DiffError(f"{role} `{label}`: revision `{rev}` has no `{path or '.'}` (paths "
                         "are relative to the top of the repository)")
     if kind.stdout.decode().strip() == "blob" and path.endswith(".json"):
-        _no_environment(label, role, environment)
+        _no_environment(label, role, how.environment)
         return _json_blob(commit, path, label, root)
     archive = _git(["archive", "--format=tar", commit, *(["--", path] if path else [])], root)
     if archive.returncode != 0:
@@ -164,7 +225,7 @@ def _from_git(rev: str, inner: str, label: str, role: str, color: str,
             tar.extractall(tmp, filter="data")
         target = Path(tmp) / path if path else Path(tmp)
         prefix = Path(tmp).as_posix() + "/"
-        return _compile([target], label, role, color, (prefix, f"{rev}:"), environment)
+        return _compile([target], label, role, color, (prefix, f"{rev}:"), how)
 
 
 def _json_blob(commit: str, path: str, label: str, root: Path) -> Artifact:

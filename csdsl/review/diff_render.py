@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 import json
 import textwrap
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from csdsl.review.diff_model import ItemDiff, PropertyChange, SpecDiff
@@ -42,6 +42,16 @@ class Report:
     head_environment: str | None
     diff: SpecDiff
     volume: Volume | None
+    environments: Mapping[str, SpecDiff] = field(default_factory=dict)
+    """Without an environment option: each environment either side declares, compared
+    (a side without it counts as its base spec), less the base spec's own changes."""
+
+    @property
+    def changed(self) -> bool:
+        return self.diff.changed or any(d.changed for d in self.environments.values())
+
+    def changed_environments(self) -> list[tuple[str, SpecDiff]]:
+        return [(name, d) for name, d in self.environments.items() if d.changed]
 
 
 def _plural(n: int, word: str) -> str:
@@ -72,6 +82,11 @@ def _more(names: Sequence[str], shown: int) -> str:
     head = ", ".join(names[:shown])
     rest = len(names) - shown
     return head + (f" and {rest} more" if rest > 0 else "")
+
+
+def _besides(report: Report) -> str:
+    """An environment's diff leaves out what the base spec's says already."""
+    return " (besides the base spec's)" if report.diff.changed else ""
 
 
 def _rules_to_show(report: Report) -> list[str]:
@@ -133,25 +148,38 @@ def render_text(report: Report, examples: int = 3) -> str:
     """A terminal's view: every changed item, then, with data, the volume per rule."""
     diff = report.diff
     lines = [f"csdsl diff {report.base} → {report.head}"]
-    if not diff.changed:
+    if not report.changed:
         note = " (the compiled artifacts differ only in the order of their declarations)" \
             if diff.reordered_only else ""
         lines.append(f"no change in meaning{note}")
+    elif not diff.changed:
+        lines.append("no change in the base spec")
     else:
         lines.append(f"{_plural(len(diff.items), 'change')}: {_counts(diff.items)}")
-    for item in diff.items:
+    lines += _items_text(diff.items, "")
+    for name, found in report.changed_environments():
         lines.append("")
-        setting = _setting_line(item)
-        if setting is not None:
-            lines.append(setting)
-            continue
-        lines.append(_item_head(item))
-        for change in item.changes:
-            lines += _property_lines(change, item.status, "    ")
+        lines.append(f"environment {name}: {_plural(len(found.items), 'change')}: "
+                     f"{_counts(found.items)}{_besides(report)}")
+        lines += _items_text(found.items, "  ")
     if report.volume is not None:
         lines.append("")
         lines += _volume_text(report, examples)
     return "\n".join(lines) + "\n"
+
+
+def _items_text(items: Iterable[ItemDiff], indent: str) -> list[str]:
+    lines: list[str] = []
+    for item in items:
+        lines.append("")
+        setting = _setting_line(item)
+        if setting is not None:
+            lines.append(indent + setting)
+            continue
+        lines.append(indent + _item_head(item))
+        for change in item.changes:
+            lines += _property_lines(change, item.status, indent + "    ")
+    return lines
 
 
 def _volume_text(report: Report, examples: int) -> list[str]:
@@ -218,7 +246,7 @@ def render_json(report: Report) -> str:
     """The contract's keys (`changed`, `rules`, with data `volume`) and the details."""
     diff = report.diff
     out: dict[str, Any] = {
-        "changed": diff.changed,
+        "changed": report.changed,
         "base": {"spec": report.base, "spec_hash": report.base_hash,
                  "environment": report.base_environment},
         "head": {"spec": report.head, "spec_hash": report.head_hash,
@@ -226,6 +254,7 @@ def render_json(report: Report) -> str:
         "rules": {"added": diff.rule_names("added"), "removed": diff.rule_names("removed"),
                   "changed": diff.rule_names("changed")},
         "items": [i.to_json() for i in diff.items],
+        "environments": {name: _diff_json(d) for name, d in report.environments.items()},
     }
     volume = report.volume
     if volume is not None:
@@ -245,6 +274,14 @@ def render_json(report: Report) -> str:
             for r, v in volume.rules.items() if v.differs
         }
     return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+
+
+def _diff_json(diff: SpecDiff) -> dict[str, Any]:
+    return {"changed": diff.changed,
+            "rules": {"added": diff.rule_names("added"),
+                      "removed": diff.rule_names("removed"),
+                      "changed": diff.rule_names("changed")},
+            "items": [i.to_json() for i in diff.items]}
 
 
 # ---------------------------------------------------------------- Markdown
@@ -285,13 +322,17 @@ def render_markdown(report: Report, examples: int = 3) -> str:
     diff, volume = report.diff, report.volume
     lines = [f"### csdsl diff: {_code(report.base)} → {_code(report.head)}", ""]
     if not diff.changed:
-        lines.append("**No change in meaning.**")
+        lines.append("**No change in meaning.**" if not report.changed else
+                     "**No change in the base spec.**")
         if volume is not None:
             lines.append("")
             lines.append(f"On {_code(volume.data)} as of {volume.asof.isoformat()}, both "
                          f"open {_plural(volume.head_total, 'CTA')} and "
                          f"{_plural(volume.head_plans, 'plan')}.")
-        return "\n".join(lines) + "\n"
+        if not report.changed:
+            return "\n".join(lines) + "\n"
+        lines.append("")
+        return _bounded(lines + _environments_markdown(report, 0))
     lines.append(f"{_plural(len(diff.items), 'change')}: {_counts(diff.items)}.")
     lines.append("")
     status = {i.name: i.status for i in diff.of_kind("rule")}
@@ -336,6 +377,29 @@ def render_markdown(report: Report, examples: int = 3) -> str:
     if len(sections) > _SECTIONS_SHOWN:
         lines.append(f"and {len(sections) - _SECTIONS_SHOWN} more changes: run "
                      f"`csdsl diff` for all of them")
+    return _bounded(lines + _environments_markdown(report, len(sections)))
+
+
+def _environments_markdown(report: Report, shown: int) -> list[str]:
+    """A heading per environment whose diff says more than the base spec's, then its
+    items; `shown`: the sections listed already (all count towards the bound)."""
+    lines: list[str] = []
+    for name, found in report.changed_environments():
+        lines.append(f"#### Environment {_code(name)}: {_plural(len(found.items), 'change')}"
+                     f": {_counts(found.items)}{_besides(report)}.")
+        lines.append("")
+        for item in found.items:
+            shown += 1
+            if shown > _SECTIONS_SHOWN:
+                lines.append("and more changes: run `csdsl diff` for all of them")
+                lines.append("")
+                break
+            lines += _item_section(item)
+    return lines
+
+
+def _bounded(lines: list[str]) -> str:
+    """The comment, its details cut to fit under GitHub's limit."""
     text = "\n".join(lines) + "\n"
     if len(text) > _MARKDOWN_LIMIT:
         cut = text[:_MARKDOWN_LIMIT].rsplit("\n<details>", 1)[0]
