@@ -2,10 +2,11 @@
 
 Each day from `start` to `end` is a real run (`Runtime.run`): re-arming, cooldowns,
 `close when`, `success within`, limits and pools behave as they would have on a host
-that ran every day. The data is read once and each day is one evaluation of every
-condition by the engine (DuckDB's grouped pass per day: computing all days at once with
-window functions was measured slower, see bench/README.md). Nobody closes CTAs by hand
-in a backtest: they close by `close when`, and otherwise stay open.
+that ran every day. The data is read once. DuckDB computes the truth of every condition
+for a span of days in one pass (`SqlEngine.evaluate_days`: running totals and windows
+instead of a grouped pass per day), and each day's run reads its row; the interpreter,
+or data whose sums must be added in day order, evaluate day by day. Nobody closes CTAs by
+hand in a backtest: they close by `close when`, and otherwise stay open.
 
 History is what the data says it is: metric and event rows carry their days, but the
 account fields, team assignments and pools are today's values (the data directory has
@@ -180,6 +181,8 @@ def backtest(artifact: A.Artifact, data: Dataset | Frame, start: date, end: date
             from csdsl_runtime.engines.sql import SqlEngine
 
             engine = SqlEngine(data)
+        if engine is not None and getattr(engine, "evaluate_days", None) is not None:
+            engine = _DaysEngine(engine, _conditions(artifact), end)
         runtime = Runtime(artifact, data, store, engine=engine, on_bad_data=on_bad_data,
                           evidence=False)
         replayed: list[BacktestDay] = []
@@ -212,6 +215,7 @@ def _one_day(runtime: Any, day: date, limit_error: type[Exception],
     except limit_error as exc:  # the day stores nothing, as it would on a host
         out.limit_breaches = [b.to_json() for b in getattr(exc, "breaches", [])]
         return out
+    # (a days engine's pass over a span of days is in the evaluation of the span's first)
     seconds["evaluate"] = seconds.get("evaluate", 0.0) + report.seconds.get("evaluate", 0.0)
     for counts in report.rules:
         if counts.opened:
@@ -225,30 +229,36 @@ def _one_day(runtime: Any, day: date, limit_error: type[Exception],
 def _owner_load(store: Any, start: date, end: date) -> dict[str, dict[date, dict[str, int]]]:
     """Per owner and week: CTAs opened in the week, CTAs still open at its end, and the
     tasks due in it whose CTA was open on their due day (nobody completes a task in a
-    backtest)."""
+    backtest). Read with two queries from the backtest's own SQLite store, not as CTA
+    records: a backtest of 100,000 accounts holds hundreds of thousands of tasks."""
     load: dict[str, dict[date, dict[str, int]]] = defaultdict(dict)
     first = week_of(start)
     weeks = [first + timedelta(days=7 * i) for i in range((week_of(end) - first).days // 7 + 1)]
+    last = weeks[-1] + timedelta(days=6)
+    day = store._read_date
+    unassigned = "(unassigned)"
 
     def cell(owner: str, week: date) -> dict[str, int]:
         return load[owner].setdefault(week, {"opened": 0, "open": 0, "tasks_due": 0})
 
-    for cta in store.list_ctas():
-        owner = cta.owner or "(unassigned)"
-        created = cta.created
-        closed = cta.closed
+    for owner, created, closed in store._exec("SELECT owner, created, closed FROM csdsl_ctas"):
+        owner = owner or unassigned
+        opened = day(created)
+        shut = None if closed is None else day(closed)
+        if first <= opened <= last:
+            cell(owner, week_of(opened))["opened"] += 1
         for week in weeks:
             week_end = week + timedelta(days=6)
-            if week <= created <= week_end:
-                cell(owner, week)["opened"] += 1
-            if created <= week_end and (closed is None or closed > week_end):
+            if opened <= week_end and (shut is None or shut > week_end):
                 cell(owner, week)["open"] += 1
-        for task in cta.tasks:
-            # due that week with its CTA still open then: `close when` cancels the tasks
-            # of the CTAs it closes, and a task due before that was still someone's load
-            if task.status in ("open", "cancelled") and (closed is None or closed > task.due) \
-                    and weeks[0] <= task.due <= weeks[-1] + timedelta(days=6):
-                cell(task.owner or owner, week_of(task.due))["tasks_due"] += 1
+    # due that week with its CTA still open then: `close when` cancels the tasks of the
+    # CTAs it closes, and a task due before that was still someone's load
+    for owner, cta_owner, due, closed in store._exec(
+            "SELECT t.owner, c.owner, t.due, c.closed FROM csdsl_tasks t JOIN csdsl_ctas c "
+            "ON c.id = t.cta_id WHERE t.status IN ('open', 'cancelled')"):
+        when = day(due)
+        if first <= when <= last and (closed is None or day(closed) > when):
+            cell(owner or cta_owner or unassigned, week_of(when))["tasks_due"] += 1
     return dict(load)
 
 
@@ -275,3 +285,63 @@ def _full_weeks(result: Backtest) -> list[date]:
     backlog)."""
     first = result.start + timedelta(days=1)
     return [w for w in result.weeks() if w >= first and w + timedelta(days=6) <= result.end]
+
+
+SPAN_CELLS = 250_000_000
+"""Truth codes held at once by the days engine (conditions x accounts x days, a byte
+each): the days of a backtest are computed in spans that fit."""
+
+
+class _DaysEngine:
+    """An engine whose `evaluate_columns` answers from truth columns computed for a span
+    of days at once by `evaluate_days`; what it did not compute (another condition, a
+    day outside the backtest, data the one-pass plan leaves to the one-day plan) goes to
+    the engine itself."""
+
+    def __init__(self, inner: Any, conditions: dict[str, A.Expr], end: date) -> None:
+        self._inner = inner
+        self._conditions = conditions
+        self._end = end
+        self._first: date | None = None
+        self._span: dict[str, Any] | None = None
+        self._failed = False
+        self.name = inner.name
+        self.ids = inner.ids
+
+    def _columns(self, asof: date) -> dict[str, Any] | None:
+        if self._failed:
+            return None
+        span = self._span
+        if span is None or self._first is None or not (
+                0 <= (asof - self._first).days < next(iter(span.values())).shape[0]):
+            cells = max(1, len(self.ids) * max(1, len(self._conditions)))
+            days = max(1, min((self._end - asof).days + 1, SPAN_CELLS // cells))
+            span = self._inner.evaluate_days(self._conditions, asof,
+                                             asof + timedelta(days=days - 1))
+            if span is None or not span:
+                self._failed = True
+                return None
+            self._span, self._first = span, asof
+        assert self._first is not None
+        at = (asof - self._first).days
+        return {key: by_day[at] for key, by_day in span.items()}
+
+    def evaluate_columns(self, conditions: Any, asof: date) -> dict[str, Any]:
+        have = self._columns(asof) if asof <= self._end else None
+        if have is not None and all(key in have for key in conditions):
+            return {key: have[key] for key in conditions}
+        return dict(self._inner.evaluate_columns(conditions, asof))
+
+    def evaluate(self, conditions: Any, asof: date, accounts: Any = None) -> Any:
+        return self._inner.evaluate(conditions, asof, accounts)
+
+
+def _conditions(artifact: A.Artifact) -> dict[str, A.Expr]:
+    """Every condition a run evaluates, keyed as `Runtime._evaluate_rules` keys them."""
+    out: dict[str, A.Expr] = {r.name: r.when for r in artifact.rules if r.enabled}
+    for rule in artifact.rules:
+        if rule.close_when is not None:
+            out[f"close:{rule.name}"] = rule.close_when
+        if rule.success is not None:
+            out[f"success:{rule.name}"] = rule.success.when
+    return out

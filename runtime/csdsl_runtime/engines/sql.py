@@ -141,6 +141,15 @@ class SqlEngine:
         self.con.execute(f"DROP TABLE IF EXISTS {_FEATURES}")
         return out
 
+    def evaluate_days(self, conditions: Mapping[str, Any], start: date, end: date
+                      ) -> dict[str, npt.NDArray[np.int8]] | None:
+        """Truth columns for every day from `start` to `end` at once (`engines.days`):
+        per condition an array of shape (days, accounts), row i the day `start + i`;
+        None when the data need the one-day plan (sums that must be added in day order)."""
+        from csdsl_runtime.engines.days import evaluate_days
+
+        return evaluate_days(self, conditions, start, end)
+
 
 _BATCH = 200
 """Conditions per query: wide enough to share one scan, narrow enough to plan fast."""
@@ -272,8 +281,25 @@ class _Plan:
             found = features[key] = (f"x{self.columns}", aggregate)
         return exp.column(found[0], "a")
 
+    # The as-of day. Every use of it goes through these four, so that a plan of many
+    # days (`engines.days`) can read it from a column and turn the filters on `s.day`
+    # into window frames.
+
+    def _day(self, back: int = 0) -> exp.Expr:
+        """The day `back` days before the as-of day, in a condition's projection."""
+        return _int(self.asof - back)
+
     def _since(self, days: int) -> exp.Expr:
+        """An aggregate's rows of the last `days` days: `s.day > asof - days`."""
         return exp.GT(this=exp.column("day", "s"), expression=_int(self.asof - days))
+
+    def _until(self, days: int) -> exp.Expr:
+        """An aggregate's rows up to `days` days back: `s.day <= asof - days`."""
+        return exp.LTE(this=exp.column("day", "s"), expression=_int(self.asof - days))
+
+    def _on_asof(self) -> exp.Expr:
+        """An aggregate's rows of the as-of day itself."""
+        return exp.EQ(this=exp.column("day", "s"), expression=_int(self.asof))
 
     def truth(self, node: Any) -> exp.Expr:
         """A condition as a TINYINT: 1 true, 0 false, -1 unknown."""
@@ -317,6 +343,9 @@ class _Plan:
         count = _filtered(exp.Count(this=exp.Star()), where)
         total = self._total(table, where)
         result = exp.Div(this=total, expression=count) if fn == "avg" else total
+        if table in self.engine.exact_sums:  # |every window sum| <= 2**53: no overflow
+            return exp.case(copy=False).when(exp.GT(this=count.copy(), expression=_int(0)),
+                                             result, copy=False)
         safe = exp.LTE(this=exp.Mul(this=_filtered(exp.Max(this=exp.Abs(this=value)), where),
                                     expression=count), expression=_BOUND)
         return exp.case(copy=False).when(safe, result, copy=False)
@@ -363,8 +392,7 @@ class _Plan:
         fill = self.engine.missing.get(table)
         if fill is not None:  # the as-of day's row, else the fill value
             today = self._feature(table, ("today",), _filtered(
-                exp.Max(this=exp.column("value", "s")),
-                exp.EQ(this=exp.column("day", "s"), expression=_int(self.asof))))
+                exp.Max(this=exp.column("value", "s")), self._on_asof()))
             return exp.Coalesce(this=today, expressions=[_num(fill)])
         return self._feature(table, ("latest",), exp.ArgMax(
             this=exp.column("value", "s"), expression=exp.column("day", "s")))
@@ -388,8 +416,7 @@ class _Plan:
         table = self.engine._metrics.get(node.metric)
         if table is None:
             return _NULL_DOUBLE
-        earlier = exp.and_(self._since(2 * node.days), exp.LTE(
-            this=exp.column("day", "s"), expression=_int(self.asof - node.days)), copy=False)
+        earlier = exp.and_(self._since(2 * node.days), self._until(node.days), copy=False)
         fill = self.engine.missing.get(table)
         recent: exp.Expr
         before: exp.Expr
@@ -445,8 +472,8 @@ class _Plan:
                                             copy=False), copy=False).from_(
             exp.to_table(table).as_(s), copy=False).where(exp.and_(
                 exp.EQ(this=exp.column("acc", s), expression=exp.column("acc", "a")),
-                exp.LTE(this=exp.column("day", s), expression=_int(self.asof)),
-                exp.GT(this=exp.column("day", s), expression=_int(self.asof - node.days)),
+                exp.LTE(this=exp.column("day", s), expression=self._day()),
+                exp.GT(this=exp.column("day", s), expression=self._day(node.days)),
                 copy=False), copy=False)
         subquery = exp.select(answer, copy=False).from_(
             occurrences.subquery(f"{s}w", copy=False), copy=False)
@@ -479,7 +506,7 @@ class _Plan:
         column = self.engine._fields.get(node.field)
         if column is None:
             return _NULL_DOUBLE
-        return exp.cast(_p(exp.Sub(this=exp.column(column, "a"), expression=_int(self.asof))),
+        return exp.cast(_p(exp.Sub(this=exp.column(column, "a"), expression=self._day())),
                         "DOUBLE", copy=False)
 
     def _days_since(self, node: A.DaysSince, event: Any) -> exp.Expr:
@@ -488,12 +515,12 @@ class _Plan:
             if found is None:
                 return _NULL_DOUBLE
             last = self._feature(found[0], ("last",), exp.Max(this=exp.column("day", "s")))
-            return exp.cast(_p(exp.Sub(this=_int(self.asof), expression=last)), "DOUBLE",
+            return exp.cast(_p(exp.Sub(this=self._day(), expression=last)), "DOUBLE",
                             copy=False)
         column = self.engine._fields.get(node.field or "")
         if column is None:
             return _NULL_DOUBLE
-        return exp.cast(_p(exp.Sub(this=_int(self.asof), expression=exp.column(column, "a"))),
+        return exp.cast(_p(exp.Sub(this=self._day(), expression=exp.column(column, "a"))),
                         "DOUBLE", copy=False)
 
     # operators

@@ -41,6 +41,10 @@ _MAX_ID = 2**63 - 1
 """Ids are 64-bit integers (BIGINT, SQLite's INTEGER): a larger number names no row."""
 
 
+_DAYS: dict[str, date] = {}
+"""ISO day texts read from SQLite stores, parsed (`SqlStore._read_date`)."""
+
+
 class StoreError(Exception):
     """The store cannot be used (unreachable, newer schema, unknown id...)."""
 
@@ -185,13 +189,21 @@ class SqlStore:
 
     @staticmethod
     def _read_date(value: Any) -> date:
-        """A `NOT NULL` day column: a date (PostgreSQL) or its ISO text (SQLite)."""
+        """A `NOT NULL` day column: a date (PostgreSQL) or its ISO text (SQLite). The
+        texts repeat (a store holds a few thousand distinct days in millions of rows):
+        each is parsed once."""
         if isinstance(value, date):
             return value
+        found = _DAYS.get(value)
+        if found is not None:
+            return found
         try:
-            return date.fromisoformat(value)
+            found = date.fromisoformat(value)
         except (TypeError, ValueError):  # a row edited by hand
             raise StoreError(f"the store is damaged: `{value}` is not a date") from None
+        if len(_DAYS) < 100_000:
+            _DAYS[value] = found
+        return found
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[None]:

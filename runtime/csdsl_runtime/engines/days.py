@@ -1,0 +1,371 @@
+"""Truth columns for every day of a range in one pass (`csdsl backtest`): the SQL
+engine's plan with the as-of day as a column.
+
+A one-day plan (`sql._Plan`) groups each metric's and event's rows per account, with one
+`FILTER (WHERE s.day > asof - D ...)` per feature: 90 days are 90 passes over the
+history. Here each table's rows are joined by a *probe* row per account and day (no
+value, `probe` true, left out of every aggregate), and each feature becomes a function of
+the probe rows in day order:
+
+- a count or a sum (of a table whose sums are exact in any order, `frame.exact_sums`)
+  over `(asof - D, asof - E]` is a difference of running totals, `total(asof - E) -
+  total(asof - D)`: one cumulative pass per total, then `LAG` over the probes, which are
+  dense (one per day from the first day minus the longest window);
+- an aggregate with no lower bound (the latest value, the last occurrence) is a
+  cumulative window;
+- anything else (min, max, `bool_or` of an occurrence test) is a window whose frame is
+  the filter: `RANGE BETWEEN D - 1 PRECEDING AND E PRECEDING`.
+
+Everything else is the one-day translation, unchanged: the same aggregates, NULL rules
+and projections, with the as-of day read from `a.asof`. Accounts go in slices, so that
+one slice's grid and features fit in memory. A metric whose sums must be added in day
+order (non-integer values) is left to the one-day plan: `evaluate_days` returns None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlglot import exp
+
+from csdsl_runtime.engines import sql as S
+
+GRID_ROWS = 4_000_000
+"""Probe rows (accounts x days) per slice of accounts."""
+
+_MARK = "__csdsl_day"  # a filter on `s.day` relative to the as-of day, turned into a frame
+
+
+class _Unsupported(Exception):
+    """A feature this plan does not compute: the caller uses the one-day plan."""
+
+
+def _mark(kind: str, days: int) -> exp.Expr:
+    return exp.Anonymous(this=_MARK, expressions=[exp.Literal.string(kind),
+                                                  exp.Literal.number(days)])
+
+
+class DaysPlan(S._Plan):
+    """A `_Plan` whose as-of day is the column `a.asof` of a grid of accounts and days."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine, 0)
+
+    def _day(self, back: int = 0) -> exp.Expr:
+        asof = exp.column("asof", "a")
+        return asof if back == 0 else exp.Sub(this=asof, expression=S._int(back))
+
+    def _since(self, days: int) -> exp.Expr:
+        return _mark("since", days)
+
+    def _until(self, days: int) -> exp.Expr:
+        return _mark("until", days)
+
+    def _on_asof(self) -> exp.Expr:
+        return _mark("on", 0)
+
+
+class _Table:
+    """The windowed statement of one table's features: level 1 computes the window
+    columns at every row and keeps the probes; level 2 takes the differences of running
+    totals by `LAG` and builds each feature from them."""
+
+    def __init__(self, table: str, exact: bool) -> None:
+        self.table = table
+        self.exact = exact
+        self.level1: dict[str, tuple[str, exp.Expr]] = {}  # SQL text -> (column, window)
+        self.span = 0  # the longest lookback of a running-total difference
+
+    def column(self, window: exp.Expr) -> exp.Expr:
+        key = window.sql(dialect="duckdb")
+        found = self.level1.get(key)
+        if found is None:
+            found = self.level1[key] = (f"w{len(self.level1)}", window)
+        return exp.column(found[0], "l")
+
+    def feature(self, node: exp.Expr) -> exp.Expr:
+        """The feature's tree with each aggregate replaced by level-2 SQL."""
+        if isinstance(node, exp.Filter):
+            return self._aggregate(node.this, node.expression.this)
+        if isinstance(node, exp.AggFunc):
+            return self._aggregate(node, None)
+        for key, value in list(node.args.items()):
+            if isinstance(value, exp.Expr):
+                node.set(key, self.feature(value))
+            elif isinstance(value, list):
+                node.set(key, [self.feature(v) if isinstance(v, exp.Expr) else v
+                               for v in value])
+        return node
+
+    def _aggregate(self, aggregate: exp.Expr, where: exp.Expr | None) -> exp.Expr:
+        since, until, on, kept = _frame(where)
+        rows = exp.and_(*kept, copy=False)
+        if isinstance(aggregate, exp.Sum) and (not self.exact or isinstance(
+                aggregate.this, exp.Order)):
+            raise _Unsupported(self.table)  # added in day order: the one-day plan
+        if isinstance(aggregate, exp.Count | exp.Sum) and not on:
+            if since is None:
+                return self._running(aggregate, rows, 0)
+            return self._difference(aggregate, rows, since, until or 0)
+        if since is None and not on and not until:
+            return self.column(_over(aggregate, rows, None))
+        return self.column(_over(aggregate, rows, (since, until, on)))
+
+    def _running(self, aggregate: exp.Expr, rows: exp.Expr, back: int) -> exp.Expr:
+        """The running total of `aggregate` over the rows up to `back` days before the
+        as-of day (0 before the first row)."""
+        total = self.column(_over(aggregate, rows, None))
+        if back == 0:
+            return exp.Coalesce(this=total, expressions=[S._int(0)])
+        self.span = max(self.span, back)
+        lagged = exp.Window(this=exp.Anonymous(this="LAG", expressions=[total, S._int(back)]),
+                            partition_by=[exp.column("acc", "l")],
+                            order=exp.Order(expressions=[exp.Ordered(this=exp.column("day", "l"))]))
+        return exp.Coalesce(this=lagged, expressions=[S._int(0)])
+
+    def _difference(self, aggregate: exp.Expr, rows: exp.Expr, since: int, until: int
+                    ) -> exp.Expr:
+        total = exp.Sub(this=S._p(self._running(aggregate, rows, until)),
+                        expression=S._p(self._running(aggregate, rows, since)))
+        if isinstance(aggregate, exp.Count):
+            return S._p(total)
+        # a sum over no rows is NULL: count the rows that have a value
+        present = exp.Count(this=aggregate.this.copy())
+        count = exp.Sub(this=S._p(self._running(present, rows, until)),
+                        expression=S._p(self._running(present, rows, since)))
+        return S._p(exp.case(copy=False).when(exp.GT(this=S._p(count), expression=S._int(0)),
+                                              total, copy=False))
+
+
+def _frame(where: exp.Expr | None) -> tuple[int | None, int | None, bool, list[exp.Expr]]:
+    """(since, until, on the as-of day, the other terms) of an aggregate's filter, the
+    probe rows left out."""
+    since: int | None = None
+    until: int | None = None
+    on = False
+    kept: list[exp.Expr] = [exp.Not(this=exp.column("probe", "s"))]
+    for term in _conjuncts(where):
+        if isinstance(term, exp.Anonymous) and term.name == _MARK:
+            kind, days = term.expressions[0].name, int(term.expressions[1].name)
+            if kind == "since":
+                since = days if since is None else min(since, days)
+            elif kind == "until":
+                until = days if until is None else max(until, days)
+            else:
+                on = True
+        else:
+            kept.append(term)
+    return since, until, on, kept
+
+
+def _over(aggregate: exp.Expr, rows: exp.Expr, frame: tuple[Any, ...] | None) -> exp.Expr:
+    """`aggregate FILTER (WHERE rows)` as a window over the account's rows: running (the
+    probe after the day's rows) when `frame` is None, else over the frame's days."""
+    filtered = exp.Filter(this=aggregate.copy(), expression=exp.Where(this=rows.copy()))
+    acc = [exp.column("acc", "s")]
+    if frame is None:
+        order = exp.Order(expressions=[exp.Ordered(this=exp.column("day", "s")),
+                                       exp.Ordered(this=exp.column("probe", "s"))])
+        spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
+                              end="CURRENT ROW")
+        return exp.Window(this=filtered, partition_by=acc, order=order, spec=spec)
+    since, until, on = frame
+    if on:
+        start: Any = "CURRENT ROW"
+        start_side = None
+        end: Any = "CURRENT ROW"
+        end_side = None
+    else:
+        start, start_side = ("UNBOUNDED", "PRECEDING") if since is None else (
+            S._int(since - 1), "PRECEDING")
+        end, end_side = ("CURRENT ROW", None) if not until else (S._int(until), "PRECEDING")
+    spec = exp.WindowSpec(kind="RANGE", start=start, start_side=start_side, end=end,
+                          end_side=end_side)
+    order = exp.Order(expressions=[exp.Ordered(this=exp.column("day", "s"))])
+    return exp.Window(this=filtered, partition_by=acc, order=order, spec=spec)
+
+
+def _conjuncts(where: exp.Expr | None) -> list[exp.Expr]:
+    if where is None:
+        return []
+    if isinstance(where, exp.Paren):
+        return _conjuncts(where.this)
+    if isinstance(where, exp.And):
+        return [*_conjuncts(where.this), *_conjuncts(where.expression)]
+    return [where]
+
+
+def _between(column: exp.Expr, lo: int, hi: int) -> exp.Expr:
+    return exp.and_(exp.GTE(this=column, expression=S._int(lo)),
+                    exp.LT(this=column.copy(), expression=S._int(hi)), copy=False)
+
+
+FANOUT_ROWS = 40_000_000
+"""A table whose rows times the days stay under this is grouped by (account, day) over a
+join with the days (the one-day plan's aggregates, exactly); a larger one is windowed."""
+
+
+def _by_day(node: exp.Expr) -> exp.Expr:
+    """An aggregate tree with its `s.day` marks as filters relative to `d.asof`."""
+    def unmark(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Anonymous) and n.name == _MARK:
+            kind, days = n.expressions[0].name, int(n.expressions[1].name)
+            day, asof = exp.column("day", "s"), exp.column("asof", "d")
+            back = asof if days == 0 else exp.Sub(this=asof, expression=S._int(days))
+            if kind == "since":
+                return S._p(exp.GT(this=day, expression=back))
+            if kind == "until":
+                return S._p(exp.LTE(this=day, expression=back))
+            return S._p(exp.EQ(this=day, expression=asof))
+        return n
+
+    return node.transform(unmark)
+
+
+def _fanned(table: str, features: Mapping[tuple[Any, ...], tuple[str, exp.Expr]], lo: int,
+            hi: int) -> exp.Expr:
+    """`CREATE TEMP TABLE _g_<table>` for a small table: its rows joined with every day of
+    `_days` on or after them, grouped per account and day (accounts without rows by a
+    day have no row: the grid's LEFT JOIN reads NULL, as the one-day plan does)."""
+    query = exp.select(exp.column("acc", "s"), exp.column("asof", "d"), *(
+        exp.alias_(_by_day(aggregate.copy()), column, copy=False)
+        for column, aggregate in features.values()), copy=False).from_(
+        exp.to_table(table).as_("s"), copy=False).join(
+        exp.to_table("_days").as_("d"), on=exp.LTE(this=exp.column("day", "s"),
+                                                   expression=exp.column("asof", "d")),
+        join_type="inner", copy=False).where(
+        _between(exp.column("acc", "s"), lo, hi), copy=False).group_by(
+        exp.column("acc", "s"), exp.column("asof", "d"), copy=False)
+    return S._temp_table(f"_g_{table}", query)
+
+
+def _grouped(table: str, built: _Table, features: list[tuple[str, exp.Expr]],
+             columns: list[str], lo: int, hi: int, first: int, last: int) -> exp.Expr:
+    """`CREATE TEMP TABLE _g_<table>`: per account of [lo, hi) and day of [first, last],
+    the table's features."""
+    grid_first = first - built.span
+    rows = exp.select(*(exp.column(c) for c in columns), exp.alias_(exp.false(), "probe"),
+                      copy=False).from_(table, copy=False).where(exp.and_(
+                          _between(exp.column("acc"), lo, hi),
+                          exp.LTE(this=exp.column("day"), expression=S._int(last)),
+                          copy=False), copy=False)
+    days = exp.select(exp.alias_(exp.cast(exp.column("range"), "INTEGER"), "day"),
+                      copy=False).from_(exp.Anonymous(this="range", expressions=[
+                          S._int(grid_first), S._int(last + 1)]), copy=False)
+    probes = exp.select(exp.column("acc", "a"), exp.column("day", "d"),
+                        *(exp.alias_(exp.null(), c) for c in columns[2:]),
+                        exp.alias_(exp.true(), "probe"), copy=False).from_(
+        exp.to_table("accounts").as_("a"), copy=False).join(
+        days.subquery("d"), join_type="cross", copy=False).where(
+        _between(exp.column("acc", "a"), lo, hi), copy=False)
+    grid = exp.union(rows, probes, distinct=False, copy=False).subquery("s", copy=False)
+    level1 = exp.select(exp.column("acc", "s"), exp.column("day", "s"), *(
+        exp.alias_(window, name, copy=False) for name, window in built.level1.values()),
+        copy=False).from_(grid, copy=False).qualify(exp.column("probe", "s"), copy=False)
+    level2 = exp.select(exp.column("acc", "l"), exp.alias_(exp.column("day", "l"), "asof"),
+                        *(exp.alias_(sql, column, copy=False) for column, sql in features),
+                        copy=False).from_(level1.subquery("l", copy=False), copy=False)
+    query = exp.select("*", copy=False).from_(level2.subquery("q", copy=False), copy=False).where(
+        exp.GTE(this=exp.column("asof"), expression=S._int(first)), copy=False).order_by(
+        exp.column("acc"), exp.column("asof"), copy=False)
+    return S._temp_table(f"_g_{table}", query)  # a row per account and day, in grid order
+
+
+_BASE = "_grid_base"
+
+
+def _base(lo: int, hi: int) -> exp.Expr:
+    """The accounts of [lo, hi) by the days of `_days`, ordered by account then day: the
+    order of the windowed tables, which join it by position (no hash join of millions)."""
+    query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("a")),
+                       exp.column("asof", "d"), copy=False).from_(
+        exp.to_table("accounts").as_("a"), copy=False).join(
+        exp.to_table("_days").as_("d"), join_type="cross", copy=False).where(
+        _between(exp.column("acc", "a"), lo, hi), copy=False).order_by(
+        exp.column("acc", "a"), exp.column("asof", "d"), copy=False)
+    return S._temp_table(_BASE, query)
+
+
+def _grid(plan: DaysPlan, windowed: set[str]) -> exp.Expr:
+    """The grid with every feature: what the conditions read as `a`."""
+    selects: list[exp.Expr] = [exp.Column(this=exp.Star(), table=exp.to_identifier("b"))]
+    query = exp.select(copy=False).from_(exp.to_table(_BASE).as_("b"), copy=False)
+    for table, features in plan.aggregates.items():
+        alias = f"_g_{table}"
+        if table in windowed:
+            query = query.join(exp.Join(this=exp.to_table(alias), method="POSITIONAL"),
+                               copy=False)
+        else:
+            query = query.join(exp.to_table(alias), on=exp.and_(
+                exp.EQ(this=exp.column("acc", alias), expression=exp.column("acc", "b")),
+                exp.EQ(this=exp.column("asof", alias), expression=exp.column("asof", "b")),
+                copy=False), join_type="left", copy=False)
+        selects.extend(exp.column(column, alias) for column, _ in features.values())
+    return query.select(*selects, copy=False)
+
+
+def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: date,
+                  grid_rows: int = GRID_ROWS) -> dict[str, npt.NDArray[np.int8]] | None:
+    """Per condition, truth codes (1, 0, -1) of shape (days, accounts): row i is the day
+    `start + i`, columns aligned with `engine.ids`. None when a feature needs the one-day
+    plan."""
+    con = engine.con
+    days = (end - start).days + 1
+    accounts = len(engine.ids)
+    out = {key: np.full((days, accounts), -1, dtype=np.int8) for key in conditions}
+    if not conditions or accounts == 0:
+        return out
+    plan = DaysPlan(engine)
+    translated = {key: plan.truth(node) for key, node in conditions.items()}
+    sizes = {table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+             for table in plan.aggregates}
+    built: dict[str, tuple[_Table, list[tuple[str, exp.Expr]]]] = {}
+    try:
+        for table, features in plan.aggregates.items():
+            if sizes[table] * days <= FANOUT_ROWS:
+                continue
+            t = _Table(table, table in engine.exact_sums or not table.startswith("m"))
+            built[table] = (t, [(column, t.feature(aggregate.copy()))
+                                for column, aggregate in features.values()])
+    except _Unsupported:
+        return None
+    columns = {table: [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+               for table in built}
+    first, last = start.toordinal(), end.toordinal()
+    con.execute("CREATE OR REPLACE TEMP TABLE _days AS SELECT CAST(range AS INTEGER) AS asof "
+                f"FROM range({first}, {last + 1})")
+    spans = max((t.span for t, _ in built.values()), default=0)
+    step = max(1, grid_rows // (days + spans))
+    keys = list(translated)
+    try:
+        for lo in range(0, accounts, step):
+            hi = min(accounts, lo + step)
+            con.execute(S._sql(_base(lo, hi)))
+            for table, features in plan.aggregates.items():
+                if table in built:
+                    t, windows = built[table]
+                    con.execute(S._sql(_grouped(table, t, windows, columns[table], lo, hi,
+                                                first, last)))
+                else:
+                    con.execute(S._sql(_fanned(table, features, lo, hi)))
+            con.execute(S._sql(S._temp_table(S._FEATURES, _grid(plan, set(built)))))
+            for table in plan.aggregates:
+                con.execute(f"DROP TABLE IF EXISTS _g_{table}")
+            for at in range(0, len(keys), S._BATCH):
+                batch = keys[at:at + S._BATCH]
+                query = exp.select(*(exp.alias_(translated[k], f"c{i}", copy=False)
+                                     for i, k in enumerate(batch)), copy=False).from_(
+                    exp.to_table(S._FEATURES).as_("a"), copy=False).order_by(
+                    exp.column("acc", "a"), exp.column("asof", "a"), copy=False)
+                got = con.execute(S._sql(query)).fetchnumpy()
+                for i, key in enumerate(batch):  # rows by account, then day
+                    out[key][:, lo:hi] = np.asarray(got[f"c{i}"], dtype=np.int8).reshape(
+                        hi - lo, days).T
+    finally:
+        for table in (*(f"_g_{t}" for t in plan.aggregates), S._FEATURES, _BASE, "_days"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return out
