@@ -74,9 +74,10 @@ class _Table:
     columns at every row and keeps the probes; level 2 takes the differences of running
     totals by `LAG` and builds each feature from them."""
 
-    def __init__(self, table: str, exact: bool) -> None:
+    def __init__(self, table: str, exact: bool, metric: bool) -> None:
         self.table = table
         self.exact = exact
+        self.metric = metric
         self.level1: dict[str, tuple[str, exp.Expr]] = {}  # SQL text -> (column, window)
         self.span = 0  # the longest lookback of a running-total difference
 
@@ -133,8 +134,9 @@ class _Table:
                         expression=S._p(self._running(aggregate, rows, since)))
         if isinstance(aggregate, exp.Count):
             return S._p(total)
-        # a sum over no rows is NULL: count the rows that have a value
-        present = exp.Count(this=aggregate.this.copy())
+        # a sum over no rows is NULL: count the rows that have a value (every row of a
+        # metric has one: a row without is a bad row, never loaded; one total less)
+        present = exp.Count(this=exp.Star() if self.metric else aggregate.this.copy())
         count = exp.Sub(this=S._p(self._running(present, rows, until)),
                         expression=S._p(self._running(present, rows, since)))
         return S._p(exp.case(copy=False).when(exp.GT(this=S._p(count), expression=S._int(0)),
@@ -278,28 +280,37 @@ def _grouped(table: str, built: _Table, features: list[tuple[str, exp.Expr]],
 _BASE = "_grid_base"
 
 
-def _base(lo: int, hi: int) -> exp.Expr:
-    """The accounts of [lo, hi) by the days of `_days`, ordered by account then day: the
-    order of the windowed tables, which join it by position (no hash join of millions)."""
-    query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("a")),
-                       exp.column("asof", "d"), copy=False).from_(
-        exp.to_table("accounts").as_("a"), copy=False).join(
-        exp.to_table("_days").as_("d"), join_type="cross", copy=False).where(
-        _between(exp.column("acc", "a"), lo, hi), copy=False).order_by(
-        exp.column("acc", "a"), exp.column("asof", "d"), copy=False)
+def _base(lo: int, hi: int, first: int, days: int) -> exp.Expr:
+    """The (account, day) keys of the accounts [lo, hi) and the days from `first`, in
+    the order of the windowed tables (by account, then day), which join it by position:
+    generated in that order, nothing to sort, no hash join of millions."""
+    i = exp.column("range")
+    acc = exp.Add(this=S._int(lo), expression=exp.IntDiv(this=i, expression=S._int(days)))
+    day = exp.Add(this=S._int(first), expression=exp.Mod(this=i.copy(),
+                                                         expression=S._int(days)))
+    query = exp.select(exp.alias_(exp.cast(acc, "BIGINT"), "acc"),
+                       exp.alias_(exp.cast(day, "INTEGER"), "asof"), copy=False).from_(
+        exp.Anonymous(this="range", expressions=[S._int(0), S._int((hi - lo) * days)]),
+        copy=False)
     return S._temp_table(_BASE, query)
 
 
-def _grid(plan: DaysPlan, windowed: set[str]) -> exp.Expr:
-    """The grid with every feature: what the conditions read as `a`."""
-    selects: list[exp.Expr] = [exp.Column(this=exp.Star(), table=exp.to_identifier("b"))]
+def _grid(plan: DaysPlan, windowed: set[str], fields: list[str]) -> exp.Expr:
+    """The grid with the account fields and every feature: what the conditions read as
+    `a` (not materialised: only the truth columns come out of it)."""
+    selects: list[exp.Expr] = [exp.column("acc", "b"), exp.column("asof", "b"),
+                               *(exp.column(f, "f") for f in fields)]
     query = exp.select(copy=False).from_(exp.to_table(_BASE).as_("b"), copy=False)
+    for table in plan.aggregates:
+        if table in windowed:
+            query = query.join(exp.Join(this=exp.to_table(f"_g_{table}"), method="POSITIONAL"),
+                               copy=False)
+    query = query.join(exp.to_table("accounts").as_("f"), on=exp.EQ(
+        this=exp.column("acc", "f"), expression=exp.column("acc", "b")), join_type="inner",
+        copy=False)
     for table, features in plan.aggregates.items():
         alias = f"_g_{table}"
-        if table in windowed:
-            query = query.join(exp.Join(this=exp.to_table(alias), method="POSITIONAL"),
-                               copy=False)
-        else:
+        if table not in windowed:
             query = query.join(exp.to_table(alias), on=exp.and_(
                 exp.EQ(this=exp.column("acc", alias), expression=exp.column("acc", "b")),
                 exp.EQ(this=exp.column("asof", alias), expression=exp.column("asof", "b")),
@@ -328,13 +339,16 @@ def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: 
         for table, features in plan.aggregates.items():
             if sizes[table] * days <= FANOUT_ROWS:
                 continue
-            t = _Table(table, table in engine.exact_sums or not table.startswith("m"))
+            metric = table in set(engine.frame.metrics.values())
+            t = _Table(table, table in engine.exact_sums or not metric, metric)
             built[table] = (t, [(column, t.feature(aggregate.copy()))
                                 for column, aggregate in features.values()])
     except _Unsupported:
         return None
     columns = {table: [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
                for table in built}
+    fields = [d[0] for d in con.execute("SELECT * FROM accounts LIMIT 0").description
+              if d[0] != "acc"]
     first, last = start.toordinal(), end.toordinal()
     con.execute("CREATE OR REPLACE TEMP TABLE _days AS SELECT CAST(range AS INTEGER) AS asof "
                 f"FROM range({first}, {last + 1})")
@@ -344,7 +358,7 @@ def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: 
     try:
         for lo in range(0, accounts, step):
             hi = min(accounts, lo + step)
-            con.execute(S._sql(_base(lo, hi)))
+            con.execute(S._sql(_base(lo, hi, first, days)))
             for table, features in plan.aggregates.items():
                 if table in built:
                     t, windows = built[table]
@@ -352,20 +366,21 @@ def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: 
                                                 first, last)))
                 else:
                     con.execute(S._sql(_fanned(table, features, lo, hi)))
-            con.execute(S._sql(S._temp_table(S._FEATURES, _grid(plan, set(built)))))
-            for table in plan.aggregates:
-                con.execute(f"DROP TABLE IF EXISTS _g_{table}")
+            grid = exp.Subquery(this=_grid(plan, set(built), fields), alias=exp.TableAlias(
+                this=exp.to_identifier("a")))
             for at in range(0, len(keys), S._BATCH):
                 batch = keys[at:at + S._BATCH]
-                query = exp.select(*(exp.alias_(translated[k], f"c{i}", copy=False)
-                                     for i, k in enumerate(batch)), copy=False).from_(
-                    exp.to_table(S._FEATURES).as_("a"), copy=False).order_by(
-                    exp.column("acc", "a"), exp.column("asof", "a"), copy=False)
+                query = exp.select(exp.column("acc", "a"), exp.column("asof", "a"), *(
+                    exp.alias_(translated[k], f"c{i}", copy=False)
+                    for i, k in enumerate(batch)), copy=False).from_(grid.copy(), copy=False)
                 got = con.execute(S._sql(query)).fetchnumpy()
-                for i, key in enumerate(batch):  # rows by account, then day
-                    out[key][:, lo:hi] = np.asarray(got[f"c{i}"], dtype=np.int8).reshape(
-                        hi - lo, days).T
+                rows = np.asarray(got["asof"], dtype=np.int64) - first  # in any order
+                columns_at = np.asarray(got["acc"], dtype=np.int64)
+                for i, key in enumerate(batch):
+                    out[key][rows, columns_at] = np.asarray(got[f"c{i}"], dtype=np.int8)
+            for table in plan.aggregates:
+                con.execute(f"DROP TABLE IF EXISTS _g_{table}")
     finally:
-        for table in (*(f"_g_{t}" for t in plan.aggregates), S._FEATURES, _BASE, "_days"):
+        for table in (*(f"_g_{t}" for t in plan.aggregates), _BASE, "_days"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return out
