@@ -177,15 +177,18 @@ class Runtime:
         self.evidence = evidence
         self._opened: list[tuple[A.Rule, list[int]]] = []  # this run's, for the evidence
         self._later: dict[str, Any] = {}  # `close when` and `success` truth columns, if computed
-        self._columns: AccountColumns | None = None  # a backtest's runs read them once
+        self._columns: tuple[Dataset | Frame, AccountColumns] | None = None
 
     def _account_columns(self) -> AccountColumns:
         """The accounts as columns in the order of the truth columns (a frame's read from
         its tables when first needed, without an `AccountData` per account)."""
-        if self._columns is None:  # kept: the data of a Runtime do not change between runs
-            self._columns = AccountColumns.of_dataset(self.dataset, self.artifact.schema_) \
-                if isinstance(self.dataset, Dataset) else AccountColumns.of_frame(self.dataset)
-        return self._columns
+        kept = self._columns
+        if kept is not None and kept[0] is self.dataset:  # a host may swap the data
+            return kept[1]
+        columns = AccountColumns.of_dataset(self.dataset, self.artifact.schema_) \
+            if isinstance(self.dataset, Dataset) else AccountColumns.of_frame(self.dataset)
+        self._columns = (self.dataset, columns)  # a backtest's runs read them once
+        return columns
 
     def evaluate(self, asof: date) -> Results:
         """The truth of every enabled rule's `when` for every account (no store involved)."""
