@@ -331,37 +331,33 @@ class SqlStore:
         state = RunState()
         wanted = set(rules)
 
-        # Sorted in SQL, not row by row here: a store of a long backtest holds hundreds
-        # of thousands of CTAs, read again every day (0.2 s a day at 100,000 accounts).
-        open_plan = f"status IN ({', '.join(repr(s) for s in sorted(OPEN_PLAN_STATUSES))})"
-        for table, only, is_open, opened in (
-                ("csdsl_ctas", "plan_id IS NULL", "status = 'open'", state.open_ctas),
-                ("csdsl_plans", "1 = 1", open_plan, state.open_plans)):
-            at = () if asof is None else (self._day(asof),)
-            before = "" if asof is None else " AND created <= ?"
-            for rule, account_id, row_id in self._exec(
-                    f"SELECT rule, account_id, id FROM {table} WHERE {only} AND {is_open}"
-                    f"{before} ORDER BY id", at):
-                if rule in wanted:
-                    opened.setdefault((rule, account_id), []).append(row_id)
-            for rule, account_id, closed in self._exec(
-                    f"SELECT rule, account_id, MAX(closed) FROM {table} WHERE {only} AND NOT "
-                    f"({is_open}) AND closed IS NOT NULL{before}"
-                    f"{'' if asof is None else ' AND closed <= ?'} GROUP BY rule, account_id",
-                    at * 2):
-                if rule in wanted:
-                    key = (rule, account_id)
-                    last = self._read_date(closed)
-                    if key not in state.last_closed or state.last_closed[key] < last:
-                        state.last_closed[key] = last
-            if asof is None:
-                continue
-            # created after `asof` (a backfill), or closed after it: counts as open
-            for rule, account_id in self._exec(
-                    f"SELECT DISTINCT rule, account_id FROM {table} WHERE {only} AND "
-                    f"(created > ? OR (NOT ({is_open}) AND closed > ?))", at * 2):
-                if rule in wanted:
-                    state.covered.add((rule, account_id))
+        def sort(rule: str, account_id: str, row_id: int, is_open: bool, created: Any,
+                 closed: Any, opened: dict[tuple[str, str], list[int]]) -> None:
+            key = (rule, account_id)
+            if asof is not None and self._read_date(created) > asof:
+                state.covered.add(key)
+            elif is_open:
+                opened.setdefault(key, []).append(row_id)
+            elif closed is not None:
+                day = self._read_date(closed)
+                if asof is not None and day > asof:
+                    state.covered.add(key)
+                elif key not in state.last_closed or state.last_closed[key] < day:
+                    state.last_closed[key] = day
+
+        for rule, account_id, cta_id, status, created, closed in self._exec(
+            "SELECT rule, account_id, id, status, created, closed FROM csdsl_ctas "
+            "WHERE plan_id IS NULL"
+        ):  # rows streamed from the cursor, no list of every CTA of the store
+            if rule in wanted:
+                sort(rule, account_id, cta_id, status == "open", created, closed,
+                     state.open_ctas)
+        for rule, account_id, plan_id, status, created, closed in self._exec(
+            "SELECT rule, account_id, id, status, created, closed FROM csdsl_plans"
+        ):
+            if rule in wanted:
+                sort(rule, account_id, plan_id, status in OPEN_PLAN_STATUSES, created, closed,
+                     state.open_plans)
         # `success within D when` is watched from the CTA's creation, open or closed: a
         # recovery while the CTA is still open counts, and closing it stops nothing.
         watched = wanted if scored is None else wanted & set(scored)
