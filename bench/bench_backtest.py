@@ -7,7 +7,9 @@ the layout bench_runtime.py writes: DIR/data, DIR/parquet when present), compile
 example spec, then times the real `csdsl backtest --format json` as a process over the
 last D days of the data, and prints the replay's own split (evaluating the conditions,
 the rest of each day's lifecycle, the load per owner) with the child's peak memory.
-Nothing here asserts a time.
+Then, in-process and in the same run, the evaluation alone: the days plan over the D
+days (`SqlEngine.evaluate_days`, what the backtest uses) against the one-day plan
+(`evaluate_columns`) on 5 of those days, scaled to D. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -64,6 +66,33 @@ def main() -> None:
           f"peak {peak:,} MiB")
     print(f"opened {opened:,} (backlog {sum(out['backlog'].values()):,}), closed {closed:,}, "
           f"floods {len(out['floods'])}")
+    _plans(artifact, source, start, end)
+
+
+def _plans(artifact: Path, source: Path, start: date, end: date) -> None:
+    """The evaluation alone: every condition of every day, both plans, one process."""
+    from csdsl_runtime import loader
+    from csdsl_runtime.backtest import _conditions
+    from csdsl_runtime.engines.sql import SqlEngine
+    from csdsl_runtime.frame import read_frame
+
+    spec = loader.load(artifact)
+    frame = read_frame(source, spec.schema_)
+    engine = SqlEngine(frame)
+    conditions = _conditions(spec)
+    days = (end - start).days + 1
+    started = time.perf_counter()
+    engine.evaluate_days(conditions, start, end)
+    all_days = time.perf_counter() - started
+    sample = [end - timedelta(days=i * max(1, days // 5)) for i in range(5)]
+    started = time.perf_counter()
+    for day in sample:
+        engine.evaluate_columns(conditions, day)
+    per_day = (time.perf_counter() - started) / len(sample)
+    frame.close()
+    print(f"evaluation of {len(conditions)} conditions x {days} days: days plan {all_days:.1f} s; "
+          f"one-day plan {per_day:.2f} s a day, {per_day * days:.1f} s for {days} days "
+          f"({per_day * days / all_days:.1f}x)")
 
 
 if __name__ == "__main__":
