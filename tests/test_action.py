@@ -209,6 +209,38 @@ def test_diff_step_passes_data_and_day(repo: tuple[Path, str], tmp_path: Path) -
     assert "no change in meaning" in (tmp_path / "c.md").read_text(encoding="utf-8")
 
 
+def test_diff_step_passes_days(repo: tuple[Path, str], tmp_path: Path) -> None:
+    root, base = repo
+    done = _step(root, "diff", CSDSL_BASE_SHA=base, CSDSL_COMMENT_FILE=str(tmp_path / "c.md"),
+                 CSDSL_DATA="examples/data", CSDSL_AS_OF="2026-11-20", CSDSL_DAYS="7",
+                 CSDSL_COMMAND=_stub(tmp_path, 2, "changes\n"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    argv = json.loads((tmp_path / "argv.json").read_text(encoding="utf-8"))
+    assert argv[-6:] == ["--data", "examples/data", "--as-of", "2026-11-20", "--days", "7"]
+    # without data there is nothing to replay: no --days either
+    _step(root, "diff", CSDSL_BASE_SHA=base, CSDSL_COMMENT_FILE=str(tmp_path / "c.md"),
+          CSDSL_DAYS="7", CSDSL_COMMAND=_stub(tmp_path, 2, "changes\n"))
+    argv = json.loads((tmp_path / "argv.json").read_text(encoding="utf-8"))
+    assert "--days" not in argv
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert action["inputs"]["days"]["default"] == ""
+    step = next(s for s in action["runs"]["steps"] if s.get("name") == "csdsl diff")
+    assert step["env"]["CSDSL_DAYS"] == "${{ inputs.days }}"
+
+
+@pytest.mark.slow
+def test_diff_step_a_week_with_the_real_csdsl(repo: tuple[Path, str], tmp_path: Path) -> None:
+    root, base = repo
+    comment = tmp_path / "c.md"
+    done = _step(root, "diff", CSDSL_BASE_SHA=base, CSDSL_COMMENT_FILE=str(comment),
+                 CSDSL_DATA="examples/data", CSDSL_AS_OF="2026-11-20", CSDSL_DAYS="7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    body = comment.read_text(encoding="utf-8")
+    assert "over the 7 days to 2026-11-20, after a warm-up day" in body
+    assert "| `usage_drop` | changed |" in body
+
+
 def test_diff_step_passes_the_env_input(repo: tuple[Path, str], tmp_path: Path) -> None:
     root, base = repo
     done = _step(root, "diff", CSDSL_BASE_SHA=base, CSDSL_COMMENT_FILE=str(tmp_path / "c.md"),

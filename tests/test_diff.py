@@ -169,6 +169,130 @@ def test_threshold_volume_json(specs: Path) -> None:
     assert example["head"]["value"] is True and example["base"]["value"] is False
 
 
+def _owner_change(head: Path) -> None:
+    """`usage_drop` goes to the AE (else the CSM) instead of the CSM (else the leader):
+    the same accounts, other owners."""
+    rules = head / "rules_risk.cs"
+    text = rules.read_text(encoding="utf-8")
+    start = text.index('rule usage_drop "')
+    end = text.index("owner CSM or CS_Leader", start)
+    rules.write_text(text[:end] + "owner AE or CSM" + text[end + len("owner CSM or CS_Leader"):],
+                     encoding="utf-8")
+
+
+def _json(specs: Path, *extra: str) -> dict[str, object]:
+    result = csdsl("diff", "base", "head", "--data", "data", "--as-of", ASOF, "--format",
+                   "json", "--examples", "0", *extra, cwd=specs)
+    assert result.returncode == 2, result.stderr
+    out = json.loads(result.stdout)
+    assert isinstance(out, dict)
+    return out
+
+
+@pytest.mark.slow
+def test_per_owner_counts_of_a_threshold_change(specs: Path) -> None:
+    _threshold(specs / "head")
+    out = _json(specs)
+    owners = out["owners"]
+    assert isinstance(owners, dict) and owners
+    assert all(v["base"] != v["head"] for v in owners.values())
+    # the 3 accounts the head newly opens for: one more CTA for their owners, all told
+    assert sum(v["head"] - v["base"] for v in owners.values()) == 3
+    changes = [abs(v["head"] - v["base"]) for v in owners.values()]
+    assert changes == sorted(changes, reverse=True)  # largest changes first
+    assert out["data"]["days"] == 1 and out["data"]["warm_up"] is None  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_an_owner_change_moves_ctas_between_owners(specs: Path) -> None:
+    _owner_change(specs / "head")
+    out = _json(specs)
+    assert out["rules"] == {"added": [], "removed": [], "changed": ["usage_drop"]}
+    volume = out["volume"]
+    assert isinstance(volume, dict)
+    assert volume["usage_drop"]["base"] == volume["usage_drop"]["head"] == 17
+    owners = out["owners"]
+    assert isinstance(owners, dict)
+    lost = {o for o, v in owners.items() if v["head"] < v["base"]}
+    gained = {o for o, v in owners.items() if v["head"] > v["base"]}
+    assert any(o.startswith("csm") for o in lost)  # from the CSMs ...
+    assert gained and all(o.startswith("ae") for o in gained)  # ... to the AEs
+    assert sum(v["head"] - v["base"] for v in owners.values()) == 0
+    text = csdsl("diff", "base", "head", "--data", "data", "--as-of", ASOF, "--examples",
+                 "0", cwd=specs).stdout
+    assert "CTAs per owner (plan objectives included), for the" in text
+    top = sorted(owners.items(), key=lambda kv: (-abs(kv[1]["head"] - kv[1]["base"]), kv[0]))
+    assert top[0][0] in text
+
+
+@pytest.mark.slow  # two replays of 8 days each: about two seconds
+@pytest.mark.parametrize("fmt", ["txt", "md"])
+def test_a_week_on_the_example_data(specs: Path, fmt: str) -> None:
+    _threshold(specs / "head")
+    result = csdsl("diff", "base", "head", "--data", "data", "--as-of", ASOF, "--days", "7",
+                   "--examples", "1", "--format", {"txt": "text", "md": "markdown"}[fmt],
+                   cwd=specs)
+    assert result.returncode == 2, result.stderr
+    assert "over the 7 days to 2026-11-20, after a warm-up day" in result.stdout
+    _golden(f"threshold_week.{fmt}", result.stdout)
+
+
+@pytest.mark.slow
+def test_a_week_json_counts_the_week_without_the_warm_up(specs: Path) -> None:
+    from datetime import date
+
+    from csdsl_runtime.backtest import backtest
+    from csdsl_runtime.frame import read_frame
+
+    _threshold(specs / "head")
+    out = _json(specs, "--days", "7")
+    assert out["data"]["days"] == 7  # type: ignore[index]
+    assert out["data"]["warm_up"] == "2026-11-13"  # type: ignore[index]
+    volume = out["volume"]
+    assert isinstance(volume, dict)
+    for side in ("base", "head"):
+        artifact = _artifact(specs / side)
+        frame = read_frame(str(DATA), artifact.schema_)
+        try:
+            replay = backtest(artifact, frame, date(2026, 11, 13), date(2026, 11, 20))
+        finally:
+            frame.close()
+        assert replay.days[0].day == date(2026, 11, 13)
+        plan_rules = {r.name for r in artifact.rules
+                      if any(a.kind == "plan" for a in r.actions)}
+        for rule in artifact.rules:
+            week = sum(d.opened.get(rule.name, 0) for d in replay.days[1:])
+            assert volume[rule.name][side] == (0 if rule.name in plan_rules else week)
+        assert out["data"]["ctas"][side] == sum(  # type: ignore[index]
+            v[side] for v in volume.values())
+        # the warm-up day's backlog is left out: a first run opens far more
+        assert sum(replay.backlog.values()) > out["data"]["ctas"][side]  # type: ignore[index]
+    assert volume["usage_drop"]["head"] > volume["usage_drop"]["base"]
+    owners = out["owners"]
+    assert isinstance(owners, dict)
+    assert sum(v["head"] - v["base"] for v in owners.values()) == \
+        volume["usage_drop"]["head"] - volume["usage_drop"]["base"]
+
+
+@pytest.mark.parametrize("days, message", [
+    ("0", "expected a number of days >= 1"),
+    ("-7", "expected a number of days >= 1"),
+    ("x", "is not a whole number"),
+])
+def test_days_must_be_positive(specs: Path, days: str, message: str) -> None:
+    result = csdsl("diff", "base", "head", "--data", "data", "--as-of", ASOF, "--days", days,
+                   cwd=specs)
+    assert result.returncode == 1
+    assert "--days" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_days_needs_data(specs: Path) -> None:
+    result = csdsl("diff", "base", "head", "--days", "7", cwd=specs)
+    assert result.returncode == 1
+    assert "--days needs --data DIR and --as-of DATE" in result.stderr
+
+
 def test_json_keys_of_the_contract(specs: Path) -> None:
     _rules_added_removed(specs / "head")
     result = csdsl("diff", "base", "head", "--format", "json", cwd=specs)

@@ -2,9 +2,10 @@
 
 The review of a `.cs` change answers, like Terraform's plan: which rules, playbooks,
 plans and declarations change (compared on the compiled artifacts, `diff_model`), and,
-with `--data DIR --as-of DATE`, which CTAs each version would open that day and for
-whom (`diff_volume`). BASE and HEAD are spec directories, compiled artifacts or git
-revisions `REV:PATH` (`diff_inputs`). The exit status is Terraform's
+with `--data DIR --as-of DATE`, which CTAs each version would open that day (or, with
+`--days N`, over the N days to it) and for whom, per rule and per owner
+(`diff_volume`). BASE and HEAD are spec directories, compiled artifacts or git revisions
+`REV:PATH` (`diff_inputs`). The exit status is Terraform's
 `-detailed-exitcode`: 0 no change, 2 changes, 1 errors, bad usage included (2 would
 read as "changes").
 """
@@ -39,6 +40,22 @@ def _examples(text: str) -> int:
     return value
 
 
+MAX_DAYS = 3660
+"""As `csdsl backtest`: at most ten years of days."""
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"`{text}`: expected a number of days >= 1")
+    if value > MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"`{text}`: at most {MAX_DAYS} days")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `csdsl diff`; usage errors exit 1."""
     from csdsl_runtime.cli import day_argument
@@ -56,6 +73,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run both versions on this data directory (with --as-of)")
     p.add_argument("--as-of", type=day_argument, metavar="DATE", dest="asof",
                    help="with --data: the day both versions run as of")
+    p.add_argument("--days", type=_days, default=1, metavar="N",
+                   help="with --data: replay both versions with the full lifecycle over the "
+                        "N days ending at --as-of, after a warm-up day, and count what "
+                        "they open in those days (default: 1, a first run on --as-of)")
     p.add_argument("--env", metavar="NAME", dest="environment",
                    help="compile both versions merged with this environment's overlays")
     p.add_argument("--base-env", metavar="NAME",
@@ -98,6 +119,9 @@ def _diff(args: argparse.Namespace) -> int:
     if (args.data is None) != (args.asof is None):
         missing = "--as-of DATE" if args.asof is None else "--data DIR"
         raise DiffError(f"running both versions on data needs {missing} too")
+    days = getattr(args, "days", 1)
+    if days != 1 and args.data is None:
+        raise DiffError("--days needs --data DIR and --as-of DATE")
     # without an environment option, each environment either side declares is compared
     # too: an overlay is part of what the change does
     every = args.environment is None and args.base_env is None and args.head_env is None
@@ -122,7 +146,8 @@ def _diff(args: argparse.Namespace) -> int:
     if args.data is not None:
         from csdsl.review.diff_volume import measure
 
-        volume = measure(base.artifact, head.artifact, args.data, args.asof, args.examples)
+        volume = measure(base.artifact, head.artifact, args.data, args.asof, args.examples,
+                         days=days)
     report = Report(
         base=base.label, head=head.label,
         base_hash=base.artifact.spec_hash, head_hash=head.artifact.spec_hash,

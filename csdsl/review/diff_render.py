@@ -28,6 +28,7 @@ _MARKDOWN_LIMIT = 60_000
 _ACCOUNTS_SHOWN = 10
 _PROPERTIES_SHOWN = 40
 _SECTIONS_SHOWN = 60
+_OWNERS_SHOWN = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,13 @@ def _more(names: Sequence[str], shown: int) -> str:
 def _besides(report: Report) -> str:
     """An environment's diff leaves out what the base spec's says already."""
     return " (besides the base spec's)" if report.diff.changed else ""
+
+
+def _span(volume: Volume) -> str:
+    """`as of 2026-11-20`, or `over the 7 days to 2026-11-20, after a warm-up day`."""
+    if volume.days == 1:
+        return f"as of {volume.asof.isoformat()}"
+    return f"over the {volume.days} days to {volume.asof.isoformat()}, after a warm-up day"
 
 
 def _rules_to_show(report: Report) -> list[str]:
@@ -185,7 +193,7 @@ def _items_text(items: Iterable[ItemDiff], indent: str) -> list[str]:
 def _volume_text(report: Report, examples: int) -> list[str]:
     volume = report.volume
     assert volume is not None
-    lines = [f"on {volume.data} as of {volume.asof.isoformat()} "
+    lines = [f"on {volume.data} {_span(volume)} "
              f"({_plural(volume.accounts, 'account')}):"]
     status = {i.name: i.status for i in report.diff.of_kind("rule")}
     shown = _rules_to_show(report)
@@ -206,11 +214,34 @@ def _volume_text(report: Report, examples: int) -> list[str]:
     for side, breaches in (("base", volume.base_breaches), ("head", volume.head_breaches)):
         for message in breaches:
             lines.append(f"  {side} would break a limit: {message}")
+    lines += _owners_text(volume)
+    if volume.days > 1 and any(volume.rules[n].newly or volume.rules[n].stopped
+                               for n in shown):
+        lines.append("")
+        lines.append(f"  the accounts below: a first run as of {volume.asof.isoformat()}")
     for name in shown:
         v = volume.rules[name]
         if v.base_plans != v.head_plans:
             lines.append(f"  {name}: plans {v.base_plans} → {v.head_plans}")
         lines += _accounts_text(v, examples)
+    return lines
+
+
+def _owners_text(volume: Volume) -> list[str]:
+    changes = volume.owner_changes()
+    if not changes:
+        return []
+    rows = [("owner", "base", "head", "delta")]
+    rows += [(o, str(b), str(h), _signed(h - b)) for o, b, h in changes[:_OWNERS_SHOWN]]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["", f"  CTAs per owner (plan objectives included), for the "
+                 f"{_plural(len(changes), 'owner')} whose count differs:"]
+    for row in rows:
+        cells = [row[0].ljust(widths[0]),
+                 *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))]
+        lines.append("    " + "  ".join(cells).rstrip())
+    if len(changes) > _OWNERS_SHOWN:
+        lines.append(f"    and {len(changes) - _OWNERS_SHOWN} more")
     return lines
 
 
@@ -259,8 +290,10 @@ def render_json(report: Report) -> str:
     volume = report.volume
     if volume is not None:
         out["volume"] = {r: {"base": v.base, "head": v.head} for r, v in volume.rules.items()}
+        out["owners"] = {o: {"base": b, "head": h} for o, b, h in volume.owner_changes()}
         out["data"] = {
-            "path": volume.data, "as_of": volume.asof.isoformat(),
+            "path": volume.data, "as_of": volume.asof.isoformat(), "days": volume.days,
+            "warm_up": volume.warm_up.isoformat() if volume.days > 1 else None,
             "accounts": volume.accounts,
             "ctas": {"base": volume.base_total, "head": volume.head_total},
             "plans": {"base": volume.base_plans, "head": volume.head_plans},
@@ -326,7 +359,7 @@ def render_markdown(report: Report, examples: int = 3) -> str:
                      "**No change in the base spec.**")
         if volume is not None:
             lines.append("")
-            lines.append(f"On {_code(volume.data)} as of {volume.asof.isoformat()}, both "
+            lines.append(f"On {_code(volume.data)} {_span(volume)}, both "
                          f"open {_plural(volume.head_total, 'CTA')} and "
                          f"{_plural(volume.head_plans, 'plan')}.")
         if not report.changed:
@@ -353,7 +386,7 @@ def render_markdown(report: Report, examples: int = 3) -> str:
                          f"{_signed(volume.head_total - volume.base_total)} |")
         lines.append("")
     if volume is not None:
-        lines.append(f"On {_code(volume.data)} as of {volume.asof.isoformat()} "
+        lines.append(f"On {_code(volume.data)} {_span(volume)} "
                      f"({_plural(volume.accounts, 'account')}); plans opened: "
                      f"{volume.base_plans} → {volume.head_plans}.")
         for side, breaches in (("base", volume.base_breaches),
@@ -362,6 +395,11 @@ def render_markdown(report: Report, examples: int = 3) -> str:
                 lines.append(f"\n:warning: the {side} would break a limit: "
                              f"{html.escape(message)}")
         lines.append("")
+        lines += _owners_markdown(volume)
+        if volume.days > 1 and any(volume.rules[n].newly or volume.rules[n].stopped
+                                   for n in shown if n in volume.rules):
+            lines += [f"The accounts in the details: a first run as of "
+                      f"{volume.asof.isoformat()}.", ""]
     others = [i for i in diff.items if i.kind != "rule"]
     if others and shown:  # without rules the first line said it all
         lines.append("Other changes: " + _counts(others) + ".")
@@ -378,6 +416,20 @@ def render_markdown(report: Report, examples: int = 3) -> str:
         lines.append(f"and {len(sections) - _SECTIONS_SHOWN} more changes: run "
                      f"`csdsl diff` for all of them")
     return _bounded(lines + _environments_markdown(report, len(sections)))
+
+
+def _owners_markdown(volume: Volume) -> list[str]:
+    changes = volume.owner_changes()
+    if not changes:
+        return []
+    lines = [f"CTAs per owner (plan objectives included), for the "
+             f"{_plural(len(changes), 'owner')} whose count differs:", "",
+             "| owner | base CTAs | head CTAs | delta |", "|---|---:|---:|---:|"]
+    lines += [f"| {_code(o)} | {b} | {h} | {_signed(h - b)} |"
+              for o, b, h in changes[:_OWNERS_SHOWN]]
+    if len(changes) > _OWNERS_SHOWN:
+        lines.append(f"| and {len(changes) - _OWNERS_SHOWN} more | | | |")
+    return [*lines, ""]
 
 
 def _environments_markdown(report: Report, shown: int) -> list[str]:

@@ -6,13 +6,23 @@ plans it would open are read back from the run's `changes` and nothing is kept. 
 is read once per schema: the same rows, validated by each side's own declarations when
 they differ. For the accounts one side opens for and the other does not, the rule's
 condition is traced (`csdsl_runtime.explain`) to show the values behind the difference.
+
+Per owner (the CSM, pool member or whoever the rule's `owner` picks; `(unassigned)` for
+none), the CTAs each side opens are counted from the same run's `changes`.
+
+With `days` > 1 the counts are a week's (or N days'), not a first run's backlog: each
+side is replayed with the full lifecycle (`csdsl_runtime.backtest`, cooldowns, open CTAs
+and `close when` included) over N + 1 days ending at `asof`, the data read as
+`csdsl backtest` reads it; the first day is a warm-up (it opens a CTA for every account
+a rule is already true for, which a running host has open already) and is not counted.
+The accounts and their traces stay those of the dry run as of `asof`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csdsl.review.diff_inputs import DiffError
@@ -21,7 +31,9 @@ if TYPE_CHECKING:
     from csdsl_runtime.artifact import Artifact, Rule
     from csdsl_runtime.data import AccountData, Dataset
 
-__all__ = ["Example", "RuleVolume", "Volume", "measure"]
+__all__ = ["UNASSIGNED", "Example", "RuleVolume", "Volume", "measure"]
+
+UNASSIGNED = "(unassigned)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +92,23 @@ class Volume:
     base_breaches: list[str] = field(default_factory=list)
     head_breaches: list[str] = field(default_factory=list)
     """The limits each side's run would break (a real run would store nothing)."""
+    days: int = 1
+    """1: a first run as of `asof`; N > 1: what the N days to `asof` open, replayed
+    after a warm-up day (`warm_up`)."""
+    owners: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per owner, the CTAs (base, head) open, a plan's objectives included; every owner
+    either side opens any for."""
+
+    @property
+    def warm_up(self) -> date:
+        """The replayed day before the counted ones (with `days` > 1)."""
+        return self.asof - timedelta(days=self.days)
+
+    def owner_changes(self) -> list[tuple[str, int, int]]:
+        """(owner, base, head) for the owners whose count differs, largest change
+        first (then by name)."""
+        changed = [(o, b, h) for o, (b, h) in self.owners.items() if b != h]
+        return sorted(changed, key=lambda c: (-abs(c[2] - c[1]), c[0]))
 
 
 def _read(location: str, artifact: Artifact) -> Dataset:
@@ -130,10 +159,24 @@ def _opened(report: Any) -> tuple[Counter[str], Counter[str], dict[str, set[str]
     return ctas, plans, accounts
 
 
-def measure(base: Artifact, head: Artifact, data: str, asof: date, examples: int
-            ) -> Volume:
+def _owners(report: Any) -> Counter[str]:
+    """The CTAs a dry run opens, per owner: a plan's objectives are CTAs too (as in
+    the store, and so in a backtest's `owner_load`)."""
+    changes = report.changes or {}
+    ctas = [*changes.get("open", []),
+            *(o for p in changes.get("plans", []) for o in p.get("objectives", []))]
+    return Counter(c.get("owner") or UNASSIGNED for c in ctas)
+
+
+def _joined(base: Counter[str], head: Counter[str]) -> dict[str, tuple[int, int]]:
+    return {o: (base[o], head[o]) for o in sorted(set(base) | set(head))}
+
+
+def measure(base: Artifact, head: Artifact, data: str, asof: date, examples: int,
+            days: int = 1) -> Volume:
     """Run both sides on `data` as of `asof`; examples are traced for every rule whose
-    set of accounts differs (at most `examples` of each kind per rule)."""
+    set of accounts differs (at most `examples` of each kind per rule). With `days` > 1
+    the counts are those of the replayed `days` days to `asof` (`_replayed`)."""
     base_data = _read(data, base)
     head_data = base_data if head.schema_ == base.schema_ else _read(data, head)
     base_report = _dry_run(base, base_data, asof, "BASE")
@@ -146,7 +189,17 @@ def measure(base: Artifact, head: Artifact, data: str, asof: date, examples: int
                     base_total=sum(b_ctas.values()), head_total=sum(h_ctas.values()),
                     base_plans=sum(b_plans.values()), head_plans=sum(h_plans.values()),
                     base_breaches=[str(b["message"]) for b in base_report.limit_breaches],
-                    head_breaches=[str(b["message"]) for b in head_report.limit_breaches])
+                    head_breaches=[str(b["message"]) for b in head_report.limit_breaches],
+                    days=days, owners=_joined(_owners(base_report), _owners(head_report)))
+    if days > 1:
+        b_week = _replayed(base, data, asof, days, "BASE")
+        h_week = b_week if head == base else _replayed(head, data, asof, days, "HEAD")
+        b_ctas, b_plans = b_week.ctas, b_week.plans
+        h_ctas, h_plans = h_week.ctas, h_week.plans
+        volume.base_total, volume.head_total = sum(b_ctas.values()), sum(h_ctas.values())
+        volume.base_plans, volume.head_plans = sum(b_plans.values()), sum(h_plans.values())
+        volume.base_breaches, volume.head_breaches = b_week.breaches, h_week.breaches
+        volume.owners = _joined(b_week.owners, h_week.owners)
     for name in sorted(set(base_rules) | set(head_rules)):
         got = RuleVolume(name, b_ctas[name], h_ctas[name], b_plans[name], h_plans[name])
         was, now = b_accounts.get(name, set()), h_accounts.get(name, set())
@@ -161,6 +214,63 @@ def measure(base: Artifact, head: Artifact, data: str, asof: date, examples: int
             for a in got.stopped[:examples]]
         volume.rules[name] = got
     return volume
+
+
+@dataclass(slots=True)
+class _Week:
+    """What one side opens in the replayed days after the warm-up."""
+
+    ctas: Counter[str]
+    plans: Counter[str]
+    owners: Counter[str]
+    breaches: list[str]
+
+
+def _replayed(artifact: Artifact, data: str, asof: date, days: int, role: str) -> _Week:
+    """Replay `days` + 1 days to `asof` (`csdsl_runtime.backtest`, on the data read as
+    `csdsl backtest` reads it) and count the last `days`. Per owner, `owner_load`'s
+    weeks cannot leave the warm-up day out (it shares a week with counted days): the
+    warm-up day replayed alone gives what it opened per owner, which is taken away (a
+    replay is deterministic: the first day of both replays is the same run)."""
+    from csdsl_runtime.backtest import backtest
+    from csdsl_runtime.data import BadDataError
+    from csdsl_runtime.frame import read_frame
+    from csdsl_runtime.loader import ArtifactError
+    from csdsl_runtime.sources import SourceError
+
+    start = asof - timedelta(days=days)
+    try:
+        frame = read_frame(data, artifact.schema_)
+    except SourceError as exc:
+        raise DiffError(f"cannot read the data: {exc}") from None
+    except OSError as exc:
+        raise DiffError(f"cannot read the data at `{data}`: {exc}") from None
+    try:
+        if frame.bad_rows:
+            raise DiffError(f"{BadDataError(frame.bad_rows)}\nbad data in `{data}`: fix "
+                            "the rows above")
+        whole = backtest(artifact, frame, start, asof)
+        warm = backtest(artifact, frame, start, start)
+    except ArtifactError as exc:
+        raise DiffError(f"{role}: {exc}") from None
+    except OverflowError:
+        raise DiffError(f"--as-of {asof.isoformat()} --days {days}: the dates of the "
+                        "replay would be out of range") from None
+    finally:
+        frame.close()
+    plan_rules = {r.name for r in artifact.rules
+                  if any(a.kind == "plan" for a in r.actions)}
+    week = _Week(Counter(), Counter(), Counter(), [])
+    for day in whole.days[1:]:
+        for rule, n in day.opened.items():  # a plan rule's are plans
+            (week.plans if rule in plan_rules else week.ctas)[rule] += n
+        week.breaches += [f"{day.day.isoformat()}: {b.get('message')}"
+                          for b in day.limit_breaches]
+    for load, sign in ((whole.owner_load, 1), (warm.owner_load, -1)):
+        for owner, weeks in load.items():
+            week.owners[owner] += sign * sum(w.get("opened", 0) for w in weeks.values())
+    week.owners = Counter({o: n for o, n in week.owners.items() if n})
+    return week
 
 
 def _example(account: str, old: Rule | None, new: Rule | None, base: Artifact,

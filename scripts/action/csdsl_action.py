@@ -16,6 +16,7 @@ Everything comes from environment variables, as the Action passes its inputs (ne
 | `CSDSL_BASE_SHA` | the commit `diff` compares with (the base) | from `GITHUB_EVENT_PATH` |
 | `CSDSL_PR_NUMBER` | the pull request that gets the comment | from `GITHUB_EVENT_PATH` |
 | `CSDSL_DATA`, `CSDSL_AS_OF` | a data directory and a day: `diff` adds CTA volumes | none |
+| `CSDSL_DAYS` | with data: `diff --days N`, the N days to the day (a week: 7) | 1 |
 | `CSDSL_ENV` | `diff --env`: both versions merged with this environment | each one |
 | `CSDSL_COMMENT_FILE` | write the comment's body here instead of posting it | none |
 | `CSDSL_COMMAND` | the csdsl command line (for tests) | `csdsl` |
@@ -236,6 +237,8 @@ def step_diff() -> int:
     args = [*_csdsl(), "diff", f"{base}:{_repo_relative(spec)}", spec, "--format", "markdown"]
     if _env("CSDSL_DATA") and _env("CSDSL_AS_OF"):
         args += ["--data", _env("CSDSL_DATA"), "--as-of", _env("CSDSL_AS_OF")]
+        if _env("CSDSL_DAYS"):  # csdsl diff says what is wrong with a bad value
+            args += ["--days", _env("CSDSL_DAYS")]
     if _env("CSDSL_ENV"):
         args += ["--env", _env("CSDSL_ENV")]
     result = _run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
