@@ -13,13 +13,9 @@ import json
 from decimal import Decimal
 
 from csdsl_runtime import artifact as A
+from csdsl_runtime.explain import Words
 
 __all__ = ["condition", "days", "number", "owner", "percent", "string"]
-
-_PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "in": 4, "exists": 4, "neg": 7}
-_ARITH_PREC = {"+": 5, "-": 5, "*": 6, "/": 6}
-_ATOM = 9
-
 
 def string(text: str) -> str:
     """A `.cs` string literal: `"..."` with `\\"`, `\\\\` and `\\n` escapes."""
@@ -64,11 +60,7 @@ def owner(value: A.Owner | None) -> str | None:
 
 def condition(node: A.Expr) -> str:
     """The condition as `.cs` source, with the sugar the lowering removed put back."""
-    return _text(node, False)
-
-
-def _is_percent(node: A.Expr) -> bool:
-    return isinstance(node, A.Change) or (isinstance(node, A.Neg) and _is_percent(node.arg))
+    return _SOURCE.text(node)
 
 
 def _literal(node: A.Lit, as_percent: bool) -> str:
@@ -84,87 +76,40 @@ def _literal(node: A.Lit, as_percent: bool) -> str:
     return str(node.value)  # a date: YYYY-MM-DD
 
 
-def _prec(node: A.Expr) -> int:
-    if isinstance(node, A.Arith):
-        return _ARITH_PREC[node.fn]
-    if isinstance(node, A.Lit) and node.type == "number" and float(node.value) < 0:
-        return 7  # `-3` reads as a unary minus
-    if isinstance(node, A.Compare) and _sugar(node) is not None:
-        return 4
-    return _PREC.get(node.op, _ATOM)
+class _Source(Words):
+    """The runtime's words for the IR (`csdsl_runtime.explain.Words`) as `.cs` source:
+    exact literals, durations as written (`2w`), and `drops`, `rises` and `no ... for`
+    where a comparison is what they lower to."""
 
+    def literal(self, node: A.Lit, percent: bool) -> str:
+        return _literal(node, percent)
 
-def _sub(node: A.Expr, least: int, as_percent: bool = False) -> str:
-    text = _text(node, as_percent)
-    return text if _prec(node) >= least else f"({text})"
+    def days(self, n: int) -> str:
+        return days(n)
 
+    def sugar(self, node: A.Compare) -> str | None:
+        left, right = node.left, node.right
+        if isinstance(left, A.Change) and isinstance(right, A.Lit) and right.type == "number":
+            value = float(right.value)
+            if node.cmp == "<=" and value < 0:
+                return f"{left.metric} drops {percent(-value)} over {days(left.days)}"
+            if node.cmp == ">=" and value >= 0:
+                return f"{left.metric} rises {percent(value)} over {days(left.days)}"
+        if node.cmp == "==" and isinstance(right, A.Lit) and right.type == "number" \
+                and float(right.value) == 0:
+            if isinstance(left, A.Count):
+                return f"no {left.event} for {days(left.days)}"
+            if isinstance(left, A.Window) and left.fn == "sum":
+                return f"no {left.metric} for {days(left.days)}"
+        return None
 
-def _sugar(node: A.Compare) -> str | None:
-    """`drops`, `rises` and `no ... for` where the comparison is what they lower to."""
-    left, right = node.left, node.right
-    if isinstance(left, A.Change) and isinstance(right, A.Lit) and right.type == "number":
-        value = float(right.value)
-        if node.cmp == "<=" and value < 0:
-            return f"{left.metric} drops {percent(-value)} over {days(left.days)}"
-        if node.cmp == ">=" and value >= 0:
-            return f"{left.metric} rises {percent(value)} over {days(left.days)}"
-    if node.cmp == "==" and isinstance(right, A.Lit) and right.type == "number" \
-            and float(right.value) == 0:
-        if isinstance(left, A.Count):
-            return f"no {left.event} for {days(left.days)}"
-        if isinstance(left, A.Window) and left.fn == "sum":
-            return f"no {left.metric} for {days(left.days)}"
-    return None
-
-
-def _text(node: A.Expr, as_percent: bool) -> str:
-    if isinstance(node, A.Lit):
-        return _literal(node, as_percent)
-    if isinstance(node, A.FieldRef | A.EventFieldRef):
-        return node.name
-    if isinstance(node, A.Latest):
-        return node.metric
-    if isinstance(node, A.Window):
-        return f"{node.fn}({node.metric}, {days(node.days)})"
-    if isinstance(node, A.Change):
-        return f"change({node.metric}, {days(node.days)})"
-    if isinstance(node, A.Count):
-        return f"count({node.event}, {days(node.days)})"
-    if isinstance(node, A.Exists):
-        text = f"event {node.event} within {days(node.days)}"
-        if node.where is None:
-            return text
-        where = node.where
-        inner = _text(where, False)
+    def where(self, node: A.Expr) -> str:
         # `where` takes one comparison; anything else needs its parentheses
-        simple = isinstance(where, A.Compare | A.InList)
-        return f"{text} where {inner if simple else f'({inner})'}"
-    if isinstance(node, A.DaysUntil):
-        return f"days_until({node.field})"
-    if isinstance(node, A.DaysSince):
-        return f"days_since({node.event or node.field or ''})"
-    if isinstance(node, A.Compare):
-        sugar = _sugar(node)
-        if sugar is not None:
-            return sugar
-        pct = _is_percent(node.left) or _is_percent(node.right)
-        return f"{_sub(node.left, 5, pct)} {node.cmp} {_sub(node.right, 5, pct)}"
-    if isinstance(node, A.Arith):
-        own = _ARITH_PREC[node.fn]
-        return f"{_sub(node.left, own)} {node.fn} {_sub(node.right, own + 1)}"
-    if isinstance(node, A.Neg):
-        return f"-{_sub(node.arg, 7)}"
-    if isinstance(node, A.InList):
-        pct = _is_percent(node.arg)
-        listed = ", ".join(_literal(v, pct) for v in node.values)
-        return f"{_sub(node.arg, 5)} {'not in' if node.negate else 'in'} ({listed})"
-    if isinstance(node, A.And):
-        return " and ".join(_sub(a, 3) for a in node.args)
-    if isinstance(node, A.Or):
-        return " or ".join(_sub(a, 2) for a in node.args)
-    if isinstance(node, A.Not):
-        return f"not {_sub(node.arg, 3)}"
-    raise ValueError(f"unknown IR node `{node.op}`")  # pragma: no cover
+        inner = self.text(node)
+        return inner if isinstance(node, A.Compare | A.InList) else f"({inner})"
+
+
+_SOURCE = _Source()
 
 
 def json_text(value: object) -> str:

@@ -245,64 +245,89 @@ def _literal_text(node: A.Lit, percent: bool) -> str:
     return _show(literal_value(node))
 
 
-def _prec(node: A.Expr) -> int:
-    if isinstance(node, A.Arith):
-        return _ARITH_PREC[node.fn]
-    if isinstance(node, A.Lit) and node.type == "number" and float(node.value) < 0:
-        return 7  # `-3` reads as a unary minus
-    return _PREC.get(node.op, _ATOM)
+class Words:
+    """The IR in source-like words, without values. `describe` uses it as it is; `csdsl
+    diff` prints conditions as `.cs` source by overriding how literals and durations
+    read and putting back the sugar (`drops`, `no ... for`) the lowering removed."""
 
-
-def _sub(node: A.Expr, least: int, percent: bool = False) -> str:
-    text = _describe(node, percent)
-    return text if _prec(node) >= least else f"({text})"
-
-
-def _describe(node: A.Expr, percent: bool = False) -> str:
-    if isinstance(node, A.Lit):
+    def literal(self, node: A.Lit, percent: bool) -> str:
         return _literal_text(node, percent)
-    if isinstance(node, A.FieldRef | A.EventFieldRef):
-        return node.name
-    if isinstance(node, A.Latest):
-        return node.metric
-    if isinstance(node, A.Window):
-        return f"{node.fn}({node.metric}, {node.days}d)"
-    if isinstance(node, A.Change):
-        return f"change({node.metric}, {node.days}d)"
-    if isinstance(node, A.Count):
-        return f"count({node.event}, {node.days}d)"
-    if isinstance(node, A.Exists):
-        text = f"event {node.event} within {node.days}d"
-        return text if node.where is None else f"{text} where {_sub(node.where, 4)}"
-    if isinstance(node, A.DaysUntil):
-        return f"days_until({node.field})"
-    if isinstance(node, A.DaysSince):
-        return f"days_since({node.event or node.field or ''})"
-    if isinstance(node, A.Compare):
-        pct = _is_percent(node.left) or _is_percent(node.right)
-        return f"{_sub(node.left, 5, pct)} {node.cmp} {_sub(node.right, 5, pct)}"
-    if isinstance(node, A.Arith):
-        own = _ARITH_PREC[node.fn]
-        return f"{_sub(node.left, own)} {node.fn} {_sub(node.right, own + 1)}"
-    if isinstance(node, A.Neg):
-        return f"-{_sub(node.arg, 7)}"
-    if isinstance(node, A.InList):
-        pct = _is_percent(node.arg)
-        listed = ", ".join(_literal_text(v, pct) for v in node.values)
-        return f"{_sub(node.arg, 5)} {'not in' if node.negate else 'in'} ({listed})"
-    if isinstance(node, A.And):
-        return " and ".join(_sub(a, 3) for a in node.args)
-    if isinstance(node, A.Or):
-        return " or ".join(_sub(a, 2) for a in node.args)
-    if isinstance(node, A.Not):
-        return f"not {_sub(node.arg, 3)}"
-    raise ValueError(f"unknown IR node `{node.op}`")  # pragma: no cover
+
+    def days(self, n: int) -> str:
+        return f"{n}d"
+
+    def sugar(self, node: A.Compare) -> str | None:
+        """The comparison in a shorter form, or None to print it as it is."""
+        return None
+
+    def where(self, node: A.Expr) -> str:
+        return self.sub(node, 4)
+
+    def prec(self, node: A.Expr) -> int:
+        if isinstance(node, A.Arith):
+            return _ARITH_PREC[node.fn]
+        if isinstance(node, A.Lit) and node.type == "number" and float(node.value) < 0:
+            return 7  # `-3` reads as a unary minus
+        if isinstance(node, A.Compare) and self.sugar(node) is not None:
+            return 4
+        return _PREC.get(node.op, _ATOM)
+
+    def sub(self, node: A.Expr, least: int, percent: bool = False) -> str:
+        text = self.text(node, percent)
+        return text if self.prec(node) >= least else f"({text})"
+
+    def text(self, node: A.Expr, percent: bool = False) -> str:
+        sub, days = self.sub, self.days
+        if isinstance(node, A.Lit):
+            return self.literal(node, percent)
+        if isinstance(node, A.FieldRef | A.EventFieldRef):
+            return node.name
+        if isinstance(node, A.Latest):
+            return node.metric
+        if isinstance(node, A.Window):
+            return f"{node.fn}({node.metric}, {days(node.days)})"
+        if isinstance(node, A.Change):
+            return f"change({node.metric}, {days(node.days)})"
+        if isinstance(node, A.Count):
+            return f"count({node.event}, {days(node.days)})"
+        if isinstance(node, A.Exists):
+            text = f"event {node.event} within {days(node.days)}"
+            return text if node.where is None else f"{text} where {self.where(node.where)}"
+        if isinstance(node, A.DaysUntil):
+            return f"days_until({node.field})"
+        if isinstance(node, A.DaysSince):
+            return f"days_since({node.event or node.field or ''})"
+        if isinstance(node, A.Compare):
+            sugar = self.sugar(node)
+            if sugar is not None:
+                return sugar
+            pct = _is_percent(node.left) or _is_percent(node.right)
+            return f"{sub(node.left, 5, pct)} {node.cmp} {sub(node.right, 5, pct)}"
+        if isinstance(node, A.Arith):
+            own = _ARITH_PREC[node.fn]
+            return f"{sub(node.left, own)} {node.fn} {sub(node.right, own + 1)}"
+        if isinstance(node, A.Neg):
+            return f"-{sub(node.arg, 7)}"
+        if isinstance(node, A.InList):
+            pct = _is_percent(node.arg)
+            listed = ", ".join(self.literal(v, pct) for v in node.values)
+            return f"{sub(node.arg, 5)} {'not in' if node.negate else 'in'} ({listed})"
+        if isinstance(node, A.And):
+            return " and ".join(sub(a, 3) for a in node.args)
+        if isinstance(node, A.Or):
+            return " or ".join(sub(a, 2) for a in node.args)
+        if isinstance(node, A.Not):
+            return f"not {sub(node.arg, 3)}"
+        raise ValueError(f"unknown IR node `{node.op}`")  # pragma: no cover
+
+
+_WORDS = Words()
 
 
 def describe(node: A.Expr) -> str:
     """The node in source-like words, without values: `change(usage, 30d) <= -30%`,
     `segment in ("SMB", "Enterprise")`, `event nps within 30d where score <= 6`."""
-    return _describe(node)
+    return _WORDS.text(node)
 
 
 # ---------------------------------------------------------------- the tracer
@@ -342,7 +367,7 @@ class _Compiler:
 
     def compile(self, node: A.Expr, path: Path, event: str | None,
                 percent: bool = False) -> _Tracer:
-        text = _describe(node, percent)
+        text = _WORDS.text(node, percent)
         if isinstance(node, A.Lit):
             return self._lit(node, path, text)
         if isinstance(node, A.FieldRef):
@@ -670,8 +695,8 @@ class _Compiler:
         left = self.compile(node.left, (*path, 0), event, pct)
         right = self.compile(node.right, (*path, 1), event, pct)
         test = _CMP[node.cmp]
-        left_unknown = f"`{_describe(node.left, pct)}` is unknown"
-        right_unknown = f"`{_describe(node.right, pct)}` is unknown"
+        left_unknown = f"`{_WORDS.text(node.left, pct)}` is unknown"
+        right_unknown = f"`{_WORDS.text(node.right, pct)}` is unknown"
 
         def compare(acc: AccountData, asof: int, ev: Mapping[str, Value] | None,
                     missing: Mapping[str, float], observe: Observe | None) -> Trace:
@@ -697,8 +722,8 @@ class _Compiler:
         right = self.compile(node.right, (*path, 1), event)
         divide = node.fn == "/"
         fn: Callable[[float, float], float] = _ARITH.get(node.fn, operator.truediv)
-        left_unknown = f"`{_describe(node.left)}` is unknown"
-        right_unknown = f"`{_describe(node.right)}` is unknown"
+        left_unknown = f"`{_WORDS.text(node.left)}` is unknown"
+        right_unknown = f"`{_WORDS.text(node.right)}` is unknown"
         overflow = "the result overflows"
 
         def arith(acc: AccountData, asof: int, ev: Mapping[str, Value] | None,
@@ -731,7 +756,7 @@ class _Compiler:
         arg = self.compile(node.arg, (*path, 0), event)
         op = node.op
         negate = op == "not"
-        unknown = f"`{_describe(node.arg)}` is unknown"
+        unknown = f"`{_WORDS.text(node.arg)}` is unknown"
 
         def unary(acc: AccountData, asof: int, ev: Mapping[str, Value] | None,
                   missing: Mapping[str, float], observe: Observe | None) -> Trace:
@@ -751,7 +776,7 @@ class _Compiler:
                        for i, v in enumerate(node.values, 1))
         values = frozenset(literal_value(v) for v in node.values)
         negate = node.negate
-        unknown = f"`{_describe(node.arg)}` is unknown"
+        unknown = f"`{_WORDS.text(node.arg)}` is unknown"
 
         def in_list(acc: AccountData, asof: int, ev: Mapping[str, Value] | None,
                     missing: Mapping[str, float], observe: Observe | None) -> Trace:
@@ -768,7 +793,7 @@ class _Compiler:
     def _kleene(self, node: A.And | A.Or, path: Path, text: str, event: str | None
                 ) -> _Tracer:
         args = tuple(self.compile(a, (*path, i), event) for i, a in enumerate(node.args))
-        unknowns = tuple(f"`{_describe(a)}` is unknown" for a in node.args)
+        unknowns = tuple(f"`{_WORDS.text(a)}` is unknown" for a in node.args)
         op = node.op
         decisive = op == "or"  # the value that decides: True for or, False for and
 
