@@ -67,7 +67,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except DiffError as exc:
         if not exc.reported:
             sys.stderr.write(f"csdsl: {exc}\n")
-        return 1
+        return 2 if exc.usage else 1
     results = {}
     for role, side in (("spec", head), ("against", base)):
         if side is None:

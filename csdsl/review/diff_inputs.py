@@ -28,11 +28,14 @@ __all__ = ["DiffError", "Side", "load_side"]
 
 
 class DiffError(Exception):
-    """Why a side cannot be compared (already reported when `reported`): exit 1."""
+    """Why a side cannot be compared (already reported when `reported`): exit 1 for
+    `csdsl diff`. `usage`: the command line asked for something the spec does not have
+    (an unknown `--env`), which commands whose bad usage is 2 report as such."""
 
-    def __init__(self, message: str, reported: bool = False) -> None:
+    def __init__(self, message: str, reported: bool = False, usage: bool = False) -> None:
         super().__init__(message)
         self.reported = reported
+        self.usage = usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +152,7 @@ def _build(parsed: Compilation, environment: str | None, again: bool, label: str
         result = check_sources(source) if environment is None else \
             check_sources(source, environment)
     except UsageError as exc:
-        raise DiffError(f"{role} `{label}`: {exc}") from None
+        raise DiffError(f"{role} `{label}`: {exc}", usage=True) from None
     artifact = build(result)
     if artifact is None:
         if rename is not None:
