@@ -111,7 +111,7 @@ def test_action_yml_is_a_composite_action_that_runs_the_script() -> None:
     uses = [s.get("uses", "") for s in steps]
     assert any(u.startswith("github/codeql-action/upload-sarif@") for u in uses)
     runs = " ".join(s.get("run", "") for s in steps)
-    for step in ("check", "test", "diff"):
+    for step in ("fmt", "check", "test", "diff"):
         assert f"scripts/action/csdsl_action.py\" {step}" in runs
     assert "$ACTION_PATH/runtime" in runs  # csdsl-runtime from the action's own checkout
     for s in steps:
@@ -162,6 +162,18 @@ def test_test_step_runs_the_spec_tests(repo: tuple[Path, str]) -> None:
     failed = _step(root, "test")
     assert failed.returncode == 1
     assert " 1 failed" in failed.stdout
+
+
+def test_fmt_step_fails_on_a_file_out_of_the_canonical_layout(repo: tuple[Path, str]) -> None:
+    root, _ = repo
+    done = _step(root, "fmt")
+    assert done.returncode == 0, done.stdout + done.stderr
+    risk = root / "examples" / "spec" / "rules_risk.cs"
+    risk.write_text(risk.read_text(encoding="utf-8").replace("\n  ", "\n      ", 3),
+                    encoding="utf-8")
+    failed = _step(root, "fmt")
+    assert failed.returncode == 1
+    assert "rules_risk.cs" in failed.stdout + failed.stderr
 
 
 def test_test_step_without_tests_passes(tmp_path: Path) -> None:

@@ -102,6 +102,15 @@ def step_check() -> int:
     return result.returncode
 
 
+# -------------------------------------------------------------------------------- fmt
+
+
+def step_fmt() -> int:
+    """`csdsl fmt --check --diff` on the spec's files: a pull request whose `.cs` files
+    are not in the canonical layout fails, with the change it needs in the log."""
+    return _run([*_csdsl(), "fmt", "--check", "--diff", _spec()]).returncode
+
+
 # -------------------------------------------------------------------------------- test
 
 
@@ -251,7 +260,7 @@ def step_diff() -> int:
     return 1 if status == 1 else 0
 
 
-STEPS = {"check": step_check, "test": step_test, "diff": step_diff}
+STEPS = {"fmt": step_fmt, "check": step_check, "test": step_test, "diff": step_diff}
 
 
 def main(argv: Sequence[str]) -> int:
