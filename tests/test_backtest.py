@@ -183,7 +183,7 @@ def test_floods(volumes: list[int], budget: int | None, flooded: list[int]) -> N
     (["--from", "2026-11-01", "--to", "2026-11-02", "--data", "/nonexistent"], 2,
      "no such directory"),
     (["--from", "2026-11-01"], 2, "--to"),
-    (["--from", "2026-11-01", "--to", "2026-11-02", "--budget", "0"], 2, "whole number"),
+    (["--from", "2026-11-01", "--to", "2026-11-02", "--budget", "0"], 2, "0 CTAs: give 1 or more"),
     (["--from", "2026-11-01", "--to", "2026-11-02", "--env", "nope"], 2, "environment"),
 ])
 def test_bad_usage_exits_2(args: list[str], status: int, message: str) -> None:

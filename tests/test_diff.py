@@ -275,9 +275,9 @@ def test_a_week_json_counts_the_week_without_the_warm_up(specs: Path) -> None:
 
 
 @pytest.mark.parametrize("days, message", [
-    ("0", "expected a number of days >= 1"),
-    ("-7", "expected a number of days >= 1"),
-    ("x", "is not a whole number"),
+    ("0", "0 days: give 1 to 3660"),
+    ("-7", "-7 days: give 1 to 3660"),
+    ("x", "`x` is not a number of days"),
 ])
 def test_days_must_be_positive(specs: Path, days: str, message: str) -> None:
     result = csdsl("diff", "base", "head", "--data", "data", "--as-of", ASOF, "--days", days,
@@ -441,7 +441,7 @@ def test_exit_statuses(specs: Path) -> None:
     (["base"], "the following arguments are required: HEAD"),
     (["base", "head", "--format", "html"], "invalid choice"),
     (["base", "head", "--as-of", "2026-02-30"], "is not a date"),
-    (["base", "head", "--examples", "x"], "is not a whole number"),
+    (["base", "head", "--examples", "x"], "`x` is not a number of examples"),
     (["base", "head", "--as-of", ASOF], "needs --data DIR"),
     (["base", "head", "--data", "data"], "needs --as-of DATE"),
     (["base", "nothing"], "HEAD `nothing`: no such file or directory"),

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from csdsl_runtime.cli import count_argument
+
 FORMATS = ("text", "json", "csv", "html")
 
 
@@ -39,14 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of CTAs >= 1, got `{text}`")
-    return value
+_positive = count_argument("CTAs", 1)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

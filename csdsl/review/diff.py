@@ -17,6 +17,8 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
+from csdsl_runtime.cli import count_argument
+
 FORMATS = ("text", "json", "markdown")
 NO_CHANGE, ERROR, CHANGED = 0, 1, 2
 
@@ -30,30 +32,10 @@ def _usage_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn]:
     return error
 
 
-def _examples(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"`{text}` is negative")
-    return value
-
-
 MAX_DAYS = 3660
 """As `csdsl backtest`: at most ten years of days."""
-
-
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"`{text}`: expected a number of days >= 1")
-    if value > MAX_DAYS:
-        raise argparse.ArgumentTypeError(f"`{text}`: at most {MAX_DAYS} days")
-    return value
+_examples = count_argument("examples", 0)
+_days = count_argument("days", 1, MAX_DAYS)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

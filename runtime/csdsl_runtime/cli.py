@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,23 @@ def day_argument(text: str) -> date:
         return parse_date(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"`{text}` is not a date (YYYY-MM-DD)") from None
+
+
+def count_argument(what: str, least: int, most: int | None = None,
+                   hint: str | None = None) -> Callable[[str], int]:
+    """An argparse `type` for a whole number of `what` from `least` to `most`: every
+    such option refuses a bad value in the same words."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"`{text}` is not a number of {what}") from None
+        if value < least or (most is not None and value > most):
+            span = f"{least} or more" if most is None else f"{least} to {most}"
+            raise argparse.ArgumentTypeError(f"{value} {what}: give {hint or span}")
+        return value
+
+    return parse
 
 
 def add_runtime_commands(sub: Any) -> None:
@@ -486,26 +503,10 @@ def _retire(args: argparse.Namespace, store: Any, artifact: Any) -> int:
     return 0
 
 
-def _shown(text: str) -> int:
-    """How many lines per rule a dry run's text report lists (0: all)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a number of lines") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value}: give 0 (all) or more")
-    return value
-
-
-def _threads(text: str) -> int:
-    """A thread count DuckDB can start (100,000 threads never returned)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a number of threads") from None
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"{value} threads: give 1 to 256")
-    return value
+_shown = count_argument("lines", 0, hint="0 (all) or more")
+"""How many lines per rule a dry run's text report lists (0: all)."""
+_threads = count_argument("threads", 1, 256)
+"""A thread count DuckDB can start (100,000 threads never returned)."""
 
 
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?", re.IGNORECASE)
