@@ -128,6 +128,15 @@ def test_against_shows_both_versions(tmp_path: Path) -> None:
     assert str(before["opened"]) in line and str(after["opened"]) in line and "+" in line
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "interpreter"])
+def test_days_outside_the_data_are_said(engine: str) -> None:
+    inside = _backtest_json("--from", "2026-11-01", "--to", "2026-11-03", "--engine", engine)
+    assert not any("run from" in c for c in inside["caveats"])
+    outside = _backtest_json("--from", "2026-11-19", "--to", "2026-11-23", "--engine", engine)
+    said = [c for c in outside["caveats"] if "run from" in c]
+    assert said and "to 2026-11-20" in said[0]
+
+
 def test_csv_rows_add_up_to_the_json() -> None:
     args = ("--from", "2026-11-10", "--to", "2026-11-20")
     got = csdsl("backtest", str(EXAMPLES), "--data", str(DATA), "--format", "csv", *args)

@@ -202,9 +202,38 @@ def backtest(artifact: A.Artifact, data: Dataset | Frame, start: date, end: date
                       accounts=len(data.accounts) if isinstance(data, Dataset) else len(
                           data.ids), rules=rules, days=replayed, owner_load=load, floods=[])
     result.floods = _floods(result, budget)
+    span = _data_days(data)
+    if span is not None and (start < span[0] or end > span[1]):
+        result.caveats.append(
+            f"the data's metric and event rows run from {span[0].isoformat()} to "
+            f"{span[1].isoformat()}: on the days replayed outside that span, windows see "
+            "fewer rows than a host running then would have had")
     seconds["total"] = round(time.perf_counter() - started, 3)
     result.seconds = seconds
     return result
+
+
+def _data_days(data: Dataset | Frame) -> tuple[date, date] | None:
+    """The first and last day of any metric or event row (None: there are none)."""
+    if isinstance(data, Frame):
+        tables = [*data.metrics.values(), *(t for t, _ in data.events.values())]
+        if not tables:
+            return None
+        union = " UNION ALL ".join(f"SELECT min(day) AS lo, max(day) AS hi FROM {t}"
+                                   for t in tables)
+        row = data.con.execute(f"SELECT min(lo), max(hi) FROM ({union})").fetchone()
+        lo, hi = (None, None) if row is None else row
+    else:
+        ends: list[int] = []
+        for account in data.accounts.values():
+            for series in account.metrics.values():
+                ends += series.days[:1] + series.days[-1:]
+            for events in account.events.values():
+                ends += events.days[:1] + events.days[-1:]
+        lo, hi = (min(ends), max(ends)) if ends else (None, None)
+    if lo is None or hi is None:
+        return None
+    return date.fromordinal(int(lo)), date.fromordinal(int(hi))
 
 
 def _one_day(runtime: Any, day: date, limit_error: type[Exception],
