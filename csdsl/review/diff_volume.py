@@ -228,10 +228,7 @@ class _Week:
 
 def _replayed(artifact: Artifact, data: str, asof: date, days: int, role: str) -> _Week:
     """Replay `days` + 1 days to `asof` (`csdsl_runtime.backtest`, on the data read as
-    `csdsl backtest` reads it) and count the last `days`. Per owner, `owner_load`'s
-    weeks cannot leave the warm-up day out (it shares a week with counted days): the
-    warm-up day replayed alone gives what it opened per owner, which is taken away (a
-    replay is deterministic: the first day of both replays is the same run)."""
+    `csdsl backtest` reads it) and count the last `days`, per rule and per owner."""
     from csdsl_runtime.backtest import backtest
     from csdsl_runtime.data import BadDataError
     from csdsl_runtime.frame import read_frame
@@ -250,7 +247,6 @@ def _replayed(artifact: Artifact, data: str, asof: date, days: int, role: str) -
             raise DiffError(f"{BadDataError(frame.bad_rows)}\nbad data in `{data}`: fix "
                             "the rows above")
         whole = backtest(artifact, frame, start, asof)
-        warm = backtest(artifact, frame, start, start)
     except ArtifactError as exc:
         raise DiffError(f"{role}: {exc}") from None
     except OverflowError:
@@ -266,10 +262,7 @@ def _replayed(artifact: Artifact, data: str, asof: date, days: int, role: str) -
             (week.plans if rule in plan_rules else week.ctas)[rule] += n
         week.breaches += [f"{day.day.isoformat()}: {b.get('message')}"
                           for b in day.limit_breaches]
-    for load, sign in ((whole.owner_load, 1), (warm.owner_load, -1)):
-        for owner, weeks in load.items():
-            week.owners[owner] += sign * sum(w.get("opened", 0) for w in weeks.values())
-    week.owners = Counter({o: n for o, n in week.owners.items() if n})
+        week.owners.update(day.owners)
     return week
 
 

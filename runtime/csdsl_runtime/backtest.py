@@ -36,6 +36,8 @@ FLOOD_FACTOR = 3.0
 (and at least `FLOOD_MINIMUM` CTAs): a change that makes a rule fire for a whole segment
 shows as one such week."""
 FLOOD_MINIMUM = 10
+UNASSIGNED = "(unassigned)"
+"""The owner of a CTA or task with none, in the load per owner."""
 MEDIAN_WEEKS = 3
 """Full weeks needed before a week is compared with the rule's median one."""
 
@@ -51,6 +53,9 @@ class BacktestDay:
     tasks: int = 0
     limit_breaches: list[dict[str, Any]] = field(default_factory=list)
     """A day whose run would break a `limit` or `max`: it stores nothing, as on a host."""
+    owners: dict[str, int] = field(default_factory=dict)
+    """The CTAs the day opened per owner (`UNASSIGNED` for none), plan objectives
+    included."""
 
     def to_json(self) -> dict[str, Any]:
         return {"date": self.day.isoformat(), "opened": dict(self.opened),
@@ -186,11 +191,13 @@ def backtest(artifact: A.Artifact, data: Dataset | Frame, start: date, end: date
         runtime = Runtime(artifact, data, store, engine=engine, on_bad_data=on_bad_data,
                           evidence=False)
         replayed: list[BacktestDay] = []
+        last_id = 0
         day = start
         while day <= end:
             if progress:
                 progress(day)
             replayed.append(_one_day(runtime, day, LimitError, seconds))
+            last_id = _owners_of_day(store, replayed[-1], last_id)
             day += timedelta(days=1)
         seconds["days"] = round(time.perf_counter() - started, 3)
         seconds["evaluate"] = round(seconds.get("evaluate", 0.0), 3)
@@ -236,6 +243,19 @@ def _data_days(data: Dataset | Frame) -> tuple[date, date] | None:
     return date.fromordinal(int(lo)), date.fromordinal(int(hi))
 
 
+def _owners_of_day(store: Any, day: BacktestDay, after: int) -> int:
+    """Fill `day.owners` from the CTAs with an id above `after` (the store's ids grow,
+    and only the backtest's runs write to it: a range of the primary key, not a scan);
+    the largest id seen."""
+    last = after
+    for owner, n, top in store._exec(
+            "SELECT owner, count(*), max(id) FROM csdsl_ctas WHERE id > ? GROUP BY owner",
+            (after,)):
+        day.owners[owner or UNASSIGNED] = int(n)
+        last = max(last, int(top))
+    return last
+
+
 def _one_day(runtime: Any, day: date, limit_error: type[Exception],
              seconds: dict[str, float]) -> BacktestDay:
     out = BacktestDay(day)
@@ -265,13 +285,12 @@ def _owner_load(store: Any, start: date, end: date) -> dict[str, dict[date, dict
     weeks = [first + timedelta(days=7 * i) for i in range((week_of(end) - first).days // 7 + 1)]
     last = weeks[-1] + timedelta(days=6)
     day = store._read_date
-    unassigned = "(unassigned)"
 
     def cell(owner: str, week: date) -> dict[str, int]:
         return load[owner].setdefault(week, {"opened": 0, "open": 0, "tasks_due": 0})
 
     for owner, created, closed in store._exec("SELECT owner, created, closed FROM csdsl_ctas"):
-        owner = owner or unassigned
+        owner = owner or UNASSIGNED
         opened = day(created)
         shut = None if closed is None else day(closed)
         if first <= opened <= last:
@@ -287,7 +306,7 @@ def _owner_load(store: Any, start: date, end: date) -> dict[str, dict[date, dict
             "ON c.id = t.cta_id WHERE t.status IN ('open', 'cancelled')"):
         when = day(due)
         if first <= when <= last and (closed is None or day(closed) > when):
-            cell(owner or cta_owner or unassigned, week_of(when))["tasks_due"] += 1
+            cell(owner or cta_owner or UNASSIGNED, week_of(when))["tasks_due"] += 1
     return dict(load)
 
 
