@@ -64,13 +64,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             sys.stderr.write(f"csdsl: {exc}\n")
         return 2 if exc.usage else 1
     results = {}
-    for role, side in (("spec", head), ("against", base)):
-        if side is None:
-            continue
-        got = _replay(side.artifact, args)
-        if isinstance(got, int):
-            return got
-        results[role] = (side.label, got)
+    read: list[tuple[Any, Any]] = []  # (schema, data): read once per schema, both sides
+    try:
+        for role, side in (("spec", head), ("against", base)):
+            if side is None:
+                continue
+            data = next((d for schema, d in read if schema == side.artifact.schema_), None)
+            if data is None:
+                data = _read(side.artifact, args)
+                if isinstance(data, int):
+                    return data
+                read.append((side.artifact.schema_, data))
+            results[role] = (side.label, _replay(side.artifact, data, args))
+    finally:
+        if args.engine == "duckdb":
+            for _, data in read:
+                data.close()  # the frame's connection and scratch directory
     from csdsl.review import backtest_render as R
 
     text = R.render(args.format, results["spec"], results.get("against"))
@@ -101,9 +110,9 @@ def _progress(args: argparse.Namespace) -> Any:
     return show
 
 
-def _replay(artifact: Any, args: argparse.Namespace) -> Any:
-    """One version's `Backtest`, or an exit status after printing why not."""
-    from csdsl_runtime.backtest import backtest
+def _read(artifact: Any, args: argparse.Namespace) -> Any:
+    """The data as `artifact`'s schema reads them, or an exit status after saying why
+    not (unreadable, or bad rows with `--on-bad-data fail`)."""
     from csdsl_runtime.data import BadDataError
     from csdsl_runtime.sources import SourceError, read_dataset
 
@@ -118,19 +127,24 @@ def _replay(artifact: Any, args: argparse.Namespace) -> Any:
     except SourceError as exc:
         sys.stderr.write(f"csdsl: {exc}\n")
         return 1
-    try:
-        if data.bad_rows and args.on_bad_data == "fail":
-            sys.stderr.write(str(BadDataError(data.bad_rows)) + "\n")
-            sys.stderr.write("csdsl: bad data: fix the rows above, or run with "
-                             "--on-bad-data skip\n")
-            return 1
-        try:
-            return backtest(artifact, data, args.start, args.end, budget=args.budget,
-                            on_bad_data=args.on_bad_data, progress=_progress(args))
-        except OverflowError:
-            from csdsl.source import UsageError
-
-            raise UsageError("the dates of this backtest would be out of range") from None
-    finally:
+    if data.bad_rows and args.on_bad_data == "fail":
         if args.engine == "duckdb":
             data.close()
+        sys.stderr.write(str(BadDataError(data.bad_rows)) + "\n")
+        sys.stderr.write("csdsl: bad data: fix the rows above, or run with "
+                         "--on-bad-data skip\n")
+        return 1
+    return data
+
+
+def _replay(artifact: Any, data: Any, args: argparse.Namespace) -> Any:
+    """One version's `Backtest`."""
+    from csdsl_runtime.backtest import backtest
+
+    try:
+        return backtest(artifact, data, args.start, args.end, budget=args.budget,
+                        on_bad_data=args.on_bad_data, progress=_progress(args))
+    except OverflowError:
+        from csdsl.source import UsageError
+
+        raise UsageError("the dates of this backtest would be out of range") from None

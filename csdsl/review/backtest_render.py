@@ -13,7 +13,7 @@ import html
 import io
 import json
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from csdsl_runtime.backtest import Backtest
@@ -211,13 +211,7 @@ def render_html(head: Version, base: Version | None) -> str:
     summary = "\n".join(html.escape(line) for line in render_text(head, base).splitlines())
     title = f"csdsl backtest: {label} {result.start.isoformat()} .. {result.end.isoformat()}"
     return _PAGE.format(title=html.escape(title), summary=summary, charts="\n".join(charts),
-                        generated=html.escape(date.today().isoformat()),
-                        data=html.escape(json.dumps(_page_data(result))))
-
-
-def _page_data(result: Backtest) -> dict[str, Any]:
-    return {"from": result.start.isoformat(), "to": result.end.isoformat(),
-            "rules": result.rules, "floods": [f.to_json() for f in result.floods]}
+                        generated=html.escape(date.today().isoformat()))
 
 
 _PAGE = """<!DOCTYPE html>
@@ -237,7 +231,6 @@ section.rule {{ margin: 0.5rem 0 1rem; }}
 <pre id="summary">{summary}</pre>
 <h2>Weekly volume per rule</h2>
 {charts}
-<script type="application/json" id="backtest-data">{data}</script>
 <footer><small>written by csdsl on {generated}</small></footer>
 </body>
 </html>
