@@ -49,6 +49,13 @@ def _mark(kind: str, days: int) -> exp.Expr:
                                                   exp.Literal.number(days)])
 
 
+def _marked(node: exp.Expr) -> tuple[str, int] | None:
+    """(`since`, `until` or `on`, days) of a mark, None for any other node."""
+    if isinstance(node, exp.Anonymous) and node.name == _MARK:
+        return node.expressions[0].name, int(node.expressions[1].name)
+    return None
+
+
 class DaysPlan(S._Plan):
     """A `_Plan` whose as-of day is the column `a.asof` of a grid of accounts and days."""
 
@@ -151,8 +158,9 @@ def _frame(where: exp.Expr | None) -> tuple[int | None, int | None, bool, list[e
     on = False
     kept: list[exp.Expr] = [exp.Not(this=exp.column("probe", "s"))]
     for term in _conjuncts(where):
-        if isinstance(term, exp.Anonymous) and term.name == _MARK:
-            kind, days = term.expressions[0].name, int(term.expressions[1].name)
+        mark = _marked(term)
+        if mark is not None:
+            kind, days = mark
             if kind == "since":
                 since = days if since is None else min(since, days)
             elif kind == "until":
@@ -214,8 +222,9 @@ join with the days (the one-day plan's aggregates, exactly); a larger one is win
 def _by_day(node: exp.Expr) -> exp.Expr:
     """An aggregate tree with its `s.day` marks as filters relative to `d.asof`."""
     def unmark(n: exp.Expr) -> exp.Expr:
-        if isinstance(n, exp.Anonymous) and n.name == _MARK:
-            kind, days = n.expressions[0].name, int(n.expressions[1].name)
+        mark = _marked(n)
+        if mark is not None:
+            kind, days = mark
             day, asof = exp.column("day", "s"), exp.column("asof", "d")
             back = asof if days == 0 else exp.Sub(this=asof, expression=S._int(days))
             if kind == "since":
@@ -245,7 +254,7 @@ def _fanned(table: str, features: Mapping[tuple[Any, ...], tuple[str, exp.Expr]]
     return S._temp_table(f"_g_{table}", query)
 
 
-def _grouped(table: str, built: _Table, features: list[tuple[str, exp.Expr]],
+def _windowed(table: str, built: _Table, features: list[tuple[str, exp.Expr]],
              columns: list[str], lo: int, hi: int, first: int, last: int) -> exp.Expr:
     """`CREATE TEMP TABLE _g_<table>`: per account of [lo, hi) and day of [first, last],
     the table's features."""
@@ -362,7 +371,7 @@ def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: 
             for table, features in plan.aggregates.items():
                 if table in built:
                     t, windows = built[table]
-                    con.execute(S._sql(_grouped(table, t, windows, columns[table], lo, hi,
+                    con.execute(S._sql(_windowed(table, t, windows, columns[table], lo, hi,
                                                 first, last)))
                 else:
                     con.execute(S._sql(_fanned(table, features, lo, hi)))
