@@ -174,12 +174,12 @@ def backtest(artifact: A.Artifact, data: Dataset | Frame, start: date, end: date
 
     from csdsl_runtime.api import Runtime
     from csdsl_runtime.limits import LimitError
-    from csdsl_runtime.stores import open_store
+    from csdsl_runtime.stores.replay import ReplayStore
 
     if end < start:
         raise ValueError("the backtest ends before it starts")
     started = time.perf_counter()
-    store = open_store("sqlite:///:memory:")
+    store = ReplayStore()
     seconds: dict[str, float] = {}
     try:
         if engine is None and isinstance(data, Frame):
@@ -278,8 +278,10 @@ def _one_day(runtime: Any, day: date, limit_error: type[Exception],
 def _owner_load(store: Any, start: date, end: date) -> dict[str, dict[date, dict[str, int]]]:
     """Per owner and week: CTAs opened in the week, CTAs still open at its end, and the
     tasks due in it whose CTA was open on their due day (nobody completes a task in a
-    backtest). Read with two queries from the backtest's own SQLite store, not as CTA
-    records: a backtest of 100,000 accounts holds hundreds of thousands of tasks."""
+    backtest). Counted by SQLite per owner and day from the backtest's own store, not
+    as CTA records: a backtest of 100,000 accounts holds hundreds of thousands of them.
+    Open at a week's end is created by then less closed by then (a close is never
+    dated before its creation)."""
     load: dict[str, dict[date, dict[str, int]]] = defaultdict(dict)
     first = week_of(start)
     weeks = [first + timedelta(days=7 * i) for i in range((week_of(end) - first).days // 7 + 1)]
@@ -289,24 +291,34 @@ def _owner_load(store: Any, start: date, end: date) -> dict[str, dict[date, dict
     def cell(owner: str, week: date) -> dict[str, int]:
         return load[owner].setdefault(week, {"opened": 0, "open": 0, "tasks_due": 0})
 
-    for owner, created, closed in store._exec("SELECT owner, created, closed FROM csdsl_ctas"):
-        owner = owner or UNASSIGNED
-        opened = day(created)
-        shut = None if closed is None else day(closed)
+    # per owner and week, CTAs created (closed) in it, the weeks before the first in it
+    created: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    closed: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for owner, when, n in store._exec(
+            "SELECT owner, created, count(*) FROM csdsl_ctas GROUP BY owner, created"):
+        owner, opened = owner or UNASSIGNED, day(when)
         if first <= opened <= last:
-            cell(owner, week_of(opened))["opened"] += 1
+            cell(owner, week_of(opened))["opened"] += int(n)
+        created[owner][max(first, week_of(opened))] += int(n)
+    for owner, when, n in store._exec(
+            "SELECT owner, closed, count(*) FROM csdsl_ctas WHERE closed IS NOT NULL "
+            "GROUP BY owner, closed"):
+        closed[owner or UNASSIGNED][max(first, week_of(day(when)))] += int(n)
+    for owner, by_week in created.items():
+        still = 0
         for week in weeks:
-            week_end = week + timedelta(days=6)
-            if opened <= week_end and (shut is None or shut > week_end):
-                cell(owner, week)["open"] += 1
+            still += by_week.get(week, 0) - closed[owner].get(week, 0)
+            if still:
+                cell(owner, week)["open"] = still
     # due that week with its CTA still open then: `close when` cancels the tasks of the
     # CTAs it closes, and a task due before that was still someone's load
-    for owner, cta_owner, due, closed in store._exec(
-            "SELECT t.owner, c.owner, t.due, c.closed FROM csdsl_tasks t JOIN csdsl_ctas c "
-            "ON c.id = t.cta_id WHERE t.status IN ('open', 'cancelled')"):
-        when = day(due)
-        if first <= when <= last and (closed is None or day(closed) > when):
-            cell(owner or cta_owner or UNASSIGNED, week_of(when))["tasks_due"] += 1
+    for task_owner, cta_owner, due, n in store._exec(
+            "SELECT t.owner, c.owner, t.due, count(*) FROM csdsl_tasks t JOIN csdsl_ctas c "
+            "ON c.id = t.cta_id WHERE t.status IN ('open', 'cancelled') AND t.due >= ? AND "
+            "t.due <= ? AND (c.closed IS NULL OR c.closed > t.due) GROUP BY 1, 2, 3",
+            (store._day(first), store._day(last))):
+        owner = task_owner or cta_owner or UNASSIGNED
+        cell(owner, week_of(day(due)))["tasks_due"] += int(n)
     return dict(load)
 
 

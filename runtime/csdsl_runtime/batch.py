@@ -69,6 +69,15 @@ class AccountColumns:
         self._fields: dict[str, Sequence[Value | None]] = {}
         self._roles: dict[str, Sequence[str | None]] = {}
         self._made: tuple[int, AccountData] | None = None  # the last record made
+        self._positions: dict[str, int] | None = None
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Each id's position, made once: every run over these columns (a backtest's
+        ninety) looks the store's accounts up in it."""
+        if self._positions is None:
+            self._positions = {account: i for i, account in enumerate(self.ids)}
+        return self._positions
 
     @classmethod
     def of_dataset(cls, dataset: Dataset, schema: A.DataSchema) -> AccountColumns:

@@ -70,21 +70,19 @@ class Decisions:
 
 
 def decide(rules: Sequence[A.Rule], state: RunState, ids: Sequence[str],
-           truths: Mapping[str, Column], later: Mapping[str, Column], asof: date
-           ) -> Decisions:
+           truths: Mapping[str, Column], later: Mapping[str, Column], asof: date,
+           index: Mapping[str, int] | None = None) -> Decisions:
     """The run's decisions (see the module doc).
 
     `ids` are the accounts in the columns' order; `truths` holds the
     enabled rules' columns by rule name, `later` the `close when` and `success` columns
     as `close:RULE` and `success:RULE` (only their open or pending accounts are read).
+    `index`: each id's position, when the caller keeps one (a replay's runs share it).
     An account of the state that is not in the index (gone from the data) is neither
     closed nor scored, and is never opened for."""
     n = len(ids)
-    index: Mapping[str, int] = (
-        {account: i for i, account in enumerate(ids)}
-        if state.open_ctas or state.open_plans or state.covered or state.last_closed
-        or state.pending_success or state.disarmed or state.enrolments
-        else {})  # a first run's state is empty
+    if index is None:
+        index = {} if state.is_empty() else {account: i for i, account in enumerate(ids)}
     decisions = {rule.name: RuleDecision() for rule in rules}
     closes: list[tuple[str, str, list[int]]] = []
     closed: dict[str, list[int]] = {}  # rule -> positions `close when` closed now
@@ -193,12 +191,17 @@ def _positions_by_rule(state: RunState, index: Mapping[str, int],
                        ) -> dict[str, tuple[_Held, tuple[_Held, _Held], _Held]]:
     """Per rule: the positions it holds open (CTAs but those closed now, plans,
     covered), its last closes as (positions, ordinal days), and the positions closed now."""
+    # Positions looked up for all keys at once (`map` over the account ids), then
+    # grouped by rule: a backtest's state holds every CTA of its history, every day.
     held: dict[str, list[int]] = {}
     gone = {(name, at) for name, ats in closed.items() for at in ats}
     for keys in (state.open_ctas, state.open_plans, state.covered):
-        for name, account_id in keys:
-            at = index.get(account_id)
-            if at is not None and (keys is not state.open_ctas or (name, at) not in gone):
+        if not keys:
+            continue
+        names, accounts = zip(*keys, strict=True)
+        skip = gone if keys is state.open_ctas else ()
+        for name, at in zip(names, map(index.get, accounts), strict=True):
+            if at is not None and (not skip or (name, at) not in skip):
                 held.setdefault(name, []).append(at)
     last: dict[str, tuple[list[int], list[int]]] = {}
     for (name, account_id), day in state.last_closed.items():

@@ -213,6 +213,11 @@ class RunState:
     # the rule's `at most N every D d` window (rules with one only)
     enrolments: dict[tuple[str, str], list[date]] = field(default_factory=dict)
 
+    def is_empty(self) -> bool:
+        """Nothing in it: a first run's state."""
+        return not (self.open_ctas or self.open_plans or self.covered or self.last_closed
+                    or self.pending_success or self.disarmed or self.enrolments)
+
     def is_open(self, rule: str, account_id: str) -> bool:
         key = (rule, account_id)
         return key in self.open_ctas or key in self.open_plans or key in self.covered
