@@ -81,10 +81,20 @@ def add_runtime_commands(sub: Any) -> None:
                         "a first run that opens very many CTAs is faster")
     p.add_argument("--on-bad-data", choices=("fail", "skip"), default="fail",
                    help="a malformed data row fails the run (default) or is skipped and counted")
-    p.add_argument("--engine", choices=("interpreter", "duckdb"), default="duckdb",
+    p.add_argument("--engine", choices=("interpreter", "duckdb", "spark", "postgres"),
+                   default="duckdb",
                    help="how conditions are evaluated: duckdb (the default: data read "
-                        "into DuckDB tables, all rules in shared SQL passes) or interpreter "
-                        "(the reference, account by account)")
+                        "into DuckDB tables, all rules in shared SQL passes), interpreter "
+                        "(the reference, account by account), spark (Spark reads the "
+                        "metrics and events and evaluates; only the firing accounts come "
+                        "back) or postgres (--data is a postgresql:// URL: evaluated in "
+                        "the database, on the tables of --data-schema)")
+    p.add_argument("--spark-master", default="local[*]", metavar="URL",
+                   help="spark engine: the cluster (default: local[*], this machine)")
+    p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   type=_spark_setting, help="spark engine: a Spark setting (repeatable)")
+    p.add_argument("--data-schema", default="public", metavar="NAME",
+                   help="postgres engine: the schema of the data tables (default: public)")
     p.add_argument("--threads", type=_threads, default=None,
                    help="DuckDB threads, 1 to 256 (duckdb engine; default: one per core)")
     p.add_argument("--memory-limit", type=_memory_limit, default=None, metavar="SIZE",
@@ -164,6 +174,103 @@ def add_runtime_commands(sub: Any) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     store_option(p)
     p.set_defaults(needs_artifact=True, func=None, with_artifact=retire_command)
+    _add_sql_command(sub)
+
+
+def _spark_setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"`{text}` is not KEY=VALUE")
+    return key.strip(), value
+
+
+def _read_remote(args: argparse.Namespace, artifact: Any) -> tuple[Any, Any]:
+    """The accounts a run acts on, and the Spark or PostgreSQL engine over the rest."""
+    schema = artifact.schema_
+    skip = args.on_bad_data == "skip"
+    if args.engine == "postgres":
+        from csdsl_runtime.engines.postgres import PostgresSource, postgres_engine
+
+        if not str(args.data).startswith(("postgresql://", "postgres://")):
+            raise UsageError("--engine postgres reads the data from PostgreSQL: --data "
+                             "postgresql://...")
+        pg = PostgresSource(args.data, args.data_schema, schema)
+        pg.check(skip)
+        dataset = pg.read_accounts()
+        dataset.bad_rows.extend(pg.bad_rows)
+        return dataset, postgres_engine(pg, list(dataset.accounts))
+    from csdsl_runtime.engines.spark import SparkSource, spark_engine, spark_session
+    from csdsl_runtime.sources import read_dataset
+
+    session = spark_session(args.spark_master, dict(args.spark_conf))
+    source = SparkSource.read(session, args.data, schema, skip)
+    if Path(args.data).is_dir():
+        dataset = read_dataset(args.data, schema, tables=("accounts", "team", "pools"))
+    else:
+        dataset = source.read_accounts()
+    dataset.bad_rows.extend(source.bad_rows)
+    return dataset, spark_engine(session, source, list(dataset.accounts))
+
+
+def _add_sql_command(sub: Any) -> None:
+    from csdsl_runtime.engines.warehouse import DIALECTS
+
+    p = sub.add_parser("sql", help="print the compiled rule query for a warehouse's scheduler")
+    p.add_argument("spec", metavar="SPEC", help="a spec directory, .cs files or a compiled .json")
+    p.add_argument("--dialect", choices=DIALECTS, default="duckdb",
+                   help="the SQL dialect to write (default: duckdb)")
+    p.add_argument("--as-of", type=day_argument, default=None, metavar="DATE", dest="asof",
+                   help="the as-of day (default: the day the query runs, CURRENT_DATE)")
+    p.add_argument("--accounts", default="accounts", metavar="TABLE",
+                   help="the accounts table: `id` and the account fields (default: accounts)")
+    p.add_argument("--metrics", default="metrics", metavar="TABLE",
+                   help="the metrics table: account_id, metric, date, value (default: metrics)")
+    p.add_argument("--events", default="events", metavar="TABLE",
+                   help="the events table: account_id, event, date and the event fields "
+                        "(default: events)")
+    p.add_argument("--lifecycle", action="store_true",
+                   help="also each rule's `close when` (rule `close:RULE`) and success "
+                        "condition (`success:RULE`)")
+    p.add_argument("--exact", action="append", default=[], metavar="METRIC",
+                   help="a metric whose values are whole numbers: summed in any order "
+                        "(repeatable)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write there instead of stdout")
+    p.add_argument("--env", metavar="NAME", dest="environment",
+                   help="when SPEC is a spec: compile it merged with this environment")
+    p.set_defaults(needs_artifact=True, func=None, with_artifact=sql_command)
+
+
+def sql_command(args: argparse.Namespace, artifact: Any) -> int:
+    """`csdsl sql SPEC --dialect D`: one query returning (rule, account_id, truth)."""
+    from csdsl_runtime import loader
+    from csdsl_runtime.engines.warehouse import Tables, rule_query, rules_of
+
+    if artifact is None:
+        if not Path(args.spec).is_file():
+            return _error(f"no such file: `{args.spec}`", 2)
+        try:
+            artifact = loader.load(args.spec)
+        except loader.ArtifactError as exc:
+            return _error(str(exc), 1)
+    unknown = sorted(set(args.exact) - {m.name for m in artifact.schema_.metrics})
+    if unknown:
+        raise UsageError(f"--exact {unknown[0]}: the spec declares no such metric")
+    query = rule_query(artifact.schema_, rules_of(artifact, args.lifecycle), args.dialect,
+                       Tables(args.accounts, args.metrics, args.events), args.asof,
+                       args.exact)
+    asof = args.asof.isoformat() if args.asof else "CURRENT_DATE"
+    lines = [f"-- csdsl sql: {args.dialect}, spec {artifact.spec_hash}"
+             + (f", environment {artifact.environment}" if artifact.environment else ""),
+             f"-- as of {asof}; tables {args.accounts}, {args.metrics}, {args.events}",
+             "-- one row per rule and account: (rule, account_id, truth); truth is NULL "
+             "when unknown",
+             *(f"-- note: {note}" for note in query.notes)]
+    text = "\n".join(lines) + "\n" + query.sql() + ";\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _error(message: str, status: int) -> int:
@@ -212,6 +319,7 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
     from csdsl_runtime import loader
     from csdsl_runtime.api import Runtime
     from csdsl_runtime.data import BadDataError
+    from csdsl_runtime.engines.remote import RemoteError
     from csdsl_runtime.limits import LimitError
     from csdsl_runtime.sources import SourceError, read_dataset
     from csdsl_runtime.stores import StoreError, open_store
@@ -237,12 +345,15 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         return _error(str(exc), 1)
     started = time.perf_counter()
     data: Any
+    engine: Any = None
     try:
         if args.engine == "duckdb":
             from csdsl_runtime.frame import read_frame
 
             data = read_frame(args.data, artifact.schema_, threads=args.threads,
                               memory_limit=args.memory_limit)
+        elif args.engine in ("spark", "postgres"):
+            data, engine = _read_remote(args, artifact)
         else:
             data = read_dataset(args.data, artifact.schema_)
     except SourceError as exc:
@@ -254,7 +365,6 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         return _error("bad data: fix the rows above, or run with --on-bad-data skip", 1)
     for row in dataset.bad_rows[:20]:
         sys.stderr.write(f"skipped: {row}\n")
-    engine = None
     if args.engine == "duckdb":
         from csdsl_runtime.engines.sql import SqlEngine
 
@@ -269,11 +379,13 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
     import duckdb  # a required dependency, for its out-of-memory error
 
     try:
+        # the evidence traces series, which a Spark or PostgreSQL run leaves where they are
         runtime = Runtime(artifact, dataset, store, engine=engine, on_bad_data=args.on_bad_data,
-                          evidence=not args.no_evidence)
+                          evidence=not args.no_evidence and args.engine in ("duckdb",
+                                                                            "interpreter"))
         report = runtime.run(args.asof, dry_run=args.dry_run, progress=_Bar(not args.quiet),
                              backfill=args.backfill)
-    except (StoreError, LimitError) as exc:  # a LimitError rolled the run back
+    except (StoreError, LimitError, RemoteError) as exc:  # rolled back: nothing stored
         return _error(str(exc), 1)
     except (MemoryError, duckdb.OutOfMemoryException) as exc:  # the run was rolled back
         return _error(f"the run needs more memory than DuckDB's limit: run with a larger "
@@ -286,6 +398,8 @@ def run_command(args: argparse.Namespace, artifact: Any) -> int:
         store.close()
         if args.engine == "duckdb":
             data.close()  # the frame's connection and scratch directory (staged files)
+        elif engine is not None and hasattr(engine, "close"):
+            engine.close()  # the Spark session, or the connection to the data
     report.seconds["read_data"] = round(read_seconds, 3)
     report.seconds["total"] = round(time.perf_counter() - started, 3)
     if args.format == "json":

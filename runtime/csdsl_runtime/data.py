@@ -54,6 +54,8 @@ class BadRow:
     reason: str
 
     def __str__(self) -> str:
+        if self.line == 0:  # a source that cannot number its rows (Spark) names their keys
+            return f"{self.file}: {self.reason}"
         return f"{self.file}:{self.line}: {self.reason}"
 
 

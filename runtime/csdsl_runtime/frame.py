@@ -259,16 +259,17 @@ def read_frame(location: str | Path, schema: A.DataSchema, *, threads: int | Non
 
 
 def read_parquet_dir(directory: Path, schema: A.DataSchema,
-                     con: duckdb.DuckDBPyConnection | None = None) -> Dataset:
+                     con: duckdb.DuckDBPyConnection | None = None,
+                     tables: Sequence[str] | None = None) -> Dataset:
     """The row reader for a Parquet directory: every row validated as a CSV row is, a
-    bad one located as `file:row` (rows counted from 1)."""
+    bad one located as `file:row` (rows counted from 1). `tables`: only those."""
     own = con is None
     con = con or connect()
     try:
         builder = DatasetBuilder(schema)
         for table in _TABLES:
             path = directory / f"{table}.parquet"
-            if not path.is_file():
+            if not path.is_file() or (tables is not None and table not in tables):
                 continue
             label = str(path)
             try:

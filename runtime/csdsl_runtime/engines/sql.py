@@ -48,11 +48,12 @@ import sys
 import threading
 from collections.abc import Callable, Collection, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
@@ -161,14 +162,33 @@ def _temp_table(name: str, query: exp.Expr) -> exp.Expr:
                       properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
 
 
-def _sql(tree: exp.Expr) -> str:
-    """DuckDB SQL text of a tree. sqlglot's generator recurses a few frames per node,
-    and a condition nested as deep as the verifier allows (128 levels, about ten SQL
-    nodes each) needs some 10,000: when the caller's stack is too shallow for a tree,
-    it is generated again in a thread with a large stack, under a recursion limit
-    raised while that thread works (a thread per call cost 2 ms)."""
+def _arg_max_postgres(generator: Any, node: exp.ArgMax) -> str:
+    """PostgreSQL has no `arg_max`: the first of the values in descending key order."""
+    value, key = generator.sql(node, "this"), generator.sql(node, "expression")
+    return f"(ARRAY_AGG({value} ORDER BY {key} DESC))[1]"
+
+
+class _Postgres(Postgres):
+    """sqlglot's PostgreSQL, with what the translation needs that it does not spell."""
+
+    class Generator(Postgres.Generator):  # type: ignore[misc,valid-type]
+        TRANSFORMS: ClassVar[dict[Any, Any]] = {**Postgres.Generator.TRANSFORMS,
+                                                exp.ArgMax: _arg_max_postgres}
+
+
+_WRITERS: dict[str, Any] = {"postgres": _Postgres}
+"""Dialects whose sqlglot writer the translation extends."""
+
+
+def _sql(tree: exp.Expr, dialect: str = "duckdb", pretty: bool = False) -> str:
+    """SQL text of a tree (DuckDB's unless another dialect is named). sqlglot's
+    generator recurses a few frames per node, and a condition nested as deep as the
+    verifier allows (128 levels, about ten SQL nodes each) needs some 10,000: when the
+    caller's stack is too shallow for a tree, it is generated again in a thread with a
+    large stack, under a recursion limit raised while that thread works (a thread per
+    call cost 2 ms)."""
     try:  # most trees are shallow: no thread for them
-        return str(tree.sql(dialect="duckdb"))
+        return str(tree.sql(dialect=_WRITERS.get(dialect, dialect), pretty=pretty))
     except RecursionError:
         pass
     result: list[str] = []
@@ -176,7 +196,7 @@ def _sql(tree: exp.Expr) -> str:
 
     def generate() -> None:
         try:
-            result.append(tree.sql(dialect="duckdb"))
+            result.append(tree.sql(dialect=_WRITERS.get(dialect, dialect), pretty=pretty))
         except BaseException as exc:  # re-raised in the caller's thread
             failure.append(exc)
 
@@ -236,6 +256,9 @@ class _Plan:
     then each condition over them. Conditions read the features table as `a`, which
     also holds the account fields (`a.f0`...)."""
 
+    accounts = "accounts"
+    """The table of the account fields (`acc`, `f0`...)."""
+
     def __init__(self, engine: SqlEngine, asof: int) -> None:
         self.engine = engine
         self.asof = asof
@@ -251,24 +274,31 @@ class _Plan:
         JOIN _g_<table> ...`. One statement per grouped pass, so that DuckDB holds one
         pass's aggregate states at a time: all in one query, at a million accounts, they
         ran past a 640MB limit now and then."""
-        statements: list[exp.Expr] = []
+        statements = [_temp_table(f"_g_{table}", self.grouped(table))
+                      for table in self.aggregates]
+        statements.append(_temp_table(_FEATURES, self.joined()))
+        return statements
+
+    def grouped(self, table: str) -> exp.Select:
+        """One table's grouped pass: a row per account with rows up to the as-of day."""
+        return exp.select(exp.column("acc", "s"), *(
+            exp.alias_(aggregate, column, copy=False)
+            for column, aggregate in self.aggregates[table].values()), copy=False).from_(
+            exp.to_table(table).as_("s"), copy=False).where(
+            exp.LTE(this=exp.column("day", "s"), expression=self._day()), copy=False
+        ).group_by(exp.column("acc", "s"), copy=False)
+
+    def joined(self) -> exp.Select:
+        """The accounts with every grouped pass's features (`_g_<table>`) beside them."""
         selects: list[exp.Expr] = [exp.Column(this=exp.Star(), table=exp.to_identifier("a"))]
-        query = exp.select(copy=False).from_(exp.to_table("accounts").as_("a"), copy=False)
+        query = exp.select(copy=False).from_(exp.to_table(self.accounts).as_("a"), copy=False)
         for table, features in self.aggregates.items():
-            s = exp.to_identifier("s")
-            grouped = exp.select(exp.column("acc", "s"), *(
-                exp.alias_(aggregate, column, copy=False) for column, aggregate in features.values()
-            ), copy=False).from_(exp.to_table(table).as_(s), copy=False).where(
-                exp.LTE(this=exp.column("day", "s"), expression=_int(self.asof))
-            , copy=False).group_by(exp.column("acc", "s"), copy=False)
             alias = f"_g_{table}"
-            statements.append(_temp_table(alias, grouped))
             query = query.join(exp.to_table(alias), on=exp.EQ(
                 this=exp.column("acc", alias), expression=exp.column("acc", "a")),
                 join_type="left", copy=False)
             selects.extend(exp.column(column, alias) for column, _ in features.values())
-        statements.append(_temp_table(_FEATURES, query.select(*selects, copy=False)))
-        return statements
+        return query.select(*selects, copy=False)
 
     def _feature(self, table: str, key: tuple[Any, ...], aggregate: exp.Expr
                  ) -> exp.Expr:
@@ -588,17 +618,24 @@ def _may_be_infinite(node: Any) -> bool:
 def _finite(value: exp.Expr, nonzero: bool = False) -> exp.Expr:
     """`value`, or NULL where it is not finite (or is 0, with `nonzero`), with `value`
     written once: the first element of `[value]` filtered by a lambda that reads it
-    twice (`list_filter([value], lambda v: isfinite(v))[1]`). A scalar subquery over
+    twice (`list_filter([value], lambda v: abs(v) <= 1.79e308)[1]`). A scalar subquery over
     one row said the same, but DuckDB joins it to the accounts: ten times the cost,
     most of the conditions' share of an evaluation. sqlglot spells the filter and the
     index for each dialect (`filter(array(x), v -> ...)[0]` in Spark SQL)."""
     v = exp.column("v")
-    test: exp.Expr = exp.func("isfinite", v, copy=False)
+    # `abs(v) <= largest double`: false for inf and for NaN (which every dialect here
+    # orders above all numbers, or compares false), and no dialect lacks it, where
+    # `isfinite` is DuckDB's alone
+    test: exp.Expr = exp.LTE(this=exp.Abs(this=v), expression=_num(sys.float_info.max))
     if nonzero:
         test = exp.and_(test, exp.NEQ(this=v, expression=_int(0)), copy=False)
     kept = exp.ArrayFilter(this=exp.Array(expressions=[value]), expression=exp.Lambda(
         this=test, expressions=[exp.to_identifier("v")]))
-    return exp.Bracket(this=kept, expressions=[exp.Literal.number(0)])
+    # parenthesised: PostgreSQL indexes `(ARRAY(SELECT ...))[1]`, not `ARRAY(...)[1]`;
+    # `safe`: an empty array's first element is NULL (Spark's ANSI mode raises, unless
+    # `try_element_at`)
+    return exp.Bracket(this=_p(kept), expressions=[exp.Literal.number(0)], offset=0,
+                       safe=True)
 
 
 def _literal(lit: A.Lit) -> exp.Expr:

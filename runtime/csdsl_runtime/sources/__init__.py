@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from csdsl_runtime.artifact import DataSchema
@@ -16,18 +17,21 @@ from csdsl_runtime.data import Dataset
 from csdsl_runtime.sources.builder import SourceError
 
 
-def read_dataset(location: str | Path, schema: DataSchema) -> Dataset:
+def read_dataset(location: str | Path, schema: DataSchema,
+                 tables: Sequence[str] | None = None) -> Dataset:
     """Read and validate a data set row by row: a CSV or Parquet directory, or an
-    SQLite/DuckDB file (`frame.read_frame` reads it columnar)."""
+    SQLite/DuckDB file (`frame.read_frame` reads it columnar). `tables` (of a
+    directory): only those, such as the accounts, team and pools a run acts on when
+    another system evaluates the metrics and events."""
     path = Path(location)
     if path.is_dir():
         if not (path / "accounts.csv").is_file() and (path / "accounts.parquet").is_file():
             from csdsl_runtime.frame import read_parquet_dir
 
-            return read_parquet_dir(path, schema)
+            return read_parquet_dir(path, schema, tables=tables)
         from csdsl_runtime.sources.csv import read_csv_dir
 
-        return read_csv_dir(path, schema)
+        return read_csv_dir(path, schema, tables=tables)
     if path.is_file():
         from csdsl_runtime.sources.sql import read_sql_file
 

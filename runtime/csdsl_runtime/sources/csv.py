@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -30,8 +30,10 @@ def _open(path: Path) -> tuple[TextIO, Reader, list[str]]:
     return handle, reader, header
 
 
-def read_csv_dir(directory: Path, schema: DataSchema, fast: bool = True) -> Dataset:
-    """Read accounts.csv (required), team.csv, metrics.csv, events.csv, pools.csv.
+def read_csv_dir(directory: Path, schema: DataSchema, fast: bool = True,
+                 tables: Sequence[str] | None = None) -> Dataset:
+    """Read accounts.csv (required), team.csv, metrics.csv, events.csv, pools.csv
+    (`tables`: only those).
 
     With `fast`, metrics.csv is first offered to the DuckDB fast path (`sources.fast`),
     which loads it only when every row is valid; otherwise rows are read one by one.
@@ -41,7 +43,7 @@ def read_csv_dir(directory: Path, schema: DataSchema, fast: bool = True) -> Data
     builder = DatasetBuilder(schema)
     for name in ("accounts", "team", "metrics", "events", "pools"):
         path = directory / f"{name}.csv"
-        if not path.is_file():
+        if not path.is_file() or (tables is not None and name not in tables):
             continue
         label = str(path)
         try:
