@@ -1,37 +1,49 @@
 """The days plan (`SqlEngine.evaluate_days`, what `csdsl backtest` evaluates with) agrees
 with the reference interpreter run day by day, on the random IR and data of
-tests/test_engines.py, in both of its ways to compute a table's features: windows over
-probe rows (large tables) and a join with the days grouped per account and day (small
-ones), with days before, at and after the data's points."""
+tests/test_engines.py, in each of its ways to compute a table's features: windows over
+probe rows in SQL (large tables), the same windows of a metric computed by NumPy over
+dense days (`engines.dense`), and a join with the days grouped per account and day
+(small tables), with days before, at and after the data's points."""
 
 from __future__ import annotations
 
+from array import array
 from datetime import date, timedelta
+from typing import Any
 
+import duckdb
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csdsl_runtime import artifact as A
-from csdsl_runtime.data import Dataset
-from csdsl_runtime.engines import CODE_OF_TRUTH
+from csdsl_runtime.data import AccountData, Dataset, MetricSeries
+from csdsl_runtime.engines import CODE_OF_TRUTH, dense
 from csdsl_runtime.engines import days as D
 from csdsl_runtime.engines.interpreter import InterpreterEngine
 from csdsl_runtime.engines.sql import SqlEngine
 
-from .test_engines import ASOF, CONDITIONS, EXTREME_CONDITIONS, FILLED, SCHEMA, datasets
+from .test_engines import ASOF, CONDITIONS, EXTREME_CONDITIONS, FILLED, SCHEMA, datasets, num
 
 START, END = ASOF - timedelta(days=6), ASOF + timedelta(days=3)
 
+MODES = {"windows": (0, False), "dense": (0, True), "grouped": (D.FANOUT_ROWS, True)}
+"""(`FANOUT_ROWS`, `DENSE`): every table windowed in SQL; windowed, the metric tables by
+NumPy; every table grouped (the data sets here are small)."""
+
 
 def _differences(data: Dataset, conditions: list[A.Expr], schema: A.DataSchema,
-                 fanout: int, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+                 mode: str, monkeypatch: pytest.MonkeyPatch, grid_rows: int | None = None
+                 ) -> list[tuple]:
     named = {f"c{i}": c for i, c in enumerate(conditions)}
     engine = SqlEngine(data, schema)
+    fanout, numpy = MODES[mode]
     monkeypatch.setattr(D, "FANOUT_ROWS", fanout)
+    monkeypatch.setattr(D, "DENSE", numpy)
     try:
-        got = engine.evaluate_days(named, START, END)
+        got = engine.evaluate_days(named, START, END) if grid_rows is None else \
+            D.evaluate_days(engine, named, START, END, grid_rows=grid_rows)
         ids = list(engine.ids)
         exact = engine.exact_sums
         tables = set(engine.frame.metrics.values())
@@ -52,34 +64,164 @@ def _differences(data: Dataset, conditions: list[A.Expr], schema: A.DataSchema,
     return wrong
 
 
-@pytest.mark.parametrize("fanout", [0, D.FANOUT_ROWS], ids=["windows", "grouped"])
+@pytest.mark.parametrize("mode", list(MODES))
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                 HealthCheck.function_scoped_fixture])
 @given(data=datasets(), conditions=st.lists(CONDITIONS, min_size=1, max_size=4))
 def test_the_days_plan_agrees_with_the_interpreter_every_day(
-        data: Dataset, conditions: list, fanout: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert not _differences(data, conditions, SCHEMA, fanout, monkeypatch)
+        data: Dataset, conditions: list, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not _differences(data, conditions, SCHEMA, mode, monkeypatch)
 
 
-@pytest.mark.parametrize("fanout", [0, D.FANOUT_ROWS], ids=["windows", "grouped"])
+@pytest.mark.parametrize("mode", list(MODES))
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                 HealthCheck.function_scoped_fixture])
 @given(data=datasets(), conditions=st.lists(CONDITIONS, min_size=1, max_size=4))
 def test_the_days_plan_agrees_on_metrics_whose_missing_days_count(
-        data: Dataset, conditions: list, fanout: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert not _differences(data, conditions, FILLED, fanout, monkeypatch)
+        data: Dataset, conditions: list, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not _differences(data, conditions, FILLED, mode, monkeypatch)
 
 
+@pytest.mark.parametrize("mode", ["windows", "dense"])
+@pytest.mark.parametrize("schema", [SCHEMA, FILLED], ids=["plain", "filled"])
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                 HealthCheck.function_scoped_fixture])
 @given(data=datasets(extreme=True), conditions=st.lists(EXTREME_CONDITIONS, min_size=1,
                                                         max_size=3))
 def test_the_days_plan_agrees_on_extreme_values_or_declines(
-        data: Dataset, conditions: list, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert not _differences(data, conditions, SCHEMA, 0, monkeypatch)
+        data: Dataset, conditions: list, schema: A.DataSchema, mode: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not _differences(data, conditions, schema, mode, monkeypatch)
 
 
-def test_accounts_go_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+def _metric_nodes(sums: bool = True) -> list[A.Expr]:
+    """A comparison of every metric feature with a few thresholds: windows of each kind
+    and several lengths, changes (two windows each), the latest value; without `sums`,
+    the latest value, min and max only."""
+    nodes: list[A.Expr] = []
+    for metric in ("usage", "logins"):
+        leaves: list[A.Expr] = [A.Latest(metric=metric)]
+        leaves += [A.Window(fn=fn, metric=metric, days=d)
+                   for fn in (("avg", "sum", "min", "max") if sums else ("min", "max"))
+                   for d in (1, 2, 5, 9)]
+        leaves += [A.Change(metric=metric, days=d) for d in ((1, 4, 10) if sums else ())]
+        for leaf in leaves:
+            nodes += [A.Compare(cmp=">", left=leaf, right=num(1.0)),
+                      A.Compare(cmp="<=", left=leaf, right=num(-2.0))]
+    return nodes
+
+
+def _series(points: dict[int, float]) -> MetricSeries:
+    days = sorted(points)
+    return MetricSeries(days=array("l", (ASOF.toordinal() + d for d in days)),
+                        values=array("d", (points[d] for d in days)))
+
+
+_POINTS = [  # days from ASOF -> value, per account
+    {},  # no rows
+    {-60: 5.0},  # one row, long before every frame: only the latest value sees it
+    {-60: 3.0, -35: -4.0, -21: 2.0, -12: 0.0, -6: 7.0, -5: -1.0, -2: 4.0, 0: 1.0, 3: -3.0},
+    {d: float((d * 7) % 11 - 5) for d in range(-40, 4)},  # every day, past the range too
+    {-7: 2.0, -6: -2.0, 1: 6.0, 2: 6.0},  # at and around the first day, then the last
+    {4: 9.0},  # after the range only
+]
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, FILLED], ids=["plain", "filled"])
+def test_numpy_computes_the_metric_windows_the_interpreter_does(
+        schema: A.DataSchema, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every metric feature, on rows before the grid (carried), inside it, on its first
+    and last days and after it, in slices of a few accounts: computed by NumPy (both
+    metric tables, every slice), and equal to the interpreter's."""
+    accounts = {}
+    for i, points in enumerate(_POINTS):
+        account = AccountData(id=f"A{i:02}")
+        account.metrics["usage"] = _series(points)
+        account.metrics["logins"] = _series({d + 1: v * 2 for d, v in points.items()})
+        accounts[account.id] = account
+    data = Dataset(accounts=accounts)
+    ran: list[tuple[str, bool]] = []
+    run_dense = D._dense
+
+    def spy(con: Any, table: str, *args: Any) -> bool:
+        ran.append((table, done := run_dense(con, table, *args)))
+        return done
+
+    monkeypatch.setattr(D, "_dense", spy)
+    # 10 days and 20 before them (the longest change): slices of 2 accounts
+    assert not _differences(data, _metric_nodes(), schema, "dense", monkeypatch, 2 * 30)
+    assert sorted(ran) == [(t, True) for t in ("m0", "m1") for _ in range(3)]
+
+
+def test_a_slice_with_a_nan_value_is_left_to_the_sql_windows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB reads a NumPy NaN as NULL (and orders NaN above every number): NumPy
+    declines a slice with a NaN or NULL value (what a data set's NaN is loaded as),
+    whose features then come from the SQL windows."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE m0 AS SELECT * FROM (VALUES (0, 10, 1.0), (1, 11, 'nan'::DOUBLE))"
+                " t(acc, day, value)")
+    windows = {"w0": dense.Window("count", None)}
+    assert dense.columns(con, "m0", windows, {}, 0, 1, 10, 12) is not None
+    assert dense.columns(con, "m0", windows, {}, 0, 2, 10, 12) is None
+    con.execute("UPDATE m0 SET value = NULL WHERE acc = 1")
+    assert dense.columns(con, "m0", windows, {}, 0, 2, 10, 12) is None
+    con.close()
+
+    accounts = {}
+    for i, points in enumerate([{-3: 1.0, -1: 2.0}, {-2: float("nan"), 0: 4.0}]):
+        account = AccountData(id=f"A{i:02}")
+        account.metrics["usage"] = _series(points)
+        account.metrics["logins"] = _series({-4: 3.0})
+        accounts[account.id] = account
+    named = {f"c{i}": c for i, c in enumerate(_metric_nodes(sums=False))}
+    ran: list[tuple[str, bool]] = []
+    run_dense = D._dense
+
+    def spy(con: Any, table: str, *args: Any) -> bool:
+        ran.append((table, done := run_dense(con, table, *args)))
+        return done
+
+    monkeypatch.setattr(D, "_dense", spy)
+    monkeypatch.setattr(D, "FANOUT_ROWS", 0)
+    got = {}
+    for numpy in (False, True):
+        monkeypatch.setattr(D, "DENSE", numpy)
+        engine = SqlEngine(Dataset(accounts=accounts), SCHEMA)
+        got[numpy] = D.evaluate_days(engine, named, START, END, grid_rows=18)  # an account
+        engine.con.close()
+    # a slice per account: the second's usage has the NaN
+    assert ran == [("m0", True), ("m1", True), ("m0", False), ("m1", True)]
+    assert got[True] is not None and got[False] is not None
+    for key in named:
+        assert np.array_equal(got[True][key], got[False][key]), key
+
+
+@settings(deadline=None)
+@given(present=st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1,
+                        max_size=30),
+       width=st.integers(1, 12), data=st.data())
+def test_sliding_extrema_are_those_of_each_frame(present: list[list[bool]], width: int,
+                                                 data: st.DataObject) -> None:
+    """`dense._sliding` against each frame's extremum, missing days left out, any width
+    against any number of days (fewer than the width too)."""
+    mask = np.array(present, dtype=bool)
+    values = np.array(data.draw(st.lists(st.floats(-5, 5), min_size=mask.size,
+                                         max_size=mask.size)), dtype=np.float64
+                      ).reshape(mask.shape)
+    for pick, identity in ((np.minimum, np.inf), (np.maximum, -np.inf)):
+        got = dense._sliding(values, mask, width, pick, identity)
+        for day in range(mask.shape[0]):
+            for acc in range(mask.shape[1]):
+                frame = [values[d, acc] for d in range(day - width + 1, day + 1)
+                         if d >= 0 and mask[d, acc]]
+                want = identity if not frame or day < width - 1 else float(
+                    pick.reduce(frame))
+                assert got[day, acc] == want, (day, acc)
+
+
+@pytest.mark.parametrize("numpy", [False, True], ids=["windows", "dense"])
+def test_accounts_go_in_slices(numpy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """A grid of a few probe rows per slice gives the same columns as one slice."""
     from csdsl.driver import compile_spec
     from csdsl_runtime.frame import read_frame
@@ -93,6 +235,7 @@ def test_accounts_go_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
     named = {r.name: r.when for r in artifact.rules if r.enabled}
     start, end = date(2026, 11, 1), date(2026, 11, 20)
     monkeypatch.setattr(D, "FANOUT_ROWS", 0)
+    monkeypatch.setattr(D, "DENSE", numpy)
     whole = engine.evaluate_days(named, start, end)
     sliced = D.evaluate_days(engine, named, start, end, grid_rows=2_000)
     frame.close()

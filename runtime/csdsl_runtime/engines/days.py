@@ -16,6 +16,13 @@ the probe rows in day order:
 - anything else (min, max, `bool_or` of an occurrence test) is a window whose frame is
   the filter: `RANGE BETWEEN D - 1 PRECEDING AND E PRECEDING`.
 
+A metric table whose window columns are all of these kinds over frames of days (counts,
+sums, min and max of the value or of |value|, the latest value) has them computed by
+NumPy instead (`engines.dense`), on an array of the grid's days by the slice's accounts,
+with each `LAG` a shift along the days; DuckDB reads them as a registered table for the
+same level-2 SQL. Their windows over the rows and probes (sorts of millions of rows)
+took half of a 90-day evaluation at 100,000 accounts; NumPy a quarter of that time.
+
 Everything else is the one-day translation, unchanged: the same aggregates, NULL rules
 and projections, with the as-of day read from `a.asof`. Accounts go in slices, so that
 one slice's grid and features fit in memory. A metric whose sums must be added in day
@@ -32,10 +39,16 @@ import numpy as np
 import numpy.typing as npt
 from sqlglot import exp
 
+from csdsl_runtime.engines import dense
 from csdsl_runtime.engines import sql as S
 
 GRID_ROWS = 4_000_000
 """Probe rows (accounts x days) per slice of accounts."""
+
+DENSE = True
+"""Whether a metric table's window columns are computed by NumPy (`engines.dense`) when
+it can compute them all; tests turn it off to cover the SQL windows, which the other
+tables (and a slice with a NaN value) keep."""
 
 _MARK = "__csdsl_day"  # a filter on `s.day` relative to the as-of day, turned into a frame
 
@@ -79,21 +92,41 @@ class DaysPlan(S._Plan):
 class _Table:
     """The windowed statement of one table's features: level 1 computes the window
     columns at every row and keeps the probes; level 2 takes the differences of running
-    totals by `LAG` and builds each feature from them."""
+    totals by `LAG` and builds each feature from them. The level-2 trees read a lagged
+    total as a column of its own (`lags`): `LAG` in the SQL windows (`_lagged`), a
+    shifted array when NumPy computes the level-1 columns (`engines.dense`)."""
 
     def __init__(self, table: str, exact: bool, metric: bool) -> None:
         self.table = table
         self.exact = exact
         self.metric = metric
         self.level1: dict[str, tuple[str, exp.Expr]] = {}  # SQL text -> (column, window)
+        self.windows: dict[str, dense.Window | None] = {}  # column -> the same for NumPy
+        self.lags: dict[str, tuple[str, int]] = {}  # column -> (running total, days back)
         self.span = 0  # the longest lookback of a running-total difference
 
-    def column(self, window: exp.Expr) -> exp.Expr:
+    def column(self, window: exp.Expr, same: dense.Window | None) -> exp.Expr:
+        """The level-1 column of a window (`same`: what NumPy computes as it, if it can)."""
         key = window.sql(dialect="duckdb")
         found = self.level1.get(key)
         if found is None:
             found = self.level1[key] = (f"w{len(self.level1)}", window)
+            self.windows[found[0]] = same if self.metric else None
         return exp.column(found[0], "l")
+
+    @property
+    def dense(self) -> bool:
+        """Whether NumPy computes every level-1 column (and so every lag, a running
+        total's)."""
+        return self.metric and all(w is not None for w in self.windows.values())
+
+    def depth(self, numpy: bool) -> int:
+        """Days before the first as-of day that a slice's grid holds: the longest lag,
+        and with NumPy (`numpy`) the longest frame too (the SQL windows read the rows
+        before the grid)."""
+        if not numpy:
+            return self.span
+        return max([self.span, *(w.reach for w in self.windows.values() if w is not None)])
 
     def feature(self, node: exp.Expr) -> exp.Expr:
         """The feature's tree with each aggregate replaced by level-2 SQL."""
@@ -112,42 +145,68 @@ class _Table:
     def _aggregate(self, aggregate: exp.Expr, where: exp.Expr | None) -> exp.Expr:
         since, until, on, kept = _frame(where)
         rows = exp.and_(*kept, copy=False)
+        plain = len(kept) == 1  # only the probes left out: NumPy may compute it
         if isinstance(aggregate, exp.Sum) and (not self.exact or isinstance(
                 aggregate.this, exp.Order)):
             raise _Unsupported(self.table)  # added in day order: the one-day plan
         if isinstance(aggregate, exp.Count | exp.Sum) and not on:
             if since is None:
-                return self._running(aggregate, rows, 0)
-            return self._difference(aggregate, rows, since, until or 0)
+                return self._running(aggregate, rows, plain, 0)
+            return self._difference(aggregate, rows, plain, since, until or 0)
         if since is None and not on and not until:
-            return self.column(_over(aggregate, rows, None))
-        return self.column(_over(aggregate, rows, (since, until, on)))
+            return self.column(_over(aggregate, rows, None),
+                               _numpy(aggregate, plain, None, 0))
+        frame = (1, 0) if on else (since, until or 0)  # `on`: the as-of day's rows alone
+        return self.column(_over(aggregate, rows, (since, until, on)),
+                           _numpy(aggregate, plain, *frame))
 
-    def _running(self, aggregate: exp.Expr, rows: exp.Expr, back: int) -> exp.Expr:
+    def _running(self, aggregate: exp.Expr, rows: exp.Expr, plain: bool, back: int
+                 ) -> exp.Expr:
         """The running total of `aggregate` over the rows up to `back` days before the
         as-of day (0 before the first row)."""
-        total = self.column(_over(aggregate, rows, None))
+        total = self.column(_over(aggregate, rows, None), _numpy(aggregate, plain, None, 0))
         if back == 0:
             return exp.Coalesce(this=total, expressions=[S._int(0)])
         self.span = max(self.span, back)
-        lagged = exp.Window(this=exp.Anonymous(this="LAG", expressions=[total, S._int(back)]),
-                            partition_by=[exp.column("acc", "l")],
-                            order=exp.Order(expressions=[exp.Ordered(this=exp.column("day", "l"))]))
-        return exp.Coalesce(this=lagged, expressions=[S._int(0)])
+        lagged = f"{total.name}_{back}"
+        self.lags[lagged] = (total.name, back)
+        return exp.Coalesce(this=exp.column(lagged, "l"), expressions=[S._int(0)])
 
-    def _difference(self, aggregate: exp.Expr, rows: exp.Expr, since: int, until: int
-                    ) -> exp.Expr:
-        total = exp.Sub(this=S._p(self._running(aggregate, rows, until)),
-                        expression=S._p(self._running(aggregate, rows, since)))
+    def _difference(self, aggregate: exp.Expr, rows: exp.Expr, plain: bool, since: int,
+                    until: int) -> exp.Expr:
+        total = exp.Sub(this=S._p(self._running(aggregate, rows, plain, until)),
+                        expression=S._p(self._running(aggregate, rows, plain, since)))
         if isinstance(aggregate, exp.Count):
             return S._p(total)
         # a sum over no rows is NULL: count the rows that have a value (every row of a
         # metric has one: a row without is a bad row, never loaded; one total less)
         present = exp.Count(this=exp.Star() if self.metric else aggregate.this.copy())
-        count = exp.Sub(this=S._p(self._running(present, rows, until)),
-                        expression=S._p(self._running(present, rows, since)))
+        count = exp.Sub(this=S._p(self._running(present, rows, plain, until)),
+                        expression=S._p(self._running(present, rows, plain, since)))
         return S._p(exp.case(copy=False).when(exp.GT(this=S._p(count), expression=S._int(0)),
                                               total, copy=False))
+
+
+def _numpy(aggregate: exp.Expr, plain: bool, since: int | None, until: int
+           ) -> dense.Window | None:
+    """What NumPy computes as a metric's `aggregate` over (asof - since, asof - until]
+    (`since` None: every day up to the as-of day), if it can: not when the filter has
+    terms other than the days (`plain`) or the aggregate is not one of `dense.Kind`."""
+    if not plain:
+        return None
+    value, arg = exp.column("value", "s"), aggregate.this
+    kind: dense.Kind | None = None
+    if isinstance(aggregate, exp.Count):
+        kind = "count" if isinstance(arg, exp.Star) else None
+    elif isinstance(aggregate, exp.ArgMax):
+        kind = "latest" if arg == value and aggregate.expression == exp.column("day", "s") \
+            else None
+    elif isinstance(aggregate, exp.Max) and isinstance(arg, exp.Abs):
+        kind = "abs" if arg.this == value else None
+    elif arg == value and not aggregate.expressions:
+        kind = "sum" if isinstance(aggregate, exp.Sum) else "min" if isinstance(
+            aggregate, exp.Min) else "max" if isinstance(aggregate, exp.Max) else None
+    return None if kind is None else dense.window(kind, since, until)
 
 
 def _frame(where: exp.Expr | None) -> tuple[int | None, int | None, bool, list[exp.Expr]]:
@@ -278,12 +337,50 @@ def _windowed(table: str, built: _Table, features: list[tuple[str, exp.Expr]],
         exp.alias_(window, name, copy=False) for name, window in built.level1.values()),
         copy=False).from_(grid, copy=False).qualify(exp.column("probe", "s"), copy=False)
     level2 = exp.select(exp.column("acc", "l"), exp.alias_(exp.column("day", "l"), "asof"),
-                        *(exp.alias_(sql, column, copy=False) for column, sql in features),
+                        *(exp.alias_(_lagged(built, sql), column, copy=False)
+                          for column, sql in features),
                         copy=False).from_(level1.subquery("l", copy=False), copy=False)
     query = exp.select("*", copy=False).from_(level2.subquery("q", copy=False), copy=False).where(
         exp.GTE(this=exp.column("asof"), expression=S._int(first)), copy=False).order_by(
-        exp.column("acc"), exp.column("asof"), copy=False)
-    return S._temp_table(f"_g_{table}", query)  # a row per account and day, in grid order
+        exp.column("asof"), exp.column("acc"), copy=False)
+    return S._temp_table(f"_g_{table}", query)  # a row per day and account, in grid order
+
+
+def _lagged(built: _Table, node: exp.Expr) -> exp.Expr:
+    """A level-2 tree (a copy) with its lag columns as `LAG` over the level-1 rows."""
+    def lag(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Column) and n.table == "l" and n.name in built.lags:
+            total, back = built.lags[n.name]
+            return exp.Window(this=exp.Anonymous(this="LAG", expressions=[
+                exp.column(total, "l"), S._int(back)]), partition_by=[exp.column("acc", "l")],
+                order=exp.Order(expressions=[exp.Ordered(this=exp.column("day", "l"))]))
+        return n
+
+    return node.transform(lag)
+
+
+def _dense(con: Any, table: str, built: _Table, features: list[tuple[str, exp.Expr]],
+           lo: int, hi: int, first: int, last: int) -> bool:
+    """`CREATE TEMP TABLE _g_<table>` of the features, as `_windowed` makes it, from the
+    level-1 columns and lags that NumPy computes (`engines.dense`), read by DuckDB as a
+    registered table: the level-2 SQL is the same. Its rows are the arrays', by day then
+    account (the connection preserves insertion order, `frame.connect`), for the
+    POSITIONAL JOIN with `_grid_base`; nothing reads its keys, so it has none. False
+    when the slice has a NaN value: `_windowed` then."""
+    windows = {c: w for c, w in built.windows.items() if w is not None}
+    found = dense.columns(con, table, windows, built.lags, lo, hi, first, last)
+    if found is None:
+        return False
+    name = f"_dense_{table}"
+    con.register(name, found)
+    try:
+        query = exp.select(*(exp.alias_(sql.copy(), column, copy=False)
+                             for column, sql in features),
+                           copy=False).from_(exp.to_table(name).as_("l"), copy=False)
+        con.execute(S._sql(S._temp_table(f"_g_{table}", query)))
+    finally:
+        con.unregister(name)
+    return True
 
 
 _BASE = "_grid_base"
@@ -291,12 +388,14 @@ _BASE = "_grid_base"
 
 def _base(lo: int, hi: int, first: int, days: int) -> exp.Expr:
     """The (account, day) keys of the accounts [lo, hi) and the days from `first`, in
-    the order of the windowed tables (by account, then day), which join it by position:
-    generated in that order, nothing to sort, no hash join of millions."""
+    the order of the windowed tables (by day, then account: NumPy's days are rows,
+    `engines.dense`), which join it by position: generated in that order, nothing to
+    sort, no hash join of millions."""
     i = exp.column("range")
-    acc = exp.Add(this=S._int(lo), expression=exp.IntDiv(this=i, expression=S._int(days)))
-    day = exp.Add(this=S._int(first), expression=exp.Mod(this=i.copy(),
-                                                         expression=S._int(days)))
+    n = hi - lo
+    acc = exp.Add(this=S._int(lo), expression=exp.Mod(this=i, expression=S._int(n)))
+    day = exp.Add(this=S._int(first), expression=exp.IntDiv(this=i.copy(),
+                                                            expression=S._int(n)))
     query = exp.select(exp.alias_(exp.cast(acc, "BIGINT"), "acc"),
                        exp.alias_(exp.cast(day, "INTEGER"), "asof"), copy=False).from_(
         exp.Anonymous(this="range", expressions=[S._int(0), S._int((hi - lo) * days)]),
@@ -361,7 +460,8 @@ def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: 
     first, last = start.toordinal(), end.toordinal()
     con.execute("CREATE OR REPLACE TEMP TABLE _days AS SELECT CAST(range AS INTEGER) AS asof "
                 f"FROM range({first}, {last + 1})")
-    spans = max((t.span for t, _ in built.values()), default=0)
+    numpy = {table for table, (t, _) in built.items() if DENSE and t.dense}
+    spans = max((t.depth(table in numpy) for table, (t, _) in built.items()), default=0)
     step = max(1, grid_rows // (days + spans))
     keys = list(translated)
     try:
@@ -371,8 +471,10 @@ def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: 
             for table, features in plan.aggregates.items():
                 if table in built:
                     t, windows = built[table]
-                    con.execute(S._sql(_windowed(table, t, windows, columns[table], lo, hi,
-                                                first, last)))
+                    if table not in numpy or not _dense(con, table, t, windows, lo, hi,
+                                                        first, last):
+                        con.execute(S._sql(_windowed(table, t, windows, columns[table], lo,
+                                                    hi, first, last)))
                 else:
                     con.execute(S._sql(_fanned(table, features, lo, hi)))
             grid = exp.Subquery(this=_grid(plan, set(built), fields), alias=exp.TableAlias(
