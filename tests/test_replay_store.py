@@ -46,6 +46,10 @@ class _Checked(ReplayStore):
         full = SqlStore.load_state(self, rules, asof, scored, windows)
         plain = _plain(kept)
         assert plain == _plain(full), asof
+        assert self.open_work_by_rule() == SqlStore.open_work_by_rule(self)
+        for spec in ("sha256:none", *{c.spec_hash for c in self.list_ctas()}):
+            assert self.open_under_other_specs(spec) == SqlStore.open_under_other_specs(
+                self, spec)
         self.seen |= {part for part, value in plain.items() if value}
         self.checked += 1
         return kept

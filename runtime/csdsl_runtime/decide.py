@@ -191,16 +191,12 @@ def _positions_by_rule(state: RunState, index: Mapping[str, int],
                        ) -> dict[str, tuple[_Held, tuple[_Held, _Held], _Held]]:
     """Per rule: the positions it holds open (CTAs but those closed now, plans,
     covered), its last closes as (positions, ordinal days), and the positions closed now."""
-    # Positions looked up for all keys at once (`map` over the account ids), then
-    # grouped by rule: a backtest's state holds every CTA of its history, every day.
     held: dict[str, list[int]] = {}
     gone = {(name, at) for name, ats in closed.items() for at in ats}
     for keys in (state.open_ctas, state.open_plans, state.covered):
-        if not keys:
-            continue
-        names, accounts = zip(*keys, strict=True)
         skip = gone if keys is state.open_ctas else ()
-        for name, at in zip(names, map(index.get, accounts), strict=True):
+        for name, account_id in keys:
+            at = index.get(account_id)
             if at is not None and (not skip or (name, at) not in skip):
                 held.setdefault(name, []).append(at)
     last: dict[str, tuple[list[int], list[int]]] = {}

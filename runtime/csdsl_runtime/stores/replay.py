@@ -8,7 +8,9 @@ the evaluation). `ReplayStore` keeps that state between runs instead. Temporary 
 CTA and plan row inserted, updated or deleted; the next `load_state` reads back those
 rows only and updates the state of their (rule, account) keys from the rows it holds.
 Whatever the writer (a run, a close, a retirement), a changed row is re-read: nothing
-depends on which store methods a run calls.
+depends on which store methods a run calls. Other triggers count the open CTAs and
+plans per rule and spec version, which every run reports (rules no longer in the spec,
+CTAs of earlier versions) and a store otherwise groups its whole tables for.
 
 The state kept is that of the newest day the rows carry. A `load_state` for an earlier
 day than a row's creation or close (a backfill), or without a day, reads the store in
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from csdsl_runtime.records import OPEN_PLAN_STATUSES, RunState
+from csdsl_runtime.records import OPEN_PLAN_STATUSES, OpenWork, RunState
 from csdsl_runtime.stores.sql import SqlStore
 from csdsl_runtime.stores.sqlite import connect_sqlite
 
@@ -35,6 +37,25 @@ _TRIGGERS = [
       f"BEGIN INSERT INTO {_TOUCHED} (kind, id) VALUES ('{table}', {row}.id); END"
       for table in ("csdsl_ctas", "csdsl_plans")
       for event, row in (("insert", "NEW"), ("update", "NEW"), ("delete", "OLD"))),
+]
+# Open CTAs (objectives included) and open plans per rule and spec version, counted as
+# rows change: what `open_work_by_rule` and `open_under_other_specs` group the whole
+# tables for on every run.
+_OPEN = "csdsl_replay_open"
+_PLAN_OPEN = ", ".join(f"'{status}'" for status in OPEN_PLAN_STATUSES)
+_IS_OPEN = {"csdsl_ctas": "{row}.status = 'open'",
+            "csdsl_plans": "{row}.status IN (" + _PLAN_OPEN + ")"}
+_COUNTERS = [
+    f"CREATE TEMP TABLE {_OPEN} (kind TEXT NOT NULL, rule TEXT NOT NULL, spec_hash TEXT "
+    "NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, rule, spec_hash))",
+    *(f"CREATE TEMP TRIGGER csdsl_replay_{table}_{event}_{sign} AFTER {event.upper()} ON "
+      f"{table} WHEN {_IS_OPEN[table].format(row=row)} BEGIN INSERT INTO {_OPEN} (kind, "
+      f"rule, spec_hash, n) VALUES ('{table}', {row}.rule, {row}.spec_hash, {step}) ON "
+      f"CONFLICT (kind, rule, spec_hash) DO UPDATE SET n = n + {step}; END"
+      for table in ("csdsl_ctas", "csdsl_plans")
+      for event, row, step, sign in (("insert", "NEW", 1, "in"), ("delete", "OLD", -1, "out"),
+                                     ("update", "OLD", -1, "was"),
+                                     ("update", "NEW", 1, "now"))),
 ]
 _ROWS = {  # what `SqlStore.load_state` reads of each table (objectives are no CTA of it)
     "csdsl_ctas": "SELECT r.id, r.rule, r.account_id, r.status, r.created, r.closed, "
@@ -109,7 +130,7 @@ class ReplayStore(SqlStore):
 
     def __init__(self) -> None:
         super().__init__(connect_sqlite("sqlite:///:memory:"), "sqlite", "sqlite:///:memory:")
-        for statement in _TRIGGERS:
+        for statement in (*_TRIGGERS, *_COUNTERS):
             self._exec(statement)
         self._tables: dict[str, _Table] | None = None
         self._asked: tuple[Any, ...] | None = None
@@ -149,6 +170,24 @@ class ReplayStore(SqlStore):
         if windows:
             self._enrolments(state, windows, asof)
         return state
+
+    def open_work_by_rule(self) -> dict[str, OpenWork]:
+        """As `SqlStore.open_work_by_rule`, from the counts the triggers keep."""
+        counts: dict[str, dict[str, int]] = {}
+        for kind, rule, n in self._exec(
+                f"SELECT kind, rule, sum(n) FROM {_OPEN} GROUP BY kind, rule HAVING sum(n) > 0"):
+            counts.setdefault(str(rule), {})[str(kind)] = int(n)
+        return {rule: OpenWork(ctas=got.get("csdsl_ctas", 0), plans=got.get("csdsl_plans", 0))
+                for rule, got in sorted(counts.items())}
+
+    def open_under_other_specs(self, spec_hash: str) -> dict[str, dict[str, int]]:
+        """As `SqlStore.open_under_other_specs`, from the counts the triggers keep."""
+        found: dict[str, dict[str, int]] = {}
+        for other, rule, n in self._exec(
+                f"SELECT spec_hash, rule, n FROM {_OPEN} WHERE kind = 'csdsl_ctas' AND n > 0 "
+                "AND spec_hash <> ? ORDER BY spec_hash, rule", (spec_hash,)):
+            found.setdefault(str(other), {})[str(rule)] = int(n)
+        return found
 
     def _catch_up(self, wanted: Collection[str], watched: Collection[str]) -> None:
         """Re-read the rows changed since the last `load_state`, and forget them."""
