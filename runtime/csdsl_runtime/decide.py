@@ -21,7 +21,7 @@ size plus a few vector operations per rule, not a test per account.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -98,7 +98,8 @@ def decide(rules: Sequence[A.Rule], state: RunState, ids: Sequence[str],
     for name, ats in closed.items():
         decisions[name].auto_closed = len(ats)
     successes = _successes(rules, state, index, later, asof, decisions)
-    by_rule = _positions_by_rule(state, index, closed, asof)
+    by_rule = _positions_by_rule(state, index, closed, asof,
+                                 {r.name for r in rules if r.cooldown})
     disarmed: dict[str, list[tuple[str, date]]] = {}
     for (name, account_id), day in state.disarmed.items():
         disarmed.setdefault(name, []).append((account_id, day))
@@ -187,10 +188,13 @@ def _mask(n: int, positions: _Held) -> npt.NDArray[np.bool_]:
 
 
 def _positions_by_rule(state: RunState, index: Mapping[str, int],
-                       closed: Mapping[str, list[int]], asof: date
+                       closed: Mapping[str, list[int]], asof: date,
+                       cooling: Collection[str]
                        ) -> dict[str, tuple[_Held, tuple[_Held, _Held], _Held]]:
     """Per rule: the positions it holds open (CTAs but those closed now, plans,
-    covered), its last closes as (positions, ordinal days), and the positions closed now."""
+    covered), its last closes as (positions, ordinal days) for the rules with a
+    cooldown (`cooling`: no other reads them, and they are most of a long history's
+    state), and the positions closed now."""
     held: dict[str, list[int]] = {}
     gone = {(name, at) for name, ats in closed.items() for at in ats}
     for keys in (state.open_ctas, state.open_plans, state.covered):
@@ -200,7 +204,9 @@ def _positions_by_rule(state: RunState, index: Mapping[str, int],
             if at is not None and (not skip or (name, at) not in skip):
                 held.setdefault(name, []).append(at)
     last: dict[str, tuple[list[int], list[int]]] = {}
-    for (name, account_id), day in state.last_closed.items():
+    for (name, account_id), day in state.last_closed.items() if cooling else ():
+        if name not in cooling:
+            continue
         at = index.get(account_id)
         if at is not None:
             ats, days = last.setdefault(name, ([], []))
