@@ -188,9 +188,13 @@ class SparkSource:
             self.bad_rows.append(BadRow(
                 str(file or table), 0,
                 f"account `{account}`, {kind} `{name}`, date `{day}`: {why}"))
-        kept = "WHERE csdsl_bad IS NULL" if skip_bad or not bad else ""
-        self.session.sql(f"SELECT * FROM csdsl_checked_{table} {kept}"
-                         ).createOrReplaceTempView(f"csdsl_src_{table}")
+        if bad and skip_bad:
+            frame = self.session.sql(
+                f"SELECT * FROM csdsl_checked_{table} WHERE csdsl_bad IS NULL")
+        else:  # nothing to leave out (or the run stops at them): the rows as read, so
+            # that the query does not repeat the checks' join and window
+            frame = self.session.table(f"csdsl_raw_{table}")
+        frame.createOrReplaceTempView(f"csdsl_src_{table}")
 
 
 def _quoted(text: str) -> str:
