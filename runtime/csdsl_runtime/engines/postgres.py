@@ -169,11 +169,12 @@ def _reasons(table: str, accounts: str, kind: str, names: Sequence[str], metric:
     r_account = exp.column("account_id", "r", quoted=True)
     r_name = exp.column(kind, "r", quoted=True)
     r_date = exp.column("date", "r", quoted=True)
-    known = exp.select(exp.cast(exp.column("id", quoted=True), "VARCHAR")).from_(
-        exp.to_table(accounts))
+    # a join, not `NOT IN (SELECT ...)`: PostgreSQL hashes that subquery only when it
+    # fits in work_mem, and else scans a million ids for every row
+    known = exp.select(exp.alias_(exp.cast(exp.column("id", quoted=True), "VARCHAR"), "id")
+                       ).distinct().from_(exp.to_table(accounts))
     checks: list[tuple[exp.Expr, str]] = [
-        (exp.not_(exp.cast(r_account, "VARCHAR").isin(query=known)),
-         "unknown account"),
+        (exp.Is(this=exp.column("id", "k"), expression=exp.null()), "unknown account"),
         (exp.not_(exp.In(this=r_name.copy(), expressions=[exp.Literal.string(n)
                                                           for n in names]))
          if names else exp.true(), f"undeclared {kind}"),
@@ -194,7 +195,10 @@ def _reasons(table: str, accounts: str, kind: str, names: Sequence[str], metric:
         if everything else [exp.alias_(r_account.copy(), "account_id"),
                             exp.alias_(r_name.copy(), "name"),
                             exp.alias_(r_date.copy(), "day")]
-    return exp.select(*keys, exp.alias_(reason, "why")).from_(exp.to_table(table).as_("r"))
+    return exp.select(*keys, exp.alias_(reason, "why")).from_(exp.to_table(table).as_("r")
+                                                              ).join(
+        known.subquery("k"), on=exp.EQ(this=exp.column("id", "k"), expression=exp.cast(
+            r_account.copy(), "VARCHAR")), join_type="left")
 
 
 def postgres_engine(source: PostgresSource, ids: Sequence[str]) -> WarehouseEngine:
