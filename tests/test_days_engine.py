@@ -1,9 +1,10 @@
 """The days plan (`SqlEngine.evaluate_days`, what `csdsl backtest` evaluates with) agrees
 with the reference interpreter run day by day, on the random IR and data of
 tests/test_engines.py, in each of its ways to compute a table's features: windows over
-probe rows in SQL (large tables), the same windows of a metric computed by NumPy over
-dense days (`engines.dense`), and a join with the days grouped per account and day
-(small tables), with days before, at and after the data's points."""
+probe rows in SQL (large tables), the same windows of a metric or an event computed by
+NumPy over dense days (`engines.dense`), and a join with the days grouped per account
+and day (small tables), alone and side by side, with days before, at and after the
+data's points."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 
 from csdsl_runtime import artifact as A
-from csdsl_runtime.data import AccountData, Dataset, MetricSeries
+from csdsl_runtime.data import AccountData, Dataset, EventSeries, MetricSeries
 from csdsl_runtime.engines import CODE_OF_TRUTH, dense
 from csdsl_runtime.engines import days as D
 from csdsl_runtime.engines.interpreter import InterpreterEngine
@@ -28,9 +30,13 @@ from .test_engines import ASOF, CONDITIONS, EXTREME_CONDITIONS, FILLED, SCHEMA, 
 
 START, END = ASOF - timedelta(days=6), ASOF + timedelta(days=3)
 
-MODES = {"windows": (0, False), "dense": (0, True), "grouped": (D.FANOUT_ROWS, True)}
-"""(`FANOUT_ROWS`, `DENSE`): every table windowed in SQL; windowed, the metric tables by
-NumPy; every table grouped (the data sets here are small)."""
+MODES = {"windows": (0, False, False), "dense": (0, True, True),
+         "grouped": (D.FANOUT_ROWS, False, False), "mixed": (D.FANOUT_ROWS, True, False),
+         "events": (0, False, True)}
+"""(`FANOUT_ROWS`, `DENSE`, `DENSE_EVENTS`): every table windowed in SQL; every table
+by NumPy; every table grouped (the data sets here are small); the metrics by NumPy
+beside the events grouped (hash joins with the NumPy grid); the events by NumPy beside
+the metrics windowed in SQL (joined by position)."""
 
 
 def _differences(data: Dataset, conditions: list[A.Expr], schema: A.DataSchema,
@@ -38,9 +44,10 @@ def _differences(data: Dataset, conditions: list[A.Expr], schema: A.DataSchema,
                  ) -> list[tuple]:
     named = {f"c{i}": c for i, c in enumerate(conditions)}
     engine = SqlEngine(data, schema)
-    fanout, numpy = MODES[mode]
+    fanout, numpy, events = MODES[mode]
     monkeypatch.setattr(D, "FANOUT_ROWS", fanout)
     monkeypatch.setattr(D, "DENSE", numpy)
+    monkeypatch.setattr(D, "DENSE_EVENTS", events)
     try:
         got = engine.evaluate_days(named, START, END) if grid_rows is None else \
             D.evaluate_days(engine, named, START, END, grid_rows=grid_rows)
@@ -143,9 +150,10 @@ def test_numpy_computes_the_metric_windows_the_interpreter_does(
     ran: list[tuple[str, bool]] = []
     run_dense = D._dense
 
-    def spy(con: Any, table: str, *args: Any) -> bool:
-        ran.append((table, done := run_dense(con, table, *args)))
-        return done
+    def spy(con: Any, table: str, *args: Any) -> dict[str, dense.Column] | None:
+        found = run_dense(con, table, *args)
+        ran.append((table, found is not None))
+        return found
 
     monkeypatch.setattr(D, "_dense", spy)
     # 10 days and 20 before them (the longest change): slices of 2 accounts
@@ -161,11 +169,11 @@ def test_a_slice_with_a_nan_value_is_left_to_the_sql_windows(
     con = duckdb.connect()
     con.execute("CREATE TABLE m0 AS SELECT * FROM (VALUES (0, 10, 1.0), (1, 11, 'nan'::DOUBLE))"
                 " t(acc, day, value)")
-    windows = {"w0": dense.Window("count", None)}
-    assert dense.columns(con, "m0", windows, {}, 0, 1, 10, 12) is not None
-    assert dense.columns(con, "m0", windows, {}, 0, 2, 10, 12) is None
+    windows: dict[str, dense.Wanted] = {"w0": dense.Window("count", None)}
+    assert dense.columns(con, "m0", windows, 0, 1, 10, 12) is not None
+    assert dense.columns(con, "m0", windows, 0, 2, 10, 12) is None
     con.execute("UPDATE m0 SET value = NULL WHERE acc = 1")
-    assert dense.columns(con, "m0", windows, {}, 0, 2, 10, 12) is None
+    assert dense.columns(con, "m0", windows, 0, 2, 10, 12) is None
     con.close()
 
     accounts = {}
@@ -178,9 +186,10 @@ def test_a_slice_with_a_nan_value_is_left_to_the_sql_windows(
     ran: list[tuple[str, bool]] = []
     run_dense = D._dense
 
-    def spy(con: Any, table: str, *args: Any) -> bool:
-        ran.append((table, done := run_dense(con, table, *args)))
-        return done
+    def spy(con: Any, table: str, *args: Any) -> dict[str, dense.Column] | None:
+        found = run_dense(con, table, *args)
+        ran.append((table, found is not None))
+        return found
 
     monkeypatch.setattr(D, "_dense", spy)
     monkeypatch.setattr(D, "FANOUT_ROWS", 0)
@@ -197,6 +206,121 @@ def test_a_slice_with_a_nan_value_is_left_to_the_sql_windows(
         assert np.array_equal(got[True][key], got[False][key]), key
 
 
+def _event_nodes() -> list[A.Expr]:
+    """Every event feature: counts and `exists` of several lengths (longer than the
+    range and the data too), `exists where` on the occurrence (true, false and unknown
+    per row), the days since the last occurrence."""
+    score = A.EventFieldRef(name="score")
+    wheres: list[A.Expr] = [
+        A.Compare(cmp="<=", left=score, right=num(6.0)),
+        A.Compare(cmp=">=", left=A.Arith(fn="/", left=num(10.0), right=score),
+                  right=num(2.0)),  # unknown for a score of 0 too
+        A.Compare(cmp="==", left=A.EventFieldRef(name="channel"),
+                  right=A.Lit(type="text", value="email")),
+    ]
+    nodes: list[A.Expr] = []
+    for event in ("nps", "ticket"):
+        for d in (1, 2, 5, 9, 40):
+            nodes += [A.Compare(cmp=">=", left=A.Count(event=event, days=d), right=num(2.0)),
+                      A.Exists(event=event, days=d)]
+        nodes.append(A.Compare(cmp="<=", left=A.DaysSince(event=event), right=num(3.0)))
+    nodes += [A.Exists(event="nps", days=d, where=w) for d in (1, 3, 12) for w in wheres]
+    return nodes
+
+
+_OCCURRENCES = [  # days from ASOF -> the rows of that day (score, channel), per account
+    {},  # none
+    {-60: [(9.0, "email")]},  # one, long before the range
+    {-12: [(3.0, None)], -7: [(None, "email"), (0.0, "in_app")], -6: [(10.0, None)],
+     -3: [(7.0, "email")], 0: [(None, None), (2.0, "in_app"), (9.0, "email")],
+     3: [(1.0, None)]},  # several a day, at the first and last days, NULL fields
+    {d: [(float(d % 11), "email" if d % 2 else "in_app")] for d in range(-20, 4)},
+    {4: [(5.0, "email")]},  # after the range only
+]
+
+
+def test_numpy_computes_the_event_windows_the_interpreter_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every event feature, on rows before the range, inside it (several a day), on its
+    first and last days and after it, in slices of two accounts: computed by NumPy (both
+    event tables, every slice), and equal to the interpreter's."""
+    accounts = {}
+    for i, occurrences in enumerate(_OCCURRENCES):
+        account = AccountData(id=f"A{i:02}")
+        for event in ("nps", "ticket"):
+            days = sorted(occurrences)
+            rows = [(d, row) for d in days for row in occurrences[d]]
+            if not rows:
+                continue
+            fields = [{k: v for k, v in (("score", score), ("channel", channel))
+                       if v is not None} if event == "nps" else {}
+                      for _, (score, channel) in rows]
+            account.events[event] = EventSeries(
+                days=array("l", (ASOF.toordinal() + d for d, _ in rows)), fields=fields)
+        accounts[account.id] = account
+    data = Dataset(accounts=accounts)
+    ran: list[tuple[str, bool]] = []
+    run_dense = D._dense
+
+    def spy(con: Any, table: str, *args: Any) -> dict[str, dense.Column] | None:
+        found = run_dense(con, table, *args)
+        ran.append((table, found is not None))
+        return found
+
+    monkeypatch.setattr(D, "_dense", spy)
+    # 10 days, nothing before them (NumPy's event columns need none): slices of 2
+    assert not _differences(data, _event_nodes(), SCHEMA, "dense", monkeypatch, 2 * 10)
+    assert sorted(ran) == [(t, True) for t in ("e0", "e1") for _ in range(3)]
+
+
+@settings(deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 2), st.integers(-6, 12),
+                               st.none() | st.integers(0, 9)), max_size=40),
+       since=st.integers(1, 12), until=st.integers(0, 11))
+def test_event_columns_are_those_of_each_frame(rows: list[tuple[int, int, int | None]],
+                                               since: int, until: int) -> None:
+    """`dense.event_columns` against each frame's rows, for every kind of window, running
+    and over a frame, a lag and a difference of running counts, with rows before, in and
+    after the range, several a day, arguments unknown for some."""
+    until = min(until, since - 1)
+    first, last = 100, 104
+    con = duckdb.connect()
+    con.execute("CREATE TABLE e0 (acc BIGINT, day INTEGER, f0 DOUBLE)")
+    if rows:
+        con.executemany("INSERT INTO e0 VALUES (?, ?, ?)",
+                        [(a, first + d, v) for a, d, v in rows])
+    arg = exp.LTE(this=exp.column("f0", "s"), expression=exp.Literal.number(4))
+    running = dense.Window("count", None)
+    wanted: dict[str, dense.Wanted] = {
+        "rows": running, "known": dense.Window("count", None, 0, arg),
+        "framed": dense.Window("count", since, until),
+        "framed_known": dense.Window("count", since, until, arg),
+        "any": dense.Window("any", None, 0, arg),
+        "any_framed": dense.Window("any", since, until, arg),
+        "last": dense.Window("last", None), "last_framed": dense.Window("last", since, until),
+        "lag": dense.Lag(running, since), "between": dense.Between(running, until, since)}
+    got = dense.event_columns(con, "e0", wanted, 0, 3, first, last)
+    con.close()
+    for i, (day, acc) in enumerate((d, a) for d in range(first, last + 1) for a in range(3)):
+        mine = [(first + d, v) for a, d, v in rows if a == acc and first + d <= day]
+        frame = [(d, v) for d, v in mine if day - since < d <= day - until]
+        tests = [v <= 4 for _, v in mine if v is not None]
+        framed_tests = [v <= 4 for _, v in frame if v is not None]
+        want: dict[str, Any] = {
+            "rows": len(mine), "known": len(tests), "framed": len(frame),
+            "framed_known": len(framed_tests),
+            "any": any(tests) if tests else None,
+            "any_framed": any(framed_tests) if framed_tests else None,
+            "last": max((d for d, _ in mine), default=None),
+            "last_framed": max((d for d, _ in frame), default=None),
+            "lag": sum(1 for d, _ in mine if d <= day - since),
+            "between": sum(1 for d, _ in mine if day - since < d <= day - until)}
+        for name, expected in want.items():
+            column = got[name]
+            value = None if np.ma.is_masked(column[i]) else column[i].item()
+            assert value == expected, (name, day, acc, value, expected)
+
+
 @settings(deadline=None)
 @given(present=st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1,
                         max_size=30),
@@ -204,20 +328,26 @@ def test_a_slice_with_a_nan_value_is_left_to_the_sql_windows(
 def test_sliding_extrema_are_those_of_each_frame(present: list[list[bool]], width: int,
                                                  data: st.DataObject) -> None:
     """`dense._sliding` against each frame's extremum, missing days left out, any width
-    against any number of days (fewer than the width too)."""
+    against any number of days (fewer than the width too), on every day or on a block
+    of days."""
     mask = np.array(present, dtype=bool)
     values = np.array(data.draw(st.lists(st.floats(-5, 5), min_size=mask.size,
                                          max_size=mask.size)), dtype=np.float64
                       ).reshape(mask.shape)
+    start = data.draw(st.integers(0, mask.shape[0]))
+    rows = data.draw(st.none() | st.just(slice(start, data.draw(st.integers(
+        start, mask.shape[0])))))
+    days = range(mask.shape[0])[rows or slice(None)]
     for pick, identity in ((np.minimum, np.inf), (np.maximum, -np.inf)):
-        got = dense._sliding(values, mask, width, pick, identity)
-        for day in range(mask.shape[0]):
+        got = dense._sliding(values, mask, width, pick, identity, rows)
+        assert got.shape == (len(days), mask.shape[1])
+        for i, day in enumerate(days):
             for acc in range(mask.shape[1]):
                 frame = [values[d, acc] for d in range(day - width + 1, day + 1)
                          if d >= 0 and mask[d, acc]]
                 want = identity if not frame or day < width - 1 else float(
                     pick.reduce(frame))
-                assert got[day, acc] == want, (day, acc)
+                assert got[i, acc] == want, (day, acc)
 
 
 @pytest.mark.parametrize("numpy", [False, True], ids=["windows", "dense"])
@@ -236,6 +366,7 @@ def test_accounts_go_in_slices(numpy: bool, monkeypatch: pytest.MonkeyPatch) -> 
     start, end = date(2026, 11, 1), date(2026, 11, 20)
     monkeypatch.setattr(D, "FANOUT_ROWS", 0)
     monkeypatch.setattr(D, "DENSE", numpy)
+    monkeypatch.setattr(D, "DENSE_EVENTS", numpy)
     whole = engine.evaluate_days(named, start, end)
     sliced = D.evaluate_days(engine, named, start, end, grid_rows=2_000)
     frame.close()

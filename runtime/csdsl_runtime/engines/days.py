@@ -16,12 +16,22 @@ the probe rows in day order:
 - anything else (min, max, `bool_or` of an occurrence test) is a window whose frame is
   the filter: `RANGE BETWEEN D - 1 PRECEDING AND E PRECEDING`.
 
-A metric table whose window columns are all of these kinds over frames of days (counts,
-sums, min and max of the value or of |value|, the latest value) has them computed by
-NumPy instead (`engines.dense`), on an array of the grid's days by the slice's accounts,
-with each `LAG` a shift along the days; DuckDB reads them as a registered table for the
-same level-2 SQL. Their windows over the rows and probes (sorts of millions of rows)
-took half of a 90-day evaluation at 100,000 accounts; NumPy a quarter of that time.
+A table whose window columns are all of the kinds `engines.dense` computes has them
+computed by NumPy instead, on arrays of the grid's days by the slice's accounts, with
+each `LAG` a shift along the days: a metric's counts, sums, min and max of the value or
+of |value| and latest value over frames of days; an event's counts (of rows, or of rows
+whose argument is not NULL), `bool_or` of an occurrence's test and last day. Their
+windows over the rows and probes (sorts of millions of rows) took half of a 90-day
+evaluation at 100,000 accounts; NumPy a quarter of that time. An event table small
+enough for the join with the days (below) goes to NumPy too: the 9-million-row grid's
+hash joins with those grouped tables were a third of the evaluation.
+
+Every NumPy column of a slice, and the grid's keys, are one registered table in
+(day, account) order, which the conditions read in one scan: the level-2 SQL (the same
+trees) is computed inline, beside the account fields (a hash join with `accounts`) and
+the SQL windows' tables (by position); no table of features is materialised (writing
+them, and joining the grouped ones by hash, was most of the evaluation). The rows come
+back in any order: each goes to its cell by its keys.
 
 Everything else is the one-day translation, unchanged: the same aggregates, NULL rules
 and projections, with the as-of day read from `a.asof`. Accounts go in slices, so that
@@ -49,6 +59,10 @@ DENSE = True
 """Whether a metric table's window columns are computed by NumPy (`engines.dense`) when
 it can compute them all; tests turn it off to cover the SQL windows, which the other
 tables (and a slice with a NaN value) keep."""
+
+DENSE_EVENTS = True
+"""The same for an event table (whose SQL is then the windows or the join with the
+days, by its size)."""
 
 _MARK = "__csdsl_day"  # a filter on `s.day` relative to the as-of day, turned into a frame
 
@@ -92,9 +106,13 @@ class DaysPlan(S._Plan):
 class _Table:
     """The windowed statement of one table's features: level 1 computes the window
     columns at every row and keeps the probes; level 2 takes the differences of running
-    totals by `LAG` and builds each feature from them. The level-2 trees read a lagged
-    total as a column of its own (`lags`): `LAG` in the SQL windows (`_lagged`), a
-    shifted array when NumPy computes the level-1 columns (`engines.dense`)."""
+    totals by `LAG` and builds each feature from them. The level-2 trees read a
+    difference of running totals as a column of its own (`differences`, of level-1
+    columns or lags, `lags`): `COALESCE(a, 0) - COALESCE(LAG(b, k), 0)` in the SQL
+    windows (`_lagged`), an array when NumPy computes the level-1 columns
+    (`engines.dense`, `_wanted`), which the grid's scan reads (`_read`): there, the two
+    `COALESCE` and the difference at each of the grid's millions of rows were half of
+    the conditions' query."""
 
     def __init__(self, table: str, exact: bool, metric: bool) -> None:
         self.table = table
@@ -103,6 +121,7 @@ class _Table:
         self.level1: dict[str, tuple[str, exp.Expr]] = {}  # SQL text -> (column, window)
         self.windows: dict[str, dense.Window | None] = {}  # column -> the same for NumPy
         self.lags: dict[str, tuple[str, int]] = {}  # column -> (running total, days back)
+        self.differences: dict[str, tuple[str, str]] = {}  # column -> (newer, older total)
         self.span = 0  # the longest lookback of a running-total difference
 
     def column(self, window: exp.Expr, same: dense.Window | None) -> exp.Expr:
@@ -111,21 +130,24 @@ class _Table:
         found = self.level1.get(key)
         if found is None:
             found = self.level1[key] = (f"w{len(self.level1)}", window)
-            self.windows[found[0]] = same if self.metric else None
+            self.windows[found[0]] = same
         return exp.column(found[0], "l")
 
     @property
     def dense(self) -> bool:
         """Whether NumPy computes every level-1 column (and so every lag, a running
         total's)."""
-        return self.metric and all(w is not None for w in self.windows.values())
+        return all(w is not None for w in self.windows.values())
 
     def depth(self, numpy: bool) -> int:
         """Days before the first as-of day that a slice's grid holds: the longest lag,
         and with NumPy (`numpy`) the longest frame too (the SQL windows read the rows
-        before the grid)."""
+        before the grid); none for NumPy's events, whose columns are each made over the
+        range's days alone (`dense.event_columns`)."""
         if not numpy:
             return self.span
+        if not self.metric:
+            return 0
         return max([self.span, *(w.reach for w in self.windows.values() if w is not None)])
 
     def feature(self, node: exp.Expr) -> exp.Expr:
@@ -151,50 +173,66 @@ class _Table:
             raise _Unsupported(self.table)  # added in day order: the one-day plan
         if isinstance(aggregate, exp.Count | exp.Sum) and not on:
             if since is None:
-                return self._running(aggregate, rows, plain, 0)
+                return exp.Coalesce(this=exp.column(self._running(aggregate, rows, plain, 0),
+                                                    "l"), expressions=[S._int(0)])
             return self._difference(aggregate, rows, plain, since, until or 0)
         if since is None and not on and not until:
             return self.column(_over(aggregate, rows, None),
-                               _numpy(aggregate, plain, None, 0))
+                               _numpy(aggregate, plain, self.metric, None, 0))
         frame = (1, 0) if on else (since, until or 0)  # `on`: the as-of day's rows alone
         return self.column(_over(aggregate, rows, (since, until, on)),
-                           _numpy(aggregate, plain, *frame))
+                           _numpy(aggregate, plain, self.metric, *frame))
 
     def _running(self, aggregate: exp.Expr, rows: exp.Expr, plain: bool, back: int
-                 ) -> exp.Expr:
-        """The running total of `aggregate` over the rows up to `back` days before the
-        as-of day (0 before the first row)."""
-        total = self.column(_over(aggregate, rows, None), _numpy(aggregate, plain, None, 0))
+                 ) -> str:
+        """The column of the running total of `aggregate` over the rows up to `back`
+        days before the as-of day (NULL before the first row): level 1's, or its lag."""
+        total = self.column(_over(aggregate, rows, None),
+                            _numpy(aggregate, plain, self.metric, None, 0))
         if back == 0:
-            return exp.Coalesce(this=total, expressions=[S._int(0)])
+            return total.name
         self.span = max(self.span, back)
         lagged = f"{total.name}_{back}"
         self.lags[lagged] = (total.name, back)
-        return exp.Coalesce(this=exp.column(lagged, "l"), expressions=[S._int(0)])
+        return lagged
+
+    def _between(self, aggregate: exp.Expr, rows: exp.Expr, plain: bool, since: int,
+                 until: int) -> exp.Expr:
+        """The total of `aggregate` over (asof - since, asof - until]: the difference of
+        two running totals (0 before the first row), a column of its own."""
+        pair = (self._running(aggregate, rows, plain, until),
+                self._running(aggregate, rows, plain, since))
+        for name, found in self.differences.items():
+            if found == pair:
+                return exp.column(name, "l")
+        name = f"d{len(self.differences)}"
+        self.differences[name] = pair
+        return exp.column(name, "l")
 
     def _difference(self, aggregate: exp.Expr, rows: exp.Expr, plain: bool, since: int,
                     until: int) -> exp.Expr:
-        total = exp.Sub(this=S._p(self._running(aggregate, rows, plain, until)),
-                        expression=S._p(self._running(aggregate, rows, plain, since)))
+        total = self._between(aggregate, rows, plain, since, until)
         if isinstance(aggregate, exp.Count):
             return S._p(total)
         # a sum over no rows is NULL: count the rows that have a value (every row of a
         # metric has one: a row without is a bad row, never loaded; one total less)
         present = exp.Count(this=exp.Star() if self.metric else aggregate.this.copy())
-        count = exp.Sub(this=S._p(self._running(present, rows, plain, until)),
-                        expression=S._p(self._running(present, rows, plain, since)))
+        count = self._between(present, rows, plain, since, until)
         return S._p(exp.case(copy=False).when(exp.GT(this=S._p(count), expression=S._int(0)),
                                               total, copy=False))
 
 
-def _numpy(aggregate: exp.Expr, plain: bool, since: int | None, until: int
+def _numpy(aggregate: exp.Expr, plain: bool, metric: bool, since: int | None, until: int
            ) -> dense.Window | None:
-    """What NumPy computes as a metric's `aggregate` over (asof - since, asof - until]
-    (`since` None: every day up to the as-of day), if it can: not when the filter has
-    terms other than the days (`plain`) or the aggregate is not one of `dense.Kind`."""
+    """What NumPy computes as a metric's (`metric`) or an event's `aggregate` over
+    (asof - since, asof - until] (`since` None: every day up to the as-of day), if it
+    can: not when the filter has terms other than the days (`plain`) or the aggregate
+    is not one of `dense.Kind`."""
     if not plain:
         return None
     value, arg = exp.column("value", "s"), aggregate.this
+    if not metric:
+        return _numpy_event(aggregate, since, until)
     kind: dense.Kind | None = None
     if isinstance(aggregate, exp.Count):
         kind = "count" if isinstance(arg, exp.Star) else None
@@ -207,6 +245,22 @@ def _numpy(aggregate: exp.Expr, plain: bool, since: int | None, until: int
         kind = "sum" if isinstance(aggregate, exp.Sum) else "min" if isinstance(
             aggregate, exp.Min) else "max" if isinstance(aggregate, exp.Max) else None
     return None if kind is None else dense.window(kind, since, until)
+
+
+def _numpy_event(aggregate: exp.Expr, since: int | None, until: int
+                 ) -> dense.Window | None:
+    """`_numpy` for an event: `count(*)`, `count(arg)`, `bool_or(arg)`, `max(s.day)`."""
+    arg = aggregate.this
+    if isinstance(arg, exp.Distinct):
+        return None
+    if isinstance(aggregate, exp.Count):
+        return dense.window("count", since, until, None if isinstance(arg, exp.Star) else arg)
+    if isinstance(aggregate, exp.LogicalOr):
+        return dense.window("any", since, until, arg)
+    if isinstance(aggregate, exp.Max) and arg == exp.column("day", "s") \
+            and not aggregate.expressions:
+        return dense.window("last", since, until)
+    return None
 
 
 def _frame(where: exp.Expr | None) -> tuple[int | None, int | None, bool, list[exp.Expr]]:
@@ -347,81 +401,114 @@ def _windowed(table: str, built: _Table, features: list[tuple[str, exp.Expr]],
 
 
 def _lagged(built: _Table, node: exp.Expr) -> exp.Expr:
-    """A level-2 tree (a copy) with its lag columns as `LAG` over the level-1 rows."""
-    def lag(n: exp.Expr) -> exp.Expr:
-        if isinstance(n, exp.Column) and n.table == "l" and n.name in built.lags:
-            total, back = built.lags[n.name]
-            return exp.Window(this=exp.Anonymous(this="LAG", expressions=[
-                exp.column(total, "l"), S._int(back)]), partition_by=[exp.column("acc", "l")],
+    """A level-2 tree (a copy) with its differences of running totals as SQL over the
+    level-1 rows: `COALESCE(a, 0) - COALESCE(b, 0)`, each lag a `LAG`."""
+    def total(name: str) -> exp.Expr:
+        column: exp.Expr = exp.column(name, "l")
+        if name in built.lags:
+            running, back = built.lags[name]
+            column = exp.Window(this=exp.Anonymous(this="LAG", expressions=[
+                exp.column(running, "l"), S._int(back)]), partition_by=[exp.column("acc", "l")],
                 order=exp.Order(expressions=[exp.Ordered(this=exp.column("day", "l"))]))
+        return S._p(exp.Coalesce(this=column, expressions=[S._int(0)]))
+
+    def expand(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Column) and n.table == "l" and n.name in built.differences:
+            newer, older = built.differences[n.name]
+            return S._p(exp.Sub(this=total(newer), expression=total(older)))
         return n
 
-    return node.transform(lag)
+    return node.transform(expand)
 
 
-def _dense(con: Any, table: str, built: _Table, features: list[tuple[str, exp.Expr]],
-           lo: int, hi: int, first: int, last: int) -> bool:
-    """`CREATE TEMP TABLE _g_<table>` of the features, as `_windowed` makes it, from the
-    level-1 columns and lags that NumPy computes (`engines.dense`), read by DuckDB as a
-    registered table: the level-2 SQL is the same. Its rows are the arrays', by day then
-    account (the connection preserves insertion order, `frame.connect`), for the
-    POSITIONAL JOIN with `_grid_base`; nothing reads its keys, so it has none. False
-    when the slice has a NaN value: `_windowed` then."""
+def _wanted(built: _Table, trees: list[exp.Expr]) -> dict[str, dense.Wanted]:
+    """The columns that a table's level-2 trees read, as NumPy computes them: level-1
+    windows, lags, and differences of running totals (`dense.Between`); the lags that
+    only differences read are left out."""
     windows = {c: w for c, w in built.windows.items() if w is not None}
-    found = dense.columns(con, table, windows, built.lags, lo, hi, first, last)
-    if found is None:
-        return False
-    name = f"_dense_{table}"
-    con.register(name, found)
-    try:
-        query = exp.select(*(exp.alias_(sql.copy(), column, copy=False)
-                             for column, sql in features),
-                           copy=False).from_(exp.to_table(name).as_("l"), copy=False)
-        con.execute(S._sql(S._temp_table(f"_g_{table}", query)))
-    finally:
-        con.unregister(name)
-    return True
+
+    def running(name: str) -> tuple[dense.Window, int]:  # a total's window, days back
+        if name in built.lags:
+            total, back = built.lags[name]
+            return windows[total], back
+        return windows[name], 0
+
+    out: dict[str, dense.Wanted] = {}
+    for tree in trees:
+        for column in tree.find_all(exp.Column):
+            name = column.name
+            if column.table != "l" or name in out:
+                continue
+            if name in built.differences:
+                (total, newer), (other, older) = map(running, built.differences[name])
+                assert total == other, (total, other)
+                out[name] = dense.Between(total, newer, older)
+            elif name in built.lags:
+                out[name] = dense.Lag(*running(name))
+            else:
+                out[name] = windows[name]
+    return out
 
 
-_BASE = "_grid_base"
+def _dense(con: Any, table: str, built: _Table, wanted: Mapping[str, dense.Wanted], lo: int,
+           hi: int, first: int, last: int) -> dict[str, dense.Column] | None:
+    """The columns of a table that NumPy computes (`engines.dense`), by day then
+    account; None when a metric's slice has a NaN value (or a row lacks its key):
+    `_windowed` then."""
+    if built.metric:
+        return dense.columns(con, table, wanted, lo, hi, first, last)
+    return dense.event_columns(con, table, wanted, lo, hi, first, last)
 
 
-def _base(lo: int, hi: int, first: int, days: int) -> exp.Expr:
-    """The (account, day) keys of the accounts [lo, hi) and the days from `first`, in
-    the order of the windowed tables (by day, then account: NumPy's days are rows,
-    `engines.dense`), which join it by position: generated in that order, nothing to
-    sort, no hash join of millions."""
-    i = exp.column("range")
-    n = hi - lo
-    acc = exp.Add(this=S._int(lo), expression=exp.Mod(this=i, expression=S._int(n)))
-    day = exp.Add(this=S._int(first), expression=exp.IntDiv(this=i.copy(),
-                                                            expression=S._int(n)))
-    query = exp.select(exp.alias_(exp.cast(acc, "BIGINT"), "acc"),
-                       exp.alias_(exp.cast(day, "INTEGER"), "asof"), copy=False).from_(
-        exp.Anonymous(this="range", expressions=[S._int(0), S._int((hi - lo) * days)]),
-        copy=False)
-    return S._temp_table(_BASE, query)
+def _read(table: str, node: exp.Expr) -> exp.Expr:
+    """A level-2 tree (a copy) reading its level-1 columns from the grid's scan, where
+    each is named after its table."""
+    def rename(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Column) and n.table == "l":
+            return exp.column(f"{table}_{n.name}", "l")
+        return n
+
+    return node.copy().transform(rename)
 
 
-def _grid(plan: DaysPlan, windowed: set[str], fields: list[str]) -> exp.Expr:
+_GRID = "_grid_days"
+
+
+def _keys(lo: int, hi: int, first: int, days: int) -> dict[str, dense.Column]:
+    """The (account, day) keys of the accounts [lo, hi) and the days from `first`, by
+    day then account: the order of NumPy's columns (days are rows, `engines.dense`) and
+    of `_windowed`'s tables, which join them by position (nothing to sort, no hash
+    join of millions)."""
+    return {"acc": np.tile(np.arange(lo, hi, dtype=np.int64), days),
+            "asof": np.repeat(np.arange(first, first + days, dtype=np.int32), hi - lo)}
+
+
+def _grid(plan: DaysPlan, level2: Mapping[str, list[tuple[str, exp.Expr]]],
+          windowed: list[str], fields: list[str]) -> exp.Expr:
     """The grid with the account fields and every feature: what the conditions read as
-    `a` (not materialised: only the truth columns come out of it)."""
-    selects: list[exp.Expr] = [exp.column("acc", "b"), exp.column("asof", "b"),
+    `a` (not materialised: only the truth columns come out of it). `level2`: the tables
+    whose level-1 columns are in the grid's scan (`_GRID`, as `l`), with their
+    features' trees; `windowed`: the tables of `_windowed`, in the grid's order; the
+    others are `_fanned`'s."""
+    selects: list[exp.Expr] = [exp.column("acc", "l"), exp.column("asof", "l"),
                                *(exp.column(f, "f") for f in fields)]
-    query = exp.select(copy=False).from_(exp.to_table(_BASE).as_("b"), copy=False)
-    for table in plan.aggregates:
-        if table in windowed:
-            query = query.join(exp.Join(this=exp.to_table(f"_g_{table}"), method="POSITIONAL"),
-                               copy=False)
+    query = exp.select(copy=False).from_(exp.to_table(_GRID).as_("l"), copy=False)
+    for table in windowed:
+        query = query.join(exp.Join(this=exp.to_table(f"_g_{table}"), method="POSITIONAL"),
+                           copy=False)
     query = query.join(exp.to_table("accounts").as_("f"), on=exp.EQ(
-        this=exp.column("acc", "f"), expression=exp.column("acc", "b")), join_type="inner",
+        this=exp.column("acc", "f"), expression=exp.column("acc", "l")), join_type="inner",
         copy=False)
     for table, features in plan.aggregates.items():
         alias = f"_g_{table}"
+        if table in level2:
+            selects.extend(exp.alias_(tree, column, copy=False)
+                           for column, tree in level2[table])
+            continue
         if table not in windowed:
             query = query.join(exp.to_table(alias), on=exp.and_(
-                exp.EQ(this=exp.column("acc", alias), expression=exp.column("acc", "b")),
-                exp.EQ(this=exp.column("asof", alias), expression=exp.column("asof", "b")),
+                exp.EQ(this=exp.column("acc", alias), expression=exp.column("acc", "l")),
+                exp.EQ(this=exp.column("asof", alias), expression=exp.column("asof", "l")),
                 copy=False), join_type="left", copy=False)
         selects.extend(exp.column(column, alias) for column, _ in features.values())
     return query.select(*selects, copy=False)
@@ -438,21 +525,35 @@ def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: 
     out = {key: np.full((days, accounts), -1, dtype=np.int8) for key in conditions}
     if not conditions or accounts == 0:
         return out
+    cells_of = {key: column.reshape(-1) for key, column in out.items()}  # views, by cell
     plan = DaysPlan(engine)
     translated = {key: plan.truth(node) for key, node in conditions.items()}
-    sizes = {table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-             for table in plan.aggregates}
-    built: dict[str, tuple[_Table, list[tuple[str, exp.Expr]]]] = {}
-    try:
-        for table, features in plan.aggregates.items():
-            if sizes[table] * days <= FANOUT_ROWS:
-                continue
-            metric = table in set(engine.frame.metrics.values())
-            t = _Table(table, table in engine.exact_sums or not metric, metric)
-            built[table] = (t, [(column, t.feature(aggregate.copy()))
-                                for column, aggregate in features.values()])
-    except _Unsupported:
-        return None
+    sizes: dict[str, int] = {}
+
+    def size(table: str) -> int:
+        """The table's rows, counted only when asked for (a scan of the metrics)."""
+        if table not in sizes:
+            sizes[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        return sizes[table]
+
+    metrics = set(engine.frame.metrics.values())
+    built: dict[str, tuple[_Table, list[tuple[str, exp.Expr]]]] = {}  # NumPy's or windowed
+    numpy: set[str] = set()
+    for table, features in plan.aggregates.items():
+        metric = table in metrics
+        t = _Table(table, table in engine.exact_sums or not metric, metric)
+        try:
+            windows = [(column, t.feature(aggregate.copy()))
+                       for column, aggregate in features.values()]
+        except _Unsupported:
+            if size(table) * days > FANOUT_ROWS:
+                return None
+            continue  # joined with the days
+        if t.dense and (DENSE if metric else DENSE_EVENTS and size(table) < 2**31):
+            numpy.add(table)
+        elif size(table) * days <= FANOUT_ROWS:
+            continue
+        built[table] = (t, windows)
     columns = {table: [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
                for table in built}
     fields = [d[0] for d in con.execute("SELECT * FROM accounts LIMIT 0").description
@@ -460,38 +561,55 @@ def evaluate_days(engine: Any, conditions: Mapping[str, Any], start: date, end: 
     first, last = start.toordinal(), end.toordinal()
     con.execute("CREATE OR REPLACE TEMP TABLE _days AS SELECT CAST(range AS INTEGER) AS asof "
                 f"FROM range({first}, {last + 1})")
-    numpy = {table for table, (t, _) in built.items() if DENSE and t.dense}
+    wanted = {table: _wanted(built[table][0], [tree for _, tree in built[table][1]])
+              for table in numpy}
     spans = max((t.depth(table in numpy) for table, (t, _) in built.items()), default=0)
     step = max(1, grid_rows // (days + spans))
     keys = list(translated)
     try:
         for lo in range(0, accounts, step):
             hi = min(accounts, lo + step)
-            con.execute(S._sql(_base(lo, hi, first, days)))
+            arrays = _keys(lo, hi, first, days)
+            level2: dict[str, list[tuple[str, exp.Expr]]] = {}
+            windowed: list[str] = []
             for table, features in plan.aggregates.items():
-                if table in built:
-                    t, windows = built[table]
-                    if table not in numpy or not _dense(con, table, t, windows, lo, hi,
-                                                        first, last):
-                        con.execute(S._sql(_windowed(table, t, windows, columns[table], lo,
-                                                    hi, first, last)))
-                else:
+                if table not in built:
                     con.execute(S._sql(_fanned(table, features, lo, hi)))
-            grid = exp.Subquery(this=_grid(plan, set(built), fields), alias=exp.TableAlias(
-                this=exp.to_identifier("a")))
-            for at in range(0, len(keys), S._BATCH):
-                batch = keys[at:at + S._BATCH]
-                query = exp.select(exp.column("acc", "a"), exp.column("asof", "a"), *(
-                    exp.alias_(translated[k], f"c{i}", copy=False)
-                    for i, k in enumerate(batch)), copy=False).from_(grid.copy(), copy=False)
-                got = con.execute(S._sql(query)).fetchnumpy()
-                rows = np.asarray(got["asof"], dtype=np.int64) - first  # in any order
-                columns_at = np.asarray(got["acc"], dtype=np.int64)
-                for i, key in enumerate(batch):
-                    out[key][rows, columns_at] = np.asarray(got[f"c{i}"], dtype=np.int8)
+                    continue
+                t, windows = built[table]
+                found = _dense(con, table, t, wanted[table], lo, hi, first, last) \
+                    if table in numpy else None
+                if found is None:
+                    con.execute(S._sql(_windowed(table, t, windows, columns[table], lo, hi,
+                                                 first, last)))
+                    windowed.append(table)
+                    continue
+                arrays.update((f"{table}_{name}", column) for name, column in found.items())
+                level2[table] = [(column, _read(table, tree)) for column, tree in windows]
+            grid = exp.Subquery(this=_grid(plan, level2, windowed, fields),
+                                alias=exp.TableAlias(this=exp.to_identifier("a")))
+            con.register(_GRID, arrays)
+            try:
+                for at in range(0, len(keys), S._BATCH):
+                    batch = keys[at:at + S._BATCH]
+                    query = exp.select(exp.column("acc", "a"), exp.column("asof", "a"), *(
+                        exp.alias_(translated[k], f"c{i}", copy=False)
+                        for i, k in enumerate(batch)), copy=False).from_(grid.copy(),
+                                                                         copy=False)
+                    got = con.execute(S._sql(query)).fetchnumpy()
+                    # in any order (the hash join): each row to its cell of (day, account),
+                    # by flat index (`np.put`, or a pair of index arrays, took twice as long)
+                    cells = (np.asarray(got["asof"], dtype=np.int64) - first) * accounts + \
+                        np.asarray(got["acc"], dtype=np.int64)
+                    for i, key in enumerate(batch):
+                        cells_of[key][cells] = np.asarray(got[f"c{i}"], dtype=np.int8)
+                    del got, cells
+            finally:
+                con.unregister(_GRID)
+            del arrays
             for table in plan.aggregates:
                 con.execute(f"DROP TABLE IF EXISTS _g_{table}")
     finally:
-        for table in (*(f"_g_{t}" for t in plan.aggregates), _BASE, "_days"):
+        for table in (*(f"_g_{t}" for t in plan.aggregates), "_days"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return out
