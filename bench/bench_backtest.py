@@ -72,14 +72,14 @@ def main() -> None:
 def _plans(artifact: Path, source: Path, start: date, end: date) -> None:
     """The evaluation alone: every condition of every day, both plans, one process."""
     from csdsl_runtime import loader
-    from csdsl_runtime.backtest import _conditions
+    from csdsl_runtime.engines import conditions_of
     from csdsl_runtime.engines.sql import SqlEngine
     from csdsl_runtime.frame import read_frame
 
     spec = loader.load(artifact)
     frame = read_frame(source, spec.schema_)
     engine = SqlEngine(frame)
-    conditions = _conditions(spec)
+    conditions = conditions_of(spec, lifecycle=True)
     days = (end - start).days + 1
     started = time.perf_counter()
     engine.evaluate_days(conditions, start, end)

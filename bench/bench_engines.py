@@ -49,7 +49,7 @@ def _counts(columns: dict[str, Any]) -> dict[str, int]:
 
 def _duckdb(artifact: Path, data: Path, asof: date) -> dict[str, Any]:
     from csdsl_runtime import loader
-    from csdsl_runtime.backtest import _conditions
+    from csdsl_runtime.engines import conditions_of
     from csdsl_runtime.engines.sql import SqlEngine
     from csdsl_runtime.frame import read_frame
 
@@ -59,7 +59,7 @@ def _duckdb(artifact: Path, data: Path, asof: date) -> dict[str, Any]:
     read = time.perf_counter() - started
     engine = SqlEngine(frame)
     started = time.perf_counter()
-    columns = engine.evaluate_columns(_conditions(spec), asof)
+    columns = engine.evaluate_columns(conditions_of(spec, lifecycle=True), asof)
     return {"read": read, "evaluate": time.perf_counter() - started,
             "accounts": len(engine.ids), "fired": _counts(columns)}
 
@@ -69,7 +69,7 @@ import json, sys, time, urllib.request
 from datetime import date
 sys.path.insert(0, sys.argv[5])
 from csdsl_runtime import loader, read_dataset
-from csdsl_runtime.backtest import _conditions
+from csdsl_runtime.engines import conditions_of
 from csdsl_runtime.engines.spark import SparkSource, spark_engine, spark_session
 spec = loader.load(sys.argv[1])
 started = time.perf_counter()
@@ -90,7 +90,8 @@ def shuffled():
         return sum(s.get("shuffleWriteBytes", 0) for s in json.load(r))
 before = shuffled()
 started = time.perf_counter()
-columns = engine.evaluate_columns(_conditions(spec), date.fromisoformat(sys.argv[4]))
+columns = engine.evaluate_columns(conditions_of(spec, lifecycle=True),
+                                  date.fromisoformat(sys.argv[4]))
 evaluate = time.perf_counter() - started
 print(json.dumps({"start": start, "driver_read": driver, "check": checked,
                   "evaluate": evaluate, "shuffle_bytes": shuffled() - before,
@@ -113,7 +114,7 @@ def _postgres(artifact: Path, data: Path, asof: date, work: Path) -> dict[str, A
     import psycopg
 
     from csdsl_runtime import loader
-    from csdsl_runtime.backtest import _conditions
+    from csdsl_runtime.engines import conditions_of
     from csdsl_runtime.engines.postgres import PostgresSource, postgres_engine
     from tests.pgserver import start_postgres
 
@@ -152,7 +153,7 @@ def _postgres(artifact: Path, data: Path, asof: date, work: Path) -> dict[str, A
         driver = time.perf_counter() - started
         engine = postgres_engine(source, list(accounts.accounts))
         started = time.perf_counter()
-        columns = engine.evaluate_columns(_conditions(spec), asof)
+        columns = engine.evaluate_columns(conditions_of(spec, lifecycle=True), asof)
         evaluate = time.perf_counter() - started
         engine.close()
         return {"load": load, "check": check, "driver_read": driver, "evaluate": evaluate,

@@ -174,13 +174,13 @@ def test_the_example_query_runs_on_duckdb_over_the_example_files(tmp_path: Path)
                     "all_varchar = true)")
     rows = con.execute(text).fetchall()
     from csdsl_runtime import loader
-    from csdsl_runtime.backtest import _conditions
+    from csdsl_runtime.engines import conditions_of
     from csdsl_runtime.engines.sql import SqlEngine
     from csdsl_runtime.frame import read_frame
 
     spec = loader.load(artifact)
     engine = SqlEngine(read_frame(ROOT / "examples" / "data", spec.schema_))
-    columns = engine.evaluate_columns(_conditions(spec), date(2026, 11, 20))
+    columns = engine.evaluate_columns(conditions_of(spec, lifecycle=True), date(2026, 11, 20))
     want = {(key, account, {1: True, 0: False, -1: None}[int(code)])
             for key, column in columns.items() for account, code in zip(
                 engine.ids, column.tolist(), strict=True)}

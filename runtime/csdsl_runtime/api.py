@@ -38,7 +38,7 @@ from csdsl_runtime.actions import ActionBuilder
 from csdsl_runtime.batch import AccountColumns, BatchBuilder
 from csdsl_runtime.data import BadDataError, Dataset
 from csdsl_runtime.decide import Decisions, decide
-from csdsl_runtime.engines import CODE_OF_TRUTH, Engine, Results
+from csdsl_runtime.engines import CODE_OF_TRUTH, Engine, Results, conditions_of
 from csdsl_runtime.records import OpenWork, RunState
 from csdsl_runtime.report import SHOW, RuleReport, RunReport
 from csdsl_runtime.stores.base import Store
@@ -315,9 +315,12 @@ class Runtime:
         enabled = [r for r in self.artifact.rules if r.enabled]
         if progress:
             progress("evaluating", 0, len(enabled))
-        conditions = {rule.name: rule.when for rule in enabled}
         self._later = {}
         columns = getattr(self.engine, "evaluate_columns", None)
+        # A columnar engine's cost is its pass over the data, not the accounts: the
+        # `close when` and `success` conditions join that one pass, instead of a pass
+        # each for the few open CTAs, and stay columns, read for those CTAs' accounts only.
+        conditions = conditions_of(self.artifact, lifecycle=columns is not None)
         results: dict[str, Truths] = {}
         if columns is None:  # a row engine: its results become columns over one id list
             ids = list(self.dataset.accounts)
@@ -325,15 +328,6 @@ class Runtime:
                 codes = map(CODE_OF_TRUTH.__getitem__, map(by_account.get, ids))
                 results[key] = (ids, np.fromiter(codes, dtype=np.int8, count=len(ids)))
         else:
-            # A columnar engine's cost is its pass over the data, not the accounts: the
-            # `close when` and `success` conditions join that one pass (keys with a `:`,
-            # which no rule name has), instead of a pass each for the few open CTAs,
-            # and stay columns, read for those CTAs' accounts only.
-            for rule in self.artifact.rules:
-                if rule.close_when is not None:
-                    conditions[f"close:{rule.name}"] = rule.close_when
-                if rule.success is not None:
-                    conditions[f"success:{rule.name}"] = rule.success.when
             ids = self.engine.ids  # type: ignore[attr-defined]
             for key, column in columns(conditions, asof).items():
                 if ":" in key:

@@ -25,6 +25,7 @@ from typing import Any
 
 from csdsl_runtime import artifact as A
 from csdsl_runtime.data import Dataset
+from csdsl_runtime.engines import conditions_of
 from csdsl_runtime.frame import Frame
 
 __all__ = ["Backtest", "BacktestDay", "Flood", "backtest", "week_of"]
@@ -187,7 +188,7 @@ def backtest(artifact: A.Artifact, data: Dataset | Frame, start: date, end: date
 
             engine = SqlEngine(data)
         if engine is not None and getattr(engine, "evaluate_days", None) is not None:
-            engine = _DaysEngine(engine, _conditions(artifact), end)
+            engine = _DaysEngine(engine, conditions_of(artifact, lifecycle=True), end)
         runtime = Runtime(artifact, data, store, engine=engine, on_bad_data=on_bad_data,
                           evidence=False)
         replayed: list[BacktestDay] = []
@@ -394,14 +395,3 @@ class _DaysEngine:
 
     def evaluate(self, conditions: Any, asof: date, accounts: Any = None) -> Any:
         return self._inner.evaluate(conditions, asof, accounts)
-
-
-def _conditions(artifact: A.Artifact) -> dict[str, A.Expr]:
-    """Every condition a run evaluates, keyed as `Runtime._evaluate_rules` keys them."""
-    out: dict[str, A.Expr] = {r.name: r.when for r in artifact.rules if r.enabled}
-    for rule in artifact.rules:
-        if rule.close_when is not None:
-            out[f"close:{rule.name}"] = rule.close_when
-        if rule.success is not None:
-            out[f"success:{rule.name}"] = rule.success.when
-    return out

@@ -243,7 +243,8 @@ def _add_sql_command(sub: Any) -> None:
 def sql_command(args: argparse.Namespace, artifact: Any) -> int:
     """`csdsl sql SPEC --dialect D`: one query returning (rule, account_id, truth)."""
     from csdsl_runtime import loader
-    from csdsl_runtime.engines.warehouse import Tables, rule_query, rules_of
+    from csdsl_runtime.engines import conditions_of
+    from csdsl_runtime.engines.warehouse import Tables, rule_query
 
     if artifact is None:
         if not Path(args.spec).is_file():
@@ -255,7 +256,7 @@ def sql_command(args: argparse.Namespace, artifact: Any) -> int:
     unknown = sorted(set(args.exact) - {m.name for m in artifact.schema_.metrics})
     if unknown:
         raise UsageError(f"--exact {unknown[0]}: the spec declares no such metric")
-    query = rule_query(artifact.schema_, rules_of(artifact, args.lifecycle), args.dialect,
+    query = rule_query(artifact.schema_, conditions_of(artifact, args.lifecycle), args.dialect,
                        Tables(args.accounts, args.metrics, args.events), args.asof,
                        args.exact)
     asof = args.asof.isoformat() if args.asof else "CURRENT_DATE"

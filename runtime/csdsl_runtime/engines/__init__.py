@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import date
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from csdsl_runtime import artifact as A
 
 Results = dict[str, dict[str, "bool | None"]]
 
@@ -39,3 +42,17 @@ def truth(value: Any) -> bool | None:
     if value is None:
         return None
     return value is True
+
+
+def conditions_of(artifact: A.Artifact, lifecycle: bool = False) -> dict[str, A.Expr]:
+    """The enabled rules' `when` by rule name; with `lifecycle`, also each rule's
+    `close when` (`close:RULE`) and success condition (`success:RULE`): the keys a run
+    evaluates them under (no rule name has a `:`)."""
+    out: dict[str, A.Expr] = {r.name: r.when for r in artifact.rules if r.enabled}
+    if lifecycle:
+        for rule in artifact.rules:
+            if rule.close_when is not None:
+                out[f"close:{rule.name}"] = rule.close_when
+            if rule.success is not None:
+                out[f"success:{rule.name}"] = rule.success.when
+    return out

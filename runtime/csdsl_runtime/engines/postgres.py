@@ -25,7 +25,7 @@ from csdsl_runtime.engines import sql as S
 from csdsl_runtime.engines.remote import RemoteError, WarehouseEngine, exact_metrics
 from csdsl_runtime.engines.warehouse import Tables
 from csdsl_runtime.sources.builder import DatasetBuilder, Located, SourceError
-from csdsl_runtime.sources.sql import _ORDER, columns
+from csdsl_runtime.sources.sql import _ORDER, _texts, columns
 
 __all__ = ["PostgresSource", "postgres_engine"]
 
@@ -110,12 +110,9 @@ class PostgresSource:
             cursor.execute(f"SELECT {select} FROM {self.qualified(table)} ORDER BY {order}")
             number = 0
             while batch := cursor.fetchmany(10_000):
-                for row in batch:
+                for row in batch:  # dates and numbers as the builder takes a database's
                     number += 1
-                    values = ["" if v is None else (v.isoformat() if hasattr(v, "isoformat")
-                                                    else v) for v in row]
-                    values[0] = str(values[0])
-                    yield number, values
+                    yield number, _texts(row)
 
     def check(self, skip_bad: bool = False) -> None:
         """Count and list the bad metric and event rows (the first `BAD_ROWS_SHOWN`);

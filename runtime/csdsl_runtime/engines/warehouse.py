@@ -230,19 +230,6 @@ def _event(event: A.Event, tables: Tables) -> exp.Select:
         for j, f in enumerate(event.fields)), copy=False)
 
 
-def rules_of(artifact: A.Artifact, lifecycle: bool = False) -> dict[str, A.Expr]:
-    """The enabled rules' `when` by rule name; with `lifecycle`, also each rule's
-    `close when` (`close:RULE`) and `success` condition (`success:RULE`)."""
-    out: dict[str, A.Expr] = {r.name: r.when for r in artifact.rules if r.enabled}
-    if lifecycle:
-        for rule in artifact.rules:
-            if rule.close_when is not None:
-                out[f"close:{rule.name}"] = rule.close_when
-            if rule.success is not None:
-                out[f"success:{rule.name}"] = rule.success.when
-    return out
-
-
 def positions_query(query: WarehouseQuery) -> exp.Select:
     """Per rule, the accounts where it is true and those where it is unknown, as two
     arrays: what an engine brings back from the warehouse instead of every row."""
